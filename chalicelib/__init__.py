@@ -1,0 +1,3 @@
+"""classpay: the backend of an online class marketplace that moves real money."""
+
+__version__ = "0.1.0"

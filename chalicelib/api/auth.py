@@ -1,0 +1,102 @@
+"""Accounts: sign-up, log-in, refresh and `/me`."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from chalicelib import errors
+from chalicelib.api.routing import PUBLIC, SIGNED_IN, ApiBlueprint, Call
+from chalicelib.api.schemas import DisplayName, Email, Input, Password, Token
+from chalicelib.roles import ROLE_OF_GROUP
+from chalicelib.services import identity
+
+auth_api = ApiBlueprint(__name__, tag="auth")
+
+
+class SignupRequest(Input):
+    email: Email
+    password: Password
+    name: DisplayName
+    roles: Annotated[list[Literal["learner", "instructor"]], msgspec.Meta(min_length=1, max_length=2)] = msgspec.field(
+        default_factory=lambda: ["learner"]
+    )
+
+
+class SignupResponse(msgspec.Struct):
+    user_id: str
+
+
+class LoginRequest(Input):
+    email: Email
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class RefreshRequest(Input):
+    refresh_token: Token
+
+
+class TokensResponse(msgspec.Struct):
+    id_token: str
+    access_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+    refresh_token: str | None = None
+
+
+class ProfileResponse(msgspec.Struct):
+    user_id: str
+    email: str
+    name: str
+    roles: list[str]
+    created_at: datetime
+
+
+def _tokens(tokens: identity.Tokens) -> TokensResponse:
+    return TokensResponse(
+        id_token=tokens.id_token,
+        access_token=tokens.access_token,
+        expires_in=tokens.expires_in,
+        refresh_token=tokens.refresh_token,
+    )
+
+
+@auth_api.endpoint(
+    "POST", "/auth/signup", policy=PUBLIC, body=SignupRequest, response=SignupResponse, status=201,
+    summary="Create an account as a learner, an instructor or both", errors=(errors.EmailTaken,),
+)
+def signup(call: Call):
+    body: SignupRequest = call.body
+    profile = identity.sign_up(body.email, body.password, body.name, body.roles)
+    return SignupResponse(user_id=profile.user_id)
+
+
+@auth_api.endpoint(
+    "POST", "/auth/login", policy=PUBLIC, body=LoginRequest, response=TokensResponse,
+    summary="Exchange email and password for tokens", errors=(errors.InvalidCredentials,),
+)
+def login(call: Call):
+    return _tokens(identity.log_in(call.body.email, call.body.password))
+
+
+@auth_api.endpoint(
+    "POST", "/auth/refresh", policy=PUBLIC, body=RefreshRequest, response=TokensResponse,
+    summary="Exchange a refresh token for new id and access tokens", errors=(errors.Unauthenticated,),
+)
+def refresh(call: Call):
+    return _tokens(identity.refresh(call.body.refresh_token))
+
+
+@auth_api.endpoint(
+    "GET", "/me", policy=SIGNED_IN, response=ProfileResponse,
+    summary="The caller's profile and roles", errors=(errors.NotFound,),
+)
+def me(call: Call):
+    profile = identity.profile_of(call.caller)
+    return ProfileResponse(
+        user_id=profile.user_id,
+        email=profile.email,
+        name=profile.name,
+        roles=sorted(ROLE_OF_GROUP[g] for g in profile.groups if g in ROLE_OF_GROUP),
+        created_at=profile.created_at,
+    )

@@ -1,0 +1,124 @@
+"""The OpenAPI 3.1 document, generated from the declared endpoints and their msgspec types.
+
+Nothing here is written by hand per route: add an endpoint and it appears,
+with its roles, input, answer and the problems it can return.
+"""
+
+import functools
+import re
+
+import msgspec
+
+from chalicelib import __version__, errors
+from chalicelib.api.problems import PROBLEM_CONTENT_TYPE, STATUS_BY_CODE, Problem
+from chalicelib.api.routing import ENDPOINTS, Endpoint
+
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+def _error_classes(endpoint: Endpoint) -> list[type[errors.DomainError]]:
+    implied: list[type[errors.DomainError]] = []
+    if endpoint.body is not None:
+        implied += [errors.MalformedRequest, errors.ValidationFailed, errors.UnsupportedMediaType]
+    if endpoint.query is not None:
+        implied.append(errors.ValidationFailed)
+    if not endpoint.policy.public:
+        implied += [errors.Unauthenticated, errors.Forbidden]
+    return implied + list(endpoint.errors)
+
+
+def _problem_responses(endpoint: Endpoint) -> dict:
+    codes_by_status: dict[int, list[str]] = {}
+    for error_class in _error_classes(endpoint):
+        status = STATUS_BY_CODE.get(error_class.code, 400)
+        if error_class.code not in codes_by_status.setdefault(status, []):
+            codes_by_status[status].append(error_class.code)
+    return {
+        str(status): {
+            "description": "Problem: " + ", ".join(codes),
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status, codes in sorted(codes_by_status.items())
+    }
+
+
+def _operation(endpoint: Endpoint, schema_of: dict) -> dict:
+    operation: dict = {
+        "operationId": endpoint.name,
+        "summary": endpoint.summary,
+        "tags": [endpoint.tag],
+        "x-roles": endpoint.policy.describe(),
+    }
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for name in _PATH_PARAM.findall(endpoint.path)
+    ]
+    if endpoint.query is not None:
+        query_schema = schema_of[endpoint.query]
+        required = set(query_schema.get("required", ()))
+        for name, prop in query_schema.get("properties", {}).items():
+            parameters.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+    if parameters:
+        operation["parameters"] = parameters
+    if endpoint.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": schema_of[endpoint.body]["$ref"]}}},
+        }
+    if not endpoint.policy.public:
+        operation["security"] = [{"bearer": []}]
+    success: dict = {"description": endpoint.summary}
+    if endpoint.response is not None:
+        success["content"] = {endpoint.content_type: {"schema": schema_of[endpoint.response]}}
+    elif endpoint.content_type != "application/json":
+        success["content"] = {endpoint.content_type: {"schema": {"type": "string"}}}
+    operation["responses"] = {str(endpoint.status): success, **_problem_responses(endpoint)}
+    return operation
+
+
+@functools.cache
+def document() -> dict:
+    types = [Problem]
+    for endpoint in ENDPOINTS:
+        types += [t for t in (endpoint.body, endpoint.query, endpoint.response) if t is not None]
+    types = list(dict.fromkeys(types))
+    schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
+    schema_of = dict(zip(types, schemas, strict=True))
+    # Query structs become parameters; inline their properties rather than referencing them.
+    for endpoint in ENDPOINTS:
+        if endpoint.query is not None:
+            schema_of[endpoint.query] = components[endpoint.query.__name__]
+    paths: dict = {}
+    for endpoint in ENDPOINTS:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, schema_of)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "classpay API",
+            "version": __version__,
+            "description": "The backend of an online class marketplace. Errors are RFC 9457 problem documents.",
+        },
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>classpay API</title>
+  <link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js" crossorigin></script>
+  <script>
+    window.onload = () => { window.ui = SwaggerUIBundle({ url: "openapi.json", dom_id: "#swagger-ui" }); };
+  </script>
+</body>
+</html>
+"""

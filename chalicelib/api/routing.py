@@ -1,0 +1,235 @@
+"""How a route is declared, and the one wrapper every route runs through.
+
+    bp = ApiBlueprint(__name__)
+
+    @bp.endpoint("POST", "/auth/signup", policy=PUBLIC, body=SignupRequest, status=201,
+                 response=SignupResponse, summary="Create an account")
+    def signup(call: Call):
+        return identity.sign_up(...)
+
+A route states who may call it (`policy`), what its body and query look like
+(msgspec Structs) and what it answers. The wrapper verifies the role, decodes
+and validates input into those types (a 400/422 problem naming the field on
+failure, before any service runs), calls the view and encodes the reply.
+Every declaration is kept in `ENDPOINTS`, from which the OpenAPI document is
+built and against which the policy test checks every route of the app.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from chalice import Blueprint, Response
+
+from chalicelib import errors
+from chalicelib.api.authorizer import bearer
+from chalicelib.api.problems import problem_response
+from chalicelib.roles import ADMINS, INSTRUCTORS, LEARNERS, Caller
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which callers a route admits. `groups=None` with `public=False`: anyone signed in."""
+
+    public: bool
+    groups: frozenset[str] | None = None
+
+    def __or__(self, other: "Policy") -> "Policy":
+        return Policy(public=False, groups=frozenset(self.groups or ()) | frozenset(other.groups or ()))
+
+    def admits(self, caller: Caller | None) -> bool:
+        if self.public:
+            return True
+        if caller is None:
+            return False
+        return self.groups is None or bool(self.groups & caller.groups)
+
+    def describe(self) -> str:
+        if self.public:
+            return "public"
+        if self.groups is None:
+            return "signed-in"
+        return " | ".join(sorted(self.groups))
+
+
+PUBLIC = Policy(public=True)
+SIGNED_IN = Policy(public=False)
+LEARNER = Policy(public=False, groups=frozenset({LEARNERS}))
+INSTRUCTOR = Policy(public=False, groups=frozenset({INSTRUCTORS}))
+ADMIN = Policy(public=False, groups=frozenset({ADMINS}))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One declared route: the source of the OpenAPI document and of the policy test."""
+
+    method: str
+    path: str
+    name: str
+    policy: Policy
+    summary: str
+    tag: str
+    status: int
+    body: type | None
+    query: type | None
+    response: Any
+    errors: tuple[type[errors.DomainError], ...]
+    content_type: str
+
+
+ENDPOINTS: list[Endpoint] = []
+_PREFLIGHT_PATHS: set[str] = set()
+
+
+@dataclass
+class Call:
+    """What a view receives: the verified caller and the decoded input."""
+
+    caller: Caller | None
+    body: Any
+    query: Any
+    headers: dict[str, str]
+
+
+@dataclass
+class Reply:
+    """A view's answer when it needs a status or headers other than the declared ones."""
+
+    body: Any
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+
+
+class ApiBlueprint(Blueprint):
+    """A Chalice Blueprint whose routes are declared with `endpoint`."""
+
+    def __init__(self, import_name: str, tag: str):
+        super().__init__(import_name)
+        self.tag = tag
+
+    def endpoint(
+        self,
+        method: str,
+        path: str,
+        *,
+        policy: Policy,
+        summary: str,
+        body: type | None = None,
+        query: type | None = None,
+        response: Any = None,
+        status: int = 200,
+        errors: tuple[type[errors.DomainError], ...] = (),
+        content_type: str = "application/json",
+    ) -> Callable:
+        def register(view: Callable) -> Callable:
+            declared = Endpoint(
+                method=method, path=path, name=view.__name__, policy=policy, summary=summary,
+                tag=self.tag, status=status, body=body, query=query, response=response,
+                errors=errors, content_type=content_type,
+            )
+            ENDPOINTS.append(declared)
+
+            def handle(**path_params: str) -> Response:
+                return _run(self.current_request, declared, view, path_params)
+
+            handle.__name__ = view.__name__
+            handle.__doc__ = view.__doc__
+            handle.policy = policy
+            self.route(path, methods=[method], authorizer=None if policy.public else bearer)(handle)
+            self._register_preflight(path)
+            return view
+
+        return register
+
+    def _register_preflight(self, path: str) -> None:
+        """One public OPTIONS route per path; the CORS middleware answers it."""
+        if path in _PREFLIGHT_PATHS:
+            return
+        _PREFLIGHT_PATHS.add(path)
+
+        def preflight(**_path_params: str) -> Response:
+            return Response(body="", status_code=204)
+
+        preflight.__name__ = "preflight_" + re.sub(r"\W+", "_", path).strip("_")
+        preflight.policy = PUBLIC  # browsers send preflights without credentials
+        self.route(path, methods=["OPTIONS"])(preflight)
+
+
+def _run(request, declared: Endpoint, view: Callable, path_params: dict[str, str]) -> Response:
+    try:
+        caller = caller_of(request)
+        if not declared.policy.admits(caller):
+            raise errors.Unauthenticated() if caller is None else errors.Forbidden()
+        call = Call(
+            caller=caller,
+            body=decode_body(declared.body, request.raw_body) if declared.body else None,
+            query=decode_query(declared.query, request.query_params) if declared.query else None,
+            headers=dict(request.headers),
+        )
+        result = view(call, **path_params)
+    except errors.DomainError as error:
+        return problem_response(error)
+    return reply(result, declared)
+
+
+def caller_of(request) -> Caller | None:
+    """The caller the authorizer verified, from the request context it filled in."""
+    context = (request.context or {}).get("authorizer") or {}
+    user_id = context.get("principalId")
+    if not user_id or user_id == "anonymous":
+        return None
+    groups = frozenset(g for g in str(context.get("groups", "")).split(",") if g)
+    return Caller(user_id=user_id, groups=groups)
+
+
+def reply(result: Any, declared: Endpoint) -> Response:
+    if not isinstance(result, Reply):
+        result = Reply(result)
+    content_type = result.content_type or declared.content_type
+    if content_type == "application/json":
+        body = msgspec.json.encode(result.body).decode()
+    else:
+        body = result.body
+    return Response(
+        body=body,
+        status_code=result.status or declared.status,
+        headers={"Content-Type": content_type, **result.headers},
+    )
+
+
+# --- input decoding -----------------------------------------------------------------------------
+
+_AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `(?P<name>[^`]+)`")
+
+
+def _field_error(error: msgspec.ValidationError) -> errors.ValidationFailed:
+    """msgspec says `Expected int, got str - at $.price.amount`; we say field `price.amount`."""
+    match = _AT_PATH.match(str(error))
+    message, path = match["message"], (match["path"] or "")
+    named = _NAMED_FIELD.search(message)
+    if named:
+        path = f"{path}.{named['name']}"
+    field_name = path.lstrip(".") or "body"
+    return errors.ValidationFailed.on(field_name, message)
+
+
+def decode_body(schema: type, raw_body: bytes | None) -> Any:
+    if not raw_body:
+        raise errors.MalformedRequest("A JSON body is required", errors=[errors.FieldError("body", "required")])
+    try:
+        return msgspec.json.decode(raw_body, type=schema)
+    except msgspec.ValidationError as error:
+        raise _field_error(error) from None
+    except msgspec.DecodeError as error:
+        raise errors.MalformedRequest(str(error), errors=[errors.FieldError("body", str(error))]) from None
+
+
+def decode_query(schema: type, query_params) -> Any:
+    try:
+        return msgspec.convert(dict(query_params or {}), type=schema, strict=False)
+    except msgspec.ValidationError as error:
+        raise _field_error(error) from None

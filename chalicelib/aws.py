@@ -1,0 +1,14 @@
+"""boto3 clients, built once per container on first use.
+
+Endpoints resolve the standard way (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`),
+so the same code talks to moto on a laptop and to AWS in production.
+"""
+
+import functools
+
+
+@functools.cache
+def client(service_name: str):
+    import boto3  # deferred: keeps cold start for routes that never call AWS directly
+
+    return boto3.session.Session().client(service_name)

@@ -1,0 +1,83 @@
+"""Domain errors: what went wrong, in the service's words.
+
+Services raise these and know nothing of HTTP; `chalicelib/api/problems.py`
+maps each `code` to a status and renders an RFC 9457 problem document, once,
+at the edge.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    code = "BAD_REQUEST"
+    title = "The request cannot be processed"
+
+    def __init__(self, detail: str | None = None, *, errors: list[FieldError] | None = None):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors or []
+
+
+class MalformedRequest(DomainError):
+    code = "MALFORMED_REQUEST"
+    title = "The request body is not valid JSON"
+
+
+class ValidationFailed(DomainError):
+    code = "VALIDATION_FAILED"
+    title = "The request has invalid fields"
+
+    @classmethod
+    def on(cls, field: str, message: str) -> "ValidationFailed":
+        return cls(f"{field}: {message}", errors=[FieldError(field, message)])
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+    title = "Sign in to continue"
+
+
+class InvalidCredentials(DomainError):
+    code = "INVALID_CREDENTIALS"
+    title = "The email or password is wrong"
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+    title = "Your role does not allow this"
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+    title = "No such resource"
+
+
+class EmailTaken(DomainError):
+    code = "EMAIL_TAKEN"
+    title = "An account with this email exists"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    title = "Send the body as application/json"
+
+
+class MethodNotAllowed(DomainError):
+    code = "METHOD_NOT_ALLOWED"
+    title = "This method is not allowed here"
+
+
+class ServiceUnavailable(DomainError):
+    code = "SERVICE_UNAVAILABLE"
+    title = "A dependency is not available"
+
+
+class InternalError(DomainError):
+    code = "INTERNAL"
+    title = "Something went wrong on our side"

@@ -1,0 +1,1 @@
+"""Business rules, one function per use case. Nothing here knows about HTTP."""

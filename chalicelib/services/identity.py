@@ -1,0 +1,84 @@
+"""Accounts: sign-up, log-in, token refresh and the caller's profile, over Cognito.
+
+Cognito owns credentials and groups (roles); the users table keeps the
+display name for everything else. Sign-up confirms the account at once (no
+email round trip in this version) and is safe to retry: a second attempt with
+the same email is refused by Cognito, and the profile write is conditional.
+"""
+
+from dataclasses import dataclass
+
+from chalicelib import clock, config, errors
+from chalicelib.aws import client
+from chalicelib.roles import SIGNUP_ROLES, Caller
+from chalicelib.store import users
+from chalicelib.store.users import UserProfile
+
+
+@dataclass(frozen=True)
+class Tokens:
+    id_token: str
+    access_token: str
+    refresh_token: str | None
+    expires_in: int
+
+
+def sign_up(email: str, password: str, name: str, roles: list[str]) -> UserProfile:
+    cognito = client("cognito-idp")
+    email = email.strip().lower()
+    try:
+        created = cognito.sign_up(
+            ClientId=config.user_pool_client_id(),
+            Username=email,
+            Password=password,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "name", "Value": name}],
+        )
+    except cognito.exceptions.UsernameExistsException:
+        raise errors.EmailTaken(f"{email} already has an account") from None
+    except cognito.exceptions.InvalidPasswordException as error:
+        raise errors.ValidationFailed.on("password", error.response["Error"]["Message"]) from None
+    except cognito.exceptions.InvalidParameterException as error:
+        raise errors.ValidationFailed.on("email", error.response["Error"]["Message"]) from None
+    pool_id = config.user_pool_id()
+    cognito.admin_confirm_sign_up(UserPoolId=pool_id, Username=email)
+    groups = sorted({SIGNUP_ROLES[role] for role in roles})
+    for group in groups:
+        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
+    return users.create_profile(
+        UserProfile(created["UserSub"], email, name, frozenset(groups), clock.now())
+    )
+
+
+def _authenticate(flow: str, parameters: dict[str, str]) -> dict:
+    cognito = client("cognito-idp")
+    try:
+        answer = cognito.initiate_auth(
+            AuthFlow=flow, ClientId=config.user_pool_client_id(), AuthParameters=parameters
+        )
+    except (cognito.exceptions.NotAuthorizedException, cognito.exceptions.UserNotFoundException):
+        # One answer for a wrong password and an unknown user: never reveal who has an account.
+        raise errors.InvalidCredentials() from None
+    if "AuthenticationResult" not in answer:
+        raise errors.InvalidCredentials(f"Cognito asks for a {answer.get('ChallengeName')} challenge")
+    return answer["AuthenticationResult"]
+
+
+def log_in(email: str, password: str) -> Tokens:
+    result = _authenticate("USER_PASSWORD_AUTH", {"USERNAME": email.strip().lower(), "PASSWORD": password})
+    return Tokens(result["IdToken"], result["AccessToken"], result["RefreshToken"], result["ExpiresIn"])
+
+
+def refresh(refresh_token: str) -> Tokens:
+    try:
+        result = _authenticate("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": refresh_token})
+    except errors.InvalidCredentials:
+        raise errors.Unauthenticated("The refresh token is not valid") from None
+    return Tokens(result["IdToken"], result["AccessToken"], result.get("RefreshToken"), result["ExpiresIn"])
+
+
+def profile_of(caller: Caller) -> UserProfile:
+    """The caller's profile; roles always come from the verified token."""
+    profile = users.get_profile(caller.user_id)
+    if profile is None:
+        raise errors.NotFound("No profile for this account")
+    return UserProfile(profile.user_id, profile.email, profile.name, caller.groups, profile.created_at)

@@ -1,0 +1,24 @@
+"""DynamoDB through PynamoDB: the only layer that touches a table.
+
+Each model module opens with its keys, its indexes and the access patterns
+they serve. No Scan outside admin tooling and tests.
+"""
+
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.store.users import UserItem
+
+# Every table the app expects; the bootstrap creates them and `/health` checks them.
+ALL_MODELS = (UserItem,)
+
+
+def table_status() -> dict[str, dict]:
+    """For `/health`: each expected table, its schema version and whether it is there."""
+    statuses = {}
+    for model in ALL_MODELS:
+        try:
+            status = model.describe_table().get("TableStatus", "UNKNOWN")
+        except PynamoDBException:  # a missing table or an unreachable endpoint is reported, not raised
+            status = "MISSING"
+        statuses[model.Meta.short_name] = {"schema_version": model.Meta.schema_version, "status": status}
+    return statuses

@@ -1,0 +1,68 @@
+"""User profiles: the display name and roles behind a Cognito `sub`.
+
+Table `<prefix>users`
+    hash key  user_id (the Cognito `sub`)
+
+Access patterns
+    get a profile by user id ............ GetItem
+    create a profile once at sign-up .... PutItem if user_id does not exist
+
+Emails are kept for the owner's own `/me` and for mail; they are never shown
+to other users (instructors see display names only).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import PutError
+from pynamodb.models import Model
+
+from chalicelib.store.base import table_meta
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    user_id: str
+    email: str
+    name: str
+    groups: frozenset[str]
+    created_at: datetime
+
+
+class UserItem(Model):
+    Meta = table_meta("users")
+
+    user_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    groups = UnicodeSetAttribute(default=set)
+    created_at = UTCDateTimeAttribute()
+
+    def to_profile(self) -> UserProfile:
+        return UserProfile(self.user_id, self.email, self.name, frozenset(self.groups or ()), self.created_at)
+
+
+def get_profile(user_id: str) -> UserProfile | None:
+    try:
+        return UserItem.get(user_id).to_profile()
+    except UserItem.DoesNotExist:
+        return None
+
+
+def create_profile(profile: UserProfile) -> UserProfile:
+    """Store a new profile; if one exists already (a retried sign-up), return that one."""
+    item = UserItem(
+        profile.user_id,
+        email=profile.email,
+        name=profile.name,
+        groups=set(profile.groups) or None,
+        created_at=profile.created_at,
+    )
+    try:
+        item.save(condition=UserItem.user_id.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return get_profile(profile.user_id) or profile
+    return profile

@@ -1,0 +1,142 @@
+"""Identity: sign-up, log-in, refresh and `/me`, and every way a token can be wrong."""
+
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from moto.utilities.utils import load_resource
+
+from chalicelib import config
+from tests.conftest import PASSWORD
+
+
+def _moto_signing_key():
+    """The private key moto signs its Cognito tokens with (public test material)."""
+    return jwt.PyJWK(load_resource("cognitoidp/resources/jwks-private.json")).key
+
+
+def _claims(**overrides):
+    now = int(time.time())
+    claims = {
+        "iss": f"https://cognito-idp.ap-northeast-2.amazonaws.com/{config.user_pool_id()}",
+        "sub": "forged-user",
+        "client_id": config.user_pool_client_id(),
+        "token_use": "access",
+        "iat": now,
+        "exp": now + 600,
+        "cognito:groups": ["admins"],
+    }
+    claims.update(overrides)
+    return claims
+
+
+def _sign(claims, key=None):
+    return jwt.encode(claims, key or _moto_signing_key(), algorithm="RS256", headers={"kid": "dummy"})
+
+
+def test_sign_up_then_log_in_then_me_shows_profile_and_roles(api):
+    email, user_id = api.sign_up(roles=["learner", "instructor"], name="Kim Minji")
+    tokens = api.log_in(email)
+    assert set(tokens) >= {"id_token", "access_token", "refresh_token", "expires_in"}
+    assert tokens["expires_in"] > 0
+
+    me = api.get("/me", token=tokens["access_token"])
+
+    assert me.status_code == 200
+    assert me.json_body["user_id"] == user_id
+    assert me.json_body["email"] == email
+    assert me.json_body["name"] == "Kim Minji"
+    assert me.json_body["roles"] == ["instructor", "learner"]
+
+
+def test_id_token_is_accepted_too(api):
+    email, user_id = api.sign_up()
+    tokens = api.log_in(email)
+    assert api.get("/me", token=tokens["id_token"]).json_body["user_id"] == user_id
+
+
+def test_sign_up_twice_with_one_email_is_a_conflict(api):
+    email, _ = api.sign_up()
+    again = api.post("/auth/signup", {"email": email, "password": PASSWORD, "name": "Again", "roles": ["learner"]})
+    assert again.status_code == 409
+    assert again.json_body["code"] == "EMAIL_TAKEN"
+
+
+def test_sign_up_cannot_ask_for_admin(api):
+    response = api.post("/auth/signup", {"email": "boss@classpay.test", "password": PASSWORD, "name": "B", "roles": ["admin"]})
+    assert response.status_code == 422
+    assert response.json_body["errors"][0]["field"] == "roles[0]"
+
+
+def test_weak_password_is_refused_naming_the_field(api):
+    response = api.post("/auth/signup", {"email": "weak@classpay.test", "password": "alllowercase", "name": "W"})
+    assert response.status_code == 422
+    assert response.json_body["errors"] == [{"field": "password", "message": response.json_body["errors"][0]["message"]}]
+    assert api.post("/auth/login", {"email": "weak@classpay.test", "password": "alllowercase"}).status_code == 401
+
+
+@pytest.mark.parametrize("who", ["wrong password", "unknown user"])
+def test_bad_credentials_get_one_answer(api, who):
+    email, _ = api.sign_up()
+    body = {"email": email, "password": "Wrong-password-1"} if who == "wrong password" else {
+        "email": "nobody@classpay.test", "password": PASSWORD}
+    response = api.post("/auth/login", body)
+    assert response.status_code == 401
+    assert response.json_body["code"] == "INVALID_CREDENTIALS"
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_refresh_gives_a_working_access_token(api):
+    email, user_id = api.sign_up()
+    tokens = api.log_in(email)
+    refreshed = api.post("/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200
+    assert api.get("/me", token=refreshed.json_body["access_token"]).json_body["user_id"] == user_id
+
+
+def test_refresh_with_an_unknown_token_is_unauthenticated(api):
+    response = api.post("/auth/refresh", {"refresh_token": "not-a-refresh-token"})
+    assert response.status_code == 401
+    assert response.json_body["code"] == "UNAUTHENTICATED"
+
+
+def test_missing_token_is_401(api):
+    assert api.get("/me").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        pytest.param(lambda: _sign(_claims(exp=int(time.time()) - 60, iat=int(time.time()) - 3660)), id="expired"),
+        pytest.param(lambda: _sign(_claims(iss="https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_other")),
+                     id="foreign issuer"),
+        pytest.param(lambda: _sign(_claims(client_id="another-app")), id="another client"),
+        pytest.param(lambda: _sign(_claims(token_use="refresh")), id="wrong token_use"),
+        pytest.param(lambda: _sign(_claims(), key=rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+                     id="signed by another key"),
+        pytest.param(lambda: jwt.encode(_claims(), "secret", algorithm="HS256", headers={"kid": "dummy"}), id="hs256"),
+        pytest.param(lambda: "not.a.jwt", id="garbage"),
+    ],
+)
+def test_invalid_tokens_are_denied_by_the_authorizer(api, make_token):
+    response = api.get("/me", token=make_token())
+    assert response.status_code == 403
+    assert b"not authorized" in response.body
+
+
+def test_tampered_token_is_denied(api):
+    email, _ = api.sign_up()
+    token = api.log_in(email)["access_token"]
+    header, payload, signature = token.split(".")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims["cognito:groups"] = ["admins"]
+    forged_payload = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
+    assert api.get("/me", token=f"{header}.{forged_payload}.{signature}").status_code == 403
+
+
+def test_a_correctly_signed_token_for_a_user_without_profile_is_404_not_500(api):
+    response = api.get("/me", token=_sign(_claims()))
+    assert response.status_code == 404
+    assert response.json_body["code"] == "NOT_FOUND"

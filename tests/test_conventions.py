@@ -1,0 +1,163 @@
+"""The API's conventions: problem documents, validation naming the field, CORS, health, the API document."""
+
+import pytest
+from openapi_spec_validator import validate
+
+from chalicelib.api.routing import ENDPOINTS, Policy
+
+SIGNUP = "/auth/signup"
+
+
+def _assert_problem(response, status, code, field=None):
+    assert response.status_code == status, response.body
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json_body
+    assert problem["status"] == status
+    assert problem["code"] == code
+    assert problem["type"] and problem["title"] and problem["detail"]
+    if field is not None:
+        assert field in [e["field"] for e in problem["errors"]], problem
+
+
+# --- every route has a declared policy ------------------------------------------------------------
+
+def test_every_route_of_the_app_declares_who_may_call_it(chalice_app):
+    undeclared = [
+        f"{method} {path}"
+        for path, methods in chalice_app.routes.items()
+        for method, entry in methods.items()
+        if not isinstance(getattr(entry.view_function, "policy", None), Policy)
+    ]
+    assert undeclared == []
+
+
+def test_every_protected_route_runs_behind_the_authorizer(chalice_app):
+    for path, methods in chalice_app.routes.items():
+        for method, entry in methods.items():
+            if not entry.view_function.policy.public:
+                assert entry.authorizer is not None and entry.authorizer.name == "bearer", f"{method} {path}"
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code", "field"),
+    [
+        (b"{not json", 400, "MALFORMED_REQUEST", "body"),
+        (b"", 400, "MALFORMED_REQUEST", "body"),
+        (b"[1, 2]", 422, "VALIDATION_FAILED", "body"),
+        (b'{"email": 5, "password": "Classpay-test-1", "name": "A"}', 422, "VALIDATION_FAILED", "email"),
+        (b'{"password": "Classpay-test-1", "name": "A"}', 422, "VALIDATION_FAILED", "email"),
+        (b'{"email": "a@classpay.test", "password": "Classpay-test-1", "name": "A", "admin": true}',
+         422, "VALIDATION_FAILED", "admin"),
+        (b'{"email": "a@classpay.test", "password": "Classpay-test-1", "name": "' + b"x" * 101 + b'"}',
+         422, "VALIDATION_FAILED", "name"),
+        (b'{"email": "a@classpay.test", "password": "Classpay-test-1", "name": "   "}',
+         422, "VALIDATION_FAILED", "name"),
+        (b'{"email": "not-an-email", "password": "Classpay-test-1", "name": "A"}', 422, "VALIDATION_FAILED", "email"),
+        (b'{"email": "a@classpay.test", "password": "Classpay-test-1", "name": "A", "roles": []}',
+         422, "VALIDATION_FAILED", "roles"),
+        (b'{"email": "a@classpay.test", "password": "Classpay-test-1", "name": "A", "roles": "learner"}',
+         422, "VALIDATION_FAILED", "roles"),
+    ],
+)
+def test_bad_input_is_a_problem_naming_the_field_and_writes_nothing(api, raw, status, code, field):
+    response = api.post(SIGNUP, raw=raw)
+    _assert_problem(response, status, code, field)
+    assert api.post("/auth/login", {"email": "a@classpay.test", "password": "Classpay-test-1"}).status_code == 401
+
+
+def test_unsupported_content_type_is_a_problem(api):
+    response = api.call("POST", SIGNUP, raw=b"email=a", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    _assert_problem(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_unsupported_method_is_a_problem(api):
+    _assert_problem(api.call("DELETE", "/health"), 405, "METHOD_NOT_ALLOWED")
+
+
+def test_a_caller_without_the_routes_role_gets_403_and_no_token_401(api, monkeypatch):
+    """Policies are enforced by the route wrapper: a throwaway admins-only route on a second app."""
+    from chalice import Chalice
+    from chalice.test import Client
+
+    from chalicelib.api import routing
+    from chalicelib.api.authorizer import authorizer_blueprint
+    from chalicelib.api.edge import http_middleware
+    from tests.conftest import PROJECT_DIR, Api
+
+    monkeypatch.setattr(routing, "ENDPOINTS", [])
+    monkeypatch.setattr(routing, "_PREFLIGHT_PATHS", set())
+    admin_only = routing.ApiBlueprint("admin_only_test", tag="test")
+
+    @admin_only.endpoint("GET", "/admin-only", policy=routing.ADMIN, summary="test")
+    def secret(call):
+        return {"seen_by": call.caller.user_id}
+
+    throwaway = Chalice("policy-test")
+    throwaway.register_blueprint(authorizer_blueprint)
+    throwaway.register_blueprint(admin_only)
+    throwaway.register_middleware(http_middleware(throwaway), "http")
+    learner_token = api.token_for(roles=["learner"])
+    with Client(throwaway, stage_name="test", project_dir=str(PROJECT_DIR)) as client:
+        forbidden = Api(client.http).get("/admin-only", token=learner_token)
+        anonymous = Api(client.http).get("/admin-only")
+    _assert_problem(forbidden, 403, "FORBIDDEN")
+    assert anonymous.status_code == 401
+
+
+# --- CORS ------------------------------------------------------------------------------------------
+
+def test_preflight_from_an_allowed_origin_is_answered(api):
+    response = api.call("OPTIONS", "/me", headers={
+        "Origin": "https://app.classpay.test", "Access-Control-Request-Method": "GET"})
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.classpay.test"
+    assert "GET" in response.headers["Access-Control-Allow-Methods"]
+    assert "Idempotency-Key" in response.headers["Access-Control-Allow-Headers"]
+
+
+def test_errors_carry_cors_headers_too(api):
+    response = api.post("/auth/login", {"email": "x@classpay.test", "password": "nope-nope"},
+                        headers={"Origin": "https://studio.classpay.test"})
+    assert response.status_code == 401
+    assert response.headers["Access-Control-Allow-Origin"] == "https://studio.classpay.test"
+
+
+def test_an_unknown_origin_gets_no_cors_headers(api):
+    response = api.get("/health", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+# --- health and the API document ------------------------------------------------------------------
+
+def test_health_reports_version_and_tables(api):
+    response = api.get("/health")
+    assert response.status_code == 200
+    body = response.json_body
+    assert body["status"] == "ok" and body["version"] and body["stage"] == "test"
+    assert body["tables"]["users"] == {"schema_version": 1, "status": "ACTIVE"}
+
+
+def test_openapi_document_validates_and_lists_every_route(api, chalice_app):
+    response = api.get("/openapi.json")
+    assert response.status_code == 200
+    document = response.json_body
+    validate(document)
+    documented = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
+    routed = {(path, method) for path, methods in chalice_app.routes.items() for method in methods if method != "OPTIONS"}
+    assert routed == documented
+    assert document["paths"]["/me"]["get"]["security"] == [{"bearer": []}]
+    assert "401" in document["paths"]["/me"]["get"]["responses"]
+
+
+def test_every_declared_endpoint_is_routed(chalice_app):
+    for endpoint in ENDPOINTS:
+        assert endpoint.method in chalice_app.routes[endpoint.path]
+
+
+def test_docs_page_renders_the_document(api):
+    response = api.get("/docs")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/html"
+    assert b"openapi.json" in response.body
