@@ -63,6 +63,63 @@ class EmailTaken(DomainError):
     title = "An account with this email exists"
 
 
+class Conflict(DomainError):
+    code = "CONFLICT"
+    title = "The resource is not in a state that allows this"
+
+
+class Unprocessable(DomainError):
+    """Well-formed input that the rules refuse (e.g. publishing a course without lessons)."""
+
+    code = "UNPROCESSABLE"
+    title = "The request breaks a rule"
+
+
+class InsufficientFunds(DomainError):
+    code = "INSUFFICIENT_FUNDS"
+    title = "The wallet balance is too low"
+
+
+class PaymentDeclined(DomainError):
+    code = "PAYMENT_DECLINED"
+    title = "The payment was declined"
+
+
+class SoldOut(DomainError):
+    code = "SOLD_OUT"
+    title = "No seats are left in this session"
+
+
+class AlreadyEnrolled(DomainError):
+    code = "ALREADY_ENROLLED"
+    title = "You are already enrolled in this course"
+
+
+class RefundNotAllowed(DomainError):
+    code = "REFUND_NOT_ALLOWED"
+    title = "This order can no longer be refunded"
+
+
+class IdempotencyKeyRequired(DomainError):
+    code = "IDEMPOTENCY_KEY_REQUIRED"
+    title = "Send an Idempotency-Key header with requests that move money"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    title = "This Idempotency-Key was used with a different request"
+
+
+class IdempotencyInProgress(DomainError):
+    code = "IDEMPOTENCY_IN_PROGRESS"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+class PaymentGatewayError(DomainError):
+    code = "PAYMENT_GATEWAY_ERROR"
+    title = "The payment provider could not be reached"
+
+
 class UnsupportedMediaType(DomainError):
     code = "UNSUPPORTED_MEDIA_TYPE"
     title = "Send the body as application/json"
