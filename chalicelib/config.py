@@ -38,3 +38,16 @@ def cors_allowed_origins() -> frozenset[str]:
     """Origins allowed to call the API from a browser; `*` allows any."""
     raw = os.environ.get("CORS_ALLOWED_ORIGINS", "")
     return frozenset(origin.strip() for origin in raw.split(",") if origin.strip())
+
+
+def lesson_bucket() -> str:
+    return _required("LESSON_BUCKET")
+
+
+def upload_url_seconds() -> int:
+    """How long a presigned lesson upload stays valid."""
+    return int(os.environ.get("UPLOAD_URL_SECONDS", "900"))
+
+
+def max_upload_bytes() -> int:
+    return int(os.environ.get("MAX_UPLOAD_BYTES", str(5 * 1024**3)))

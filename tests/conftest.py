@@ -90,3 +90,31 @@ def api(chalice_app):
 
     with Client(chalice_app, stage_name="test", project_dir=str(PROJECT_DIR)) as client:
         yield Api(client.http)
+
+
+class AwsCalls:
+    """Every AWS API call made while recording, as (service, operation) pairs."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, str]] = []
+
+    def of(self, service: str) -> list[str]:
+        return [operation for svc, operation in self.calls if svc == service]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+@pytest.fixture
+def aws_calls(monkeypatch):
+    import botocore.client
+
+    recorder = AwsCalls()
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(client, operation_name, api_params):
+        recorder.calls.append((client.meta.service_model.service_name, operation_name))
+        return original(client, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return recorder

@@ -20,3 +20,11 @@ def table_meta(short_name: str, schema_version: int = 1) -> type:
         (),
         {"short_name": short_name, "schema_version": schema_version, "billing_mode": "PAY_PER_REQUEST"},
     )
+
+
+def transact_write(**kwargs):
+    """A PynamoDB `TransactWrite`: the unit of work that commits state, ledger and idempotency together."""
+    from pynamodb.connection import Connection
+    from pynamodb.transactions import TransactWrite
+
+    return TransactWrite(connection=Connection(), **kwargs)
