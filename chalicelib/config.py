@@ -51,3 +51,8 @@ def upload_url_seconds() -> int:
 
 def max_upload_bytes() -> int:
     return int(os.environ.get("MAX_UPLOAD_BYTES", str(5 * 1024**3)))
+
+
+def clock_override_allowed() -> bool:
+    """Whether `POST /admin/jobs/{name}/run` may take `{"now": ...}` (never in prod)."""
+    return os.environ.get("ALLOW_CLOCK_OVERRIDE", "false") == "true"

@@ -83,6 +83,15 @@ class Api:
         email, _ = self.sign_up(roles, name)
         return self.log_in(email)["access_token"]
 
+    def admin_token(self):
+        """A new account in the `admins` group (operators add admins by hand; so do we)."""
+        import boto3
+
+        email, _ = self.sign_up(("learner",), "Admin")
+        boto3.client("cognito-idp").admin_add_user_to_group(
+            UserPoolId=os.environ["USER_POOL_ID"], Username=email, GroupName="admins")
+        return self.log_in(email)["access_token"]
+
 
 @pytest.fixture(scope="session")
 def api(chalice_app):
