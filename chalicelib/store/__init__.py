@@ -6,10 +6,11 @@ they serve. No Scan outside admin tooling and tests.
 
 from pynamodb.exceptions import PynamoDBException
 
+from chalicelib.store import ledger
 from chalicelib.store.users import UserItem
 
 # Every table the app expects; the bootstrap creates them and `/health` checks them.
-ALL_MODELS = (UserItem,)
+ALL_MODELS = (UserItem, *ledger.MODELS)
 
 
 def table_status() -> dict[str, dict]:
