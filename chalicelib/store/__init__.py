@@ -7,10 +7,12 @@ they serve. No Scan outside admin tooling and tests.
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.store import ledger
+from chalicelib.store.idempotency import IdempotencyItem
+from chalicelib.store.topups import TopupItem
 from chalicelib.store.users import UserItem
 
 # Every table the app expects; the bootstrap creates them and `/health` checks them.
-ALL_MODELS = (UserItem, *ledger.MODELS)
+ALL_MODELS = (UserItem, *ledger.MODELS, IdempotencyItem, TopupItem)
 
 
 def table_status() -> dict[str, dict]:
