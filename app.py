@@ -1,20 +1,30 @@
-"""classpay: wiring only. Blueprints, the authorizer, middleware; the rules live in chalicelib."""
+"""classpay: wiring only. Blueprints, the authorizer, middleware, schedules; the rules live in chalicelib."""
 
 import logging
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
+from chalicelib import clock
+from chalicelib.api.admin import admin_api
 from chalicelib.api.auth import auth_api
 from chalicelib.api.authorizer import authorizer_blueprint
+from chalicelib.api.catalog import catalog_api
 from chalicelib.api.edge import http_middleware
 from chalicelib.api.meta import meta_api
+from chalicelib.api.studio import studio_api
 from chalicelib.api.wallet import wallet_api
+from chalicelib.jobs import JOBS
 
 app = Chalice(app_name="classpay")
 app.log.setLevel(logging.INFO)
 logging.getLogger("classpay").setLevel(logging.INFO)
 
 app.register_blueprint(authorizer_blueprint)
-for blueprint in (meta_api, auth_api, wallet_api):
+for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api):
     app.register_blueprint(blueprint)
 app.register_middleware(http_middleware(app), "http")
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def scheduled_publishing(event):
+    return JOBS["scheduled_publishing"].run(clock.now())

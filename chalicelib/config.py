@@ -89,3 +89,19 @@ def idempotency_retention_hours() -> int:
 def idempotency_lease_seconds() -> int:
     """How long a claimed key counts as in flight; a crashed request's key is free again after it."""
     return _int_setting("IDEMPOTENCY_LEASE_SECONDS", 60)
+def lesson_bucket() -> str:
+    return _required("LESSON_BUCKET")
+
+
+def upload_url_seconds() -> int:
+    """How long a presigned lesson upload stays valid."""
+    return int(os.environ.get("UPLOAD_URL_SECONDS", "900"))
+
+
+def max_upload_bytes() -> int:
+    return int(os.environ.get("MAX_UPLOAD_BYTES", str(5 * 1024**3)))
+
+
+def clock_override_allowed() -> bool:
+    """Whether `POST /admin/jobs/{name}/run` may take `{"now": ...}` (never in prod)."""
+    return os.environ.get("ALLOW_CLOCK_OVERRIDE", "false") == "true"

@@ -1,7 +1,8 @@
 """`make run`: an emulated AWS on loopback, the stage's resources, demo data, then `chalice local`.
 
 Starts a moto server as its own process (or reuses one already on MOTO_PORT),
-runs the same bootstrap the tests use, seeds demo accounts, and serves the API
+runs the same bootstrap the tests use, seeds demo data, runs the scheduled jobs
+on a local clock (each on its interval, in this process) and serves the API
 with `chalice local --stage local` on 127.0.0.1:API_PORT. Ctrl-C stops what it
 started. Nothing listens on any interface but loopback.
 """
@@ -11,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,6 +44,26 @@ def _aws_environment(moto_port: int) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
     }
+
+
+def _local_clock(stop: threading.Event) -> None:
+    """Run each job on its interval, as EventBridge would, against the same emulated AWS."""
+    from chalicelib import clock
+    from chalicelib.jobs import JOBS
+
+    next_run = {name: 0.0 for name in JOBS}
+    while not stop.wait(1.0):
+        for name, job in JOBS.items():
+            if time.monotonic() < next_run[name]:
+                continue
+            next_run[name] = time.monotonic() + job.every_seconds
+            try:
+                result = job.run(clock.now())
+            except Exception as error:  # noqa: BLE001 - a failing job is reported and retried next tick
+                print(f"[local clock] {name} failed: {error!r}", flush=True)
+                continue
+            if any(result.values()):
+                print(f"[local clock] {name}: {result}", flush=True)
 
 
 def _banner(api_port: int, accounts) -> str:
@@ -98,6 +120,8 @@ def main() -> int:
         )
         started.append(chalice)
         _wait_for(api_port, "chalice local", chalice)
+        stop_clock = threading.Event()
+        threading.Thread(target=_local_clock, args=(stop_clock,), daemon=True).start()
         print(_banner(api_port, accounts), flush=True)
         while all(process.poll() is None for process in started):
             time.sleep(0.5)

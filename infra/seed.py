@@ -5,11 +5,15 @@ an account that exists is left as it is.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import boto3
 
-from chalicelib import config, errors, roles
-from chalicelib.services import identity
+from chalicelib import clock, config, errors, roles
+from chalicelib.money import Money
+from chalicelib.roles import Caller
+from chalicelib.services import identity, studio
+from chalicelib.store.courses import Lesson
 
 DEMO_PASSWORD = "Classpay-demo-1"
 
@@ -45,5 +49,56 @@ def seed_accounts() -> list[DemoAccount]:
     return list(DEMO_ACCOUNTS)
 
 
+# (instructor email, title, category, price in KRW, lessons, live session seats or 0, description)
+DEMO_COURSES = (
+    ("instructor@classpay.test", "파이썬으로 배우는 데이터 분석", "data", 55000, 6, 20,
+     "판다스와 시각화로 실제 데이터를 분석합니다"),
+    ("instructor@classpay.test", "Python for Absolute Beginners", "programming", 39000, 8, 0,
+     "Variables, loops and functions from zero"),
+    ("instructor@classpay.test", "실전 SQL 쿼리 튜닝", "data", 72000, 5, 5, "인덱스와 실행 계획 읽기"),
+    ("instructor@classpay.test", "Machine Learning Crash Course", "data", 99000, 10, 30,
+     "Regression, classification and evaluation with scikit-learn"),
+    ("instructor2@classpay.test", "피그마 UI 디자인 기초", "design", 45000, 4, 0, "컴포넌트와 오토 레이아웃"),
+    ("instructor2@classpay.test", "Brand Identity Design", "design", 65000, 6, 10, "Logos, palettes and type"),
+    ("instructor2@classpay.test", "마케팅 퍼널 설계", "marketing", 50000, 5, 0, "유입에서 전환까지"),
+    ("instructor2@classpay.test", "Growth Marketing Playbook", "marketing", 80000, 7, 15,
+     "Experiments that move the numbers"),
+    ("both@classpay.test", "통기타 첫걸음", "music", 30000, 6, 8, "코드와 스트로크 기초"),
+    ("both@classpay.test", "Music Production with Ableton", "music", 120000, 9, 0, "From idea to finished track"),
+    ("both@classpay.test", "스마트폰 사진 잘 찍는 법", "photography", 25000, 4, 12, "구도와 빛"),
+    ("both@classpay.test", "Personal Finance 101", "finance", 35000, 5, 0, "Budgeting, saving and investing"),
+)
+
+
+def _user_id(email: str) -> str:
+    user = boto3.client("cognito-idp").admin_get_user(UserPoolId=config.user_pool_id(), Username=email)
+    return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+
+
+def seed_courses() -> int:
+    """A dozen published courses (Korean and English, several categories), some with live sessions."""
+    created = 0
+    callers = {email: Caller(_user_id(email), frozenset({roles.INSTRUCTORS}))
+               for email in {course[0] for course in DEMO_COURSES}}
+    existing = {email: {c.title for c in studio.my_courses(caller, 100, None)[0]} for email, caller in callers.items()}
+    for email, title, category, price, lessons, seats, description in DEMO_COURSES:
+        if title in existing[email]:
+            continue
+        caller = callers[email]
+        course = studio.create_course(caller, studio.CourseDraft(
+            title=title, description=description, category=category, price=Money(price, "KRW")))
+        section = studio.add_section(caller, course.course_id, "1부", None)
+        for n in range(lessons):
+            studio.add_lesson(caller, course.course_id, section.section_id,
+                              Lesson("", f"Lesson {n + 1}", "video", 600, preview=n == 0), None)
+        if seats:
+            studio.add_session(caller, course.course_id, clock.now() + timedelta(days=3, hours=created), 90, seats)
+        studio.publish(caller, course.course_id, None)
+        created += 1
+    return created
+
+
 def seed_demo() -> list[DemoAccount]:
-    return seed_accounts()
+    accounts = seed_accounts()
+    seed_courses()
+    return accounts

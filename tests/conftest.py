@@ -83,6 +83,15 @@ class Api:
         email, _ = self.sign_up(roles, name)
         return self.log_in(email)["access_token"]
 
+    def admin_token(self):
+        """A new account in the `admins` group (operators add admins by hand; so do we)."""
+        import boto3
+
+        email, _ = self.sign_up(("learner",), "Admin")
+        boto3.client("cognito-idp").admin_add_user_to_group(
+            UserPoolId=os.environ["USER_POOL_ID"], Username=email, GroupName="admins")
+        return self.log_in(email)["access_token"]
+
 
 @pytest.fixture(scope="session")
 def api(chalice_app):
@@ -90,3 +99,31 @@ def api(chalice_app):
 
     with Client(chalice_app, stage_name="test", project_dir=str(PROJECT_DIR)) as client:
         yield Api(client.http)
+
+
+class AwsCalls:
+    """Every AWS API call made while recording, as (service, operation) pairs."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, str]] = []
+
+    def of(self, service: str) -> list[str]:
+        return [operation for svc, operation in self.calls if svc == service]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+@pytest.fixture
+def aws_calls(monkeypatch):
+    import botocore.client
+
+    recorder = AwsCalls()
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(client, operation_name, api_params):
+        recorder.calls.append((client.meta.service_model.service_name, operation_name))
+        return original(client, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return recorder

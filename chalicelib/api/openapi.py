@@ -67,13 +67,15 @@ def _operation(endpoint: Endpoint, schema_of: dict) -> dict:
         operation["parameters"] = parameters
     if endpoint.body is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": endpoint.body_required,
             "content": {"application/json": {"schema": {"$ref": schema_of[endpoint.body]["$ref"]}}},
         }
     if not endpoint.policy.public:
         operation["security"] = [{"bearer": []}]
     success: dict = {"description": endpoint.summary}
-    if endpoint.response is not None:
+    if endpoint.status == 204:
+        pass
+    elif endpoint.response is not None:
         success["content"] = {endpoint.content_type: {"schema": schema_of[endpoint.response]}}
     elif endpoint.content_type != "application/json":
         success["content"] = {endpoint.content_type: {"schema": {"type": "string"}}}

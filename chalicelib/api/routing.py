@@ -82,6 +82,7 @@ class Endpoint:
     errors: tuple[type[errors.DomainError], ...]
     content_type: str
     idempotent: bool = False
+    body_required: bool = True
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -134,6 +135,7 @@ class ApiBlueprint(Blueprint):
         errors: tuple[type[errors.DomainError], ...] = (),
         content_type: str = "application/json",
         idempotent: bool = False,
+        body_required: bool = True,
     ) -> Callable:
         if idempotent and policy.public:
             raise ValueError("an idempotent route needs a signed-in caller: keys are scoped to the caller")
@@ -142,7 +144,7 @@ class ApiBlueprint(Blueprint):
             declared = Endpoint(
                 method=method, path=path, name=view.__name__, policy=policy, summary=summary,
                 tag=self.tag, status=status, body=body, query=query, response=response,
-                errors=errors, content_type=content_type, idempotent=idempotent,
+                errors=errors, content_type=content_type, idempotent=idempotent, body_required=body_required,
             )
             ENDPOINTS.append(declared)
 
@@ -180,7 +182,7 @@ def _run(request, declared: Endpoint, view: Callable, path_params: dict[str, str
             raise errors.Unauthenticated() if caller is None else errors.Forbidden()
         call = Call(
             caller=caller,
-            body=decode_body(declared.body, request.raw_body) if declared.body else None,
+            body=decode_body(declared.body, request.raw_body, declared.body_required) if declared.body else None,
             query=decode_query(declared.query, request.query_params) if declared.query else None,
             headers=dict(request.headers),
         )
@@ -221,13 +223,16 @@ def reply(result: Any, declared: Endpoint) -> Response:
     if not isinstance(result, Reply):
         result = Reply(result)
     content_type = result.content_type or declared.content_type
+    status = result.status or declared.status
+    if status == 204:
+        return Response(body="", status_code=204, headers=result.headers)
     if content_type == "application/json":
         body = msgspec.json.encode(result.body).decode()
     else:
         body = result.body
     return Response(
         body=body,
-        status_code=result.status or declared.status,
+        status_code=status,
         headers={"Content-Type": content_type, **result.headers},
     )
 
@@ -249,7 +254,9 @@ def _field_error(error: msgspec.ValidationError) -> errors.ValidationFailed:
     return errors.ValidationFailed.on(field_name, message)
 
 
-def decode_body(schema: type, raw_body: bytes | None) -> Any:
+def decode_body(schema: type, raw_body: bytes | None, required: bool = True) -> Any:
+    if not raw_body and not required:
+        return schema()
     if not raw_body:
         raise errors.MalformedRequest("A JSON body is required", errors=[errors.FieldError("body", "required")])
     try:

@@ -4,6 +4,7 @@ Structs are strict: unknown fields are refused, integers are never floats,
 strings have bounds. The OpenAPI document is generated from these types.
 """
 
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
@@ -14,6 +15,11 @@ Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@
 DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=8192)]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=r"\S")]
+LongText = Annotated[str, msgspec.Meta(max_length=5000)]
+HttpsUrl = Annotated[str, msgspec.Meta(max_length=500, pattern=r"^https://\S+$")]
+AwareDateTime = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 with a time zone")]
+Position = Annotated[int, msgspec.Meta(ge=0, le=10_000, description="0-based place in its list")]
 
 
 class Input(msgspec.Struct, forbid_unknown_fields=True):

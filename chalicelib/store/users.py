@@ -6,6 +6,7 @@ Table `<prefix>users`
 Access patterns
     get a profile by user id ............ GetItem
     create a profile once at sign-up .... PutItem if user_id does not exist
+    an instructor edits name, bio, links  UpdateItem if the profile exists
 
 Emails are kept for the owner's own `/me` and for mail; they are never shown
 to other users (instructors see display names only).
@@ -14,7 +15,7 @@ to other users (instructors see display names only).
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import ListAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
@@ -28,6 +29,8 @@ class UserProfile:
     name: str
     groups: frozenset[str]
     created_at: datetime
+    bio: str = ""
+    links: tuple[str, ...] = ()
 
 
 class UserItem(Model):
@@ -38,9 +41,12 @@ class UserItem(Model):
     name = UnicodeAttribute()
     groups = UnicodeSetAttribute(default=set)
     created_at = UTCDateTimeAttribute()
+    bio = UnicodeAttribute(default="")
+    links = ListAttribute(of=UnicodeAttribute, default=list)
 
     def to_profile(self) -> UserProfile:
-        return UserProfile(self.user_id, self.email, self.name, frozenset(self.groups or ()), self.created_at)
+        return UserProfile(self.user_id, self.email, self.name, frozenset(self.groups or ()), self.created_at,
+                           self.bio or "", tuple(self.links or ()))
 
 
 def get_profile(user_id: str) -> UserProfile | None:
@@ -66,3 +72,12 @@ def create_profile(profile: UserProfile) -> UserProfile:
             raise
         return get_profile(profile.user_id) or profile
     return profile
+
+
+def update_public_profile(user_id: str, name: str, bio: str, links: list[str]) -> UserProfile:
+    item = UserItem(user_id)
+    item.update(
+        actions=[UserItem.name.set(name), UserItem.bio.set(bio), UserItem.links.set(links)],
+        condition=UserItem.user_id.exists(),
+    )
+    return item.to_profile()

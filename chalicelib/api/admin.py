@@ -1,0 +1,31 @@
+"""Admin tools: run a job now."""
+
+from datetime import datetime
+
+import msgspec
+
+from chalicelib import errors
+from chalicelib.api.routing import ADMIN, ApiBlueprint, Call
+from chalicelib.api.schemas import AwareDateTime, Input
+from chalicelib.services import operations
+
+admin_api = ApiBlueprint(__name__, tag="admin")
+
+
+class RunJobRequest(Input):
+    now: AwareDateTime | None = None
+
+
+class JobRun(msgspec.Struct):
+    job: str
+    ran_at: datetime
+    result: dict
+
+
+@admin_api.endpoint(
+    "POST", "/admin/jobs/{job_name}/run", policy=ADMIN, body=RunJobRequest, body_required=False, response=JobRun,
+    summary="Run a scheduled job now; outside prod, `now` runs it as of that time", errors=(errors.NotFound,),
+)
+def run_job(call: Call, job_name: str):
+    ran_at, result = operations.run_job(job_name, call.body.now)
+    return JobRun(job=job_name, ran_at=ran_at, result=result)

@@ -1,0 +1,15 @@
+"""`make run`'s demo data: created through the services, and safe to seed twice."""
+
+from infra import seed
+
+
+def test_demo_seed_creates_logins_and_a_dozen_listed_courses_once(api):
+    seed.seed_demo()
+    seed.seed_demo()
+    tokens = api.log_in("instructor@classpay.test", seed.DEMO_PASSWORD)
+    mine = api.get("/instructor/courses", token=tokens["access_token"]).json_body["items"]
+    assert len(mine) == 4 and all(c["status"] == "published" for c in mine)
+    admin = api.log_in("admin@classpay.test", seed.DEMO_PASSWORD)["access_token"]
+    assert "admin" in api.get("/me", token=admin).json_body["roles"]
+    korean = api.get("/courses?q=파이썬").json_body["items"]
+    assert "파이썬으로 배우는 데이터 분석" in [c["title"] for c in korean]
