@@ -11,6 +11,7 @@ from chalicelib.api.authorizer import authorizer_blueprint
 from chalicelib.api.catalog import catalog_api
 from chalicelib.api.edge import http_middleware
 from chalicelib.api.meta import meta_api
+from chalicelib.api.orders import orders_api
 from chalicelib.api.studio import studio_api
 from chalicelib.api.wallet import wallet_api
 from chalicelib.jobs import JOBS
@@ -20,7 +21,7 @@ app.log.setLevel(logging.INFO)
 logging.getLogger("classpay").setLevel(logging.INFO)
 
 app.register_blueprint(authorizer_blueprint)
-for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api):
+for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api, orders_api):
     app.register_blueprint(blueprint)
 app.register_middleware(http_middleware(app), "http")
 

@@ -105,3 +105,22 @@ def max_upload_bytes() -> int:
 def clock_override_allowed() -> bool:
     """Whether `POST /admin/jobs/{name}/run` may take `{"now": ...}` (never in prod)."""
     return os.environ.get("ALLOW_CLOCK_OVERRIDE", "false") == "true"
+
+
+def platform_fee_bps() -> int:
+    """The platform's share of each sale, in basis points (2000 = 20%)."""
+    return _int_setting("PLATFORM_FEE_BPS", 2000)
+
+
+def refund_window_days() -> int:
+    return _int_setting("REFUND_WINDOW_DAYS", 7)
+
+
+def refund_progress_limit_percent() -> int:
+    """A learner may refund only below this share of lessons completed."""
+    return _int_setting("REFUND_PROGRESS_LIMIT_PERCENT", 10)
+
+
+def settlement_hold_days() -> int:
+    """Days a sale stays pending for the instructor before it becomes available (>= the refund window)."""
+    return max(_int_setting("SETTLEMENT_HOLD_DAYS", 7), refund_window_days())
