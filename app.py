@@ -8,6 +8,7 @@ from chalicelib.api.auth import auth_api
 from chalicelib.api.authorizer import authorizer_blueprint
 from chalicelib.api.edge import http_middleware
 from chalicelib.api.meta import meta_api
+from chalicelib.api.reconciliation import reconciliation_api
 from chalicelib.api.wallet import wallet_api
 
 app = Chalice(app_name="classpay")
@@ -15,6 +16,6 @@ app.log.setLevel(logging.INFO)
 logging.getLogger("classpay").setLevel(logging.INFO)
 
 app.register_blueprint(authorizer_blueprint)
-for blueprint in (meta_api, auth_api, wallet_api):
+for blueprint in (meta_api, auth_api, wallet_api, reconciliation_api):
     app.register_blueprint(blueprint)
 app.register_middleware(http_middleware(app), "http")
