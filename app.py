@@ -12,6 +12,7 @@ from chalicelib.api.catalog import catalog_api
 from chalicelib.api.edge import http_middleware
 from chalicelib.api.meta import meta_api
 from chalicelib.api.orders import orders_api
+from chalicelib.api.reconciliation import reconciliation_api
 from chalicelib.api.studio import studio_api
 from chalicelib.api.wallet import wallet_api
 from chalicelib.jobs import JOBS
@@ -21,7 +22,7 @@ app.log.setLevel(logging.INFO)
 logging.getLogger("classpay").setLevel(logging.INFO)
 
 app.register_blueprint(authorizer_blueprint)
-for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api, orders_api):
+for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api, orders_api, reconciliation_api):
     app.register_blueprint(blueprint)
 app.register_middleware(http_middleware(app), "http")
 
@@ -29,3 +30,8 @@ app.register_middleware(http_middleware(app), "http")
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def scheduled_publishing(event):
     return JOBS["scheduled_publishing"].run(clock.now())
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def topup_expiry(event):
+    return JOBS["topup_expiry"].run(clock.now())
