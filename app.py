@@ -2,10 +2,11 @@
 
 import logging
 
-from chalice import Chalice, Rate
+from chalice import Rate
 
 from chalicelib import clock
 from chalicelib.api.admin import admin_api
+from chalicelib.api.application import ClasspayApp
 from chalicelib.api.auth import auth_api
 from chalicelib.api.authorizer import authorizer_blueprint
 from chalicelib.api.catalog import catalog_api
@@ -17,7 +18,7 @@ from chalicelib.api.studio import studio_api
 from chalicelib.api.wallet import wallet_api
 from chalicelib.jobs import JOBS
 
-app = Chalice(app_name="classpay")
+app = ClasspayApp(app_name="classpay")
 app.log.setLevel(logging.INFO)
 logging.getLogger("classpay").setLevel(logging.INFO)
 

@@ -2,10 +2,8 @@
 
 import contextlib
 import itertools
-import os
 import uuid
 
-import boto3
 from botocore.exceptions import EndpointConnectionError
 
 from chalicelib.store.instrumentation import on_dynamodb
@@ -22,11 +20,7 @@ def krw(amount):
 
 
 def admin_token(api):
-    email, _ = api.sign_up(roles=["learner"], name="Test Admin")
-    boto3.client("cognito-idp").admin_add_user_to_group(
-        UserPoolId=os.environ["USER_POOL_ID"], Username=email, GroupName="admins"
-    )
-    return api.log_in(email)["access_token"]
+    return api.admin_token()
 
 
 def start_topup(api, token, amount=10_000, key=None):
@@ -82,3 +76,23 @@ def dynamodb_fails(operation, when="before", times=1):
 
     with on_dynamodb(f"{when}-call.dynamodb.{operation}", fail):
         yield remaining
+
+
+def buy(api, token, course_id, key=None, **extra):
+    return api.post("/orders", {"course_id": course_id, **extra}, token=token,
+                    headers={"Idempotency-Key": key or new_key("order")})
+
+
+def refund(api, token, order_id, key=None, **extra):
+    return api.post(f"/orders/{order_id}/refund", {"reason": "changed my mind", **extra}, token=token,
+                    headers={"Idempotency-Key": key or new_key("refund")})
+
+
+def course_with_session(api, instructor, capacity, starts_at, amount=50_000):
+    from tests.test_catalog import STUDIO, make_course
+
+    course_id = make_course(api, instructor, amount=amount)
+    session = api.post(f"{STUDIO}/{course_id}/sessions",
+                       {"starts_at": starts_at, "duration_minutes": 60, "capacity": capacity}, token=instructor)
+    assert session.status_code == 201, session.body
+    return course_id, session.json_body["session_id"]

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib import clock
-from tests.shopping import buy, course_with_session, fund, key, refund, wallet
+from tests.money import balance, buy, confirm, course_with_session, new_key, refund, start_topup
 from tests.test_catalog import STUDIO, make_course
 
 
@@ -20,8 +20,12 @@ def instructor(api):
 
 @pytest.fixture
 def learner(api):
+    return funded(api)
+
+
+def funded(api, amount=200_000):
     token = api.token_for(roles=["learner"], name="Lea")
-    fund(api, token, 200_000)
+    assert confirm(api, token, start_topup(api, token, amount)).status_code == 200
     return token
 
 
@@ -32,10 +36,10 @@ def test_buying_enrolls_debits_the_wallet_and_credits_the_instructor_pending(api
     body = order.json_body
     assert body["status"] == "paid" and body["total"] == {"amount": 55_000, "currency": "KRW"}
     assert body["enrollment_id"] and "platform_fee" not in body
-    assert wallet(api, learner) == 145_000
-    balance = api.get("/instructor/balance", token=instructor).json_body
-    assert balance["pending"] == {"amount": 44_000, "currency": "KRW"}  # 55,000 less the 20% fee
-    assert balance["available"]["amount"] == 0
+    assert balance(api, learner) == 145_000
+    earnings = api.get("/instructor/balance", token=instructor).json_body
+    assert earnings["pending"] == {"amount": 44_000, "currency": "KRW"}  # 55,000 less the 20% fee
+    assert earnings["available"]["amount"] == 0
     receipt = api.get(f"/orders/{body['order_id']}", token=learner)
     assert receipt.status_code == 200 and receipt.json_body["order_id"] == body["order_id"]
     assert [o["order_id"] for o in api.get("/orders", token=learner).json_body["items"]] == [body["order_id"]]
@@ -44,15 +48,15 @@ def test_buying_enrolls_debits_the_wallet_and_credits_the_instructor_pending(api
 
 def test_the_same_idempotency_key_replays_and_a_new_key_is_already_enrolled(api, instructor, learner):
     course_id = make_course(api, instructor, amount=30_000)
-    first = buy(api, learner, course_id, idempotency_key="buy-once")
-    again = buy(api, learner, course_id, idempotency_key="buy-once")
+    first = buy(api, learner, course_id, key="buy-once")
+    again = buy(api, learner, course_id, key="buy-once")
     assert again.status_code == 201 and again.json_body == first.json_body
     other = buy(api, learner, course_id)
     assert other.status_code == 409 and other.json_body["code"] == "ALREADY_ENROLLED"
     reused = api.post("/orders", {"course_id": make_course(api, instructor)}, token=learner,
                       headers={"Idempotency-Key": "buy-once"})
     assert reused.status_code == 422 and reused.json_body["code"] == "IDEMPOTENCY_KEY_REUSED"
-    assert wallet(api, learner) == 170_000
+    assert balance(api, learner) == 170_000
 
 
 def test_money_routes_need_an_idempotency_key(api, instructor, learner):
@@ -62,12 +66,11 @@ def test_money_routes_need_an_idempotency_key(api, instructor, learner):
 
 
 def test_insufficient_funds_is_402_and_nothing_changes(api, instructor):
-    poor = api.token_for()
-    fund(api, poor, 10_000)
+    poor = funded(api, 10_000)
     course_id = make_course(api, instructor, amount=55_000)
     response = buy(api, poor, course_id)
     assert response.status_code == 402 and response.json_body["code"] == "INSUFFICIENT_FUNDS"
-    assert wallet(api, poor) == 10_000
+    assert balance(api, poor) == 10_000
     assert api.get("/orders", token=poor).json_body["items"] == []
     assert api.get(f"/courses/{course_id}").json_body["enrollment_count"] == 0
 
@@ -77,7 +80,7 @@ def test_unknown_unpublished_and_own_courses_cannot_be_bought(api, instructor, l
     assert buy(api, learner, draft).status_code == 404
     assert buy(api, learner, "01NOSUCHCOURSE").status_code == 404
     both = api.token_for(roles=["learner", "instructor"])
-    fund(api, both)
+    assert confirm(api, both, start_topup(api, both, 100_000)).status_code == 200
     own = make_course(api, both)
     assert buy(api, both, own).status_code == 403
 
@@ -86,11 +89,10 @@ def test_a_seat_is_taken_and_a_full_session_is_sold_out(api, instructor, learner
     course_id, session_id = course_with_session(api, instructor, capacity=1, starts_at=_in(48))
     assert buy(api, learner, course_id, session_id=session_id).status_code == 201
     assert api.get(f"/courses/{course_id}").json_body["sessions"][0]["seats_left"] == 0
-    late = api.token_for()
-    fund(api, late)
+    late = funded(api)
     response = buy(api, late, course_id, session_id=session_id)
     assert response.status_code == 409 and response.json_body["code"] == "SOLD_OUT"
-    assert wallet(api, late) == 200_000
+    assert balance(api, late) == 200_000
     assert buy(api, late, course_id, session_id="nosuchsession").status_code == 404
 
 
@@ -101,7 +103,7 @@ def test_refund_within_the_policy_returns_money_ends_enrollment_and_frees_the_se
     assert refunded.status_code == 200, refunded.body
     assert refunded.json_body["status"] == "refunded"
     assert refunded.json_body["refund"]["amount"] == {"amount": 40_000, "currency": "KRW"}
-    assert wallet(api, learner) == 200_000
+    assert balance(api, learner) == 200_000
     assert api.get("/instructor/balance", token=instructor).json_body["pending"]["amount"] == 0
     assert api.get(f"/courses/{course_id}").json_body["sessions"][0]["seats_left"] == 3
     again = refund(api, learner, order["order_id"])
@@ -120,7 +122,7 @@ def test_refund_after_the_window_is_refused_but_an_admin_may(api, instructor, le
     assert "7 days" in refused.json_body["detail"]
     partial = refund(api, api.admin_token(), order["order_id"], amount={"amount": 5_000, "currency": "KRW"})
     assert partial.status_code == 200 and partial.json_body["refund"]["amount"]["amount"] == 5_000
-    assert wallet(api, learner) == 185_000
+    assert balance(api, learner) == 185_000
 
 
 def test_refund_above_the_progress_limit_is_refused(api, instructor, learner):
@@ -150,9 +152,8 @@ def test_coupons_discount_and_run_out(api, instructor, learner):
     order = buy(api, learner, course_id, coupon_code="HALF")
     assert order.status_code == 201
     assert order.json_body["discount"]["amount"] == 25_000 and order.json_body["total"]["amount"] == 25_000
-    assert wallet(api, learner) == 175_000
-    second = api.token_for()
-    fund(api, second)
+    assert balance(api, learner) == 175_000
+    second = funded(api)
     exhausted = buy(api, second, course_id, coupon_code="HALF")
     assert exhausted.status_code == 422 and exhausted.json_body["errors"][0]["field"] == "coupon_code"
     coupons = api.get(f"{STUDIO}/{course_id}/coupons", token=instructor).json_body
@@ -170,5 +171,5 @@ def test_coupons_discount_and_run_out(api, instructor, learner):
     ({"course_id": "x", "extra": 1}, "extra"),
 ])
 def test_bad_order_input_names_the_field(api, learner, body, field):
-    response = api.post("/orders", body, token=learner, headers={"Idempotency-Key": key()})
+    response = api.post("/orders", body, token=learner, headers={"Idempotency-Key": new_key()})
     assert response.status_code == 422 and response.json_body["errors"][0]["field"] == field

@@ -14,7 +14,13 @@ what the platform owes learners and instructors and what it earned.
 It is not a snapshot: a transfer that commits while the check runs can make an
 account look off by that transfer. An account found off is read again once
 before it is reported; a sum-to-zero violation that a re-run does not confirm
-was such a race. The enrollment/order invariants join here when orders land.
+was such a race.
+
+Beyond the ledger (reading orders, enrollments and sessions whole, page by page):
+- each enrollment that grants access has exactly one paid order, its own, with its transfer posted;
+- each ended enrollment's order was refunded, with its refund transfer posted;
+- each paid order is the order of an enrollment that grants access;
+- no live session holds more bookings than seats.
 """
 
 import logging
@@ -25,6 +31,7 @@ from chalicelib import clock
 from chalicelib.money import CURRENCIES, Money
 from chalicelib.services import ledger
 from chalicelib.services.ledger import Account, AccountKind
+from chalicelib.store import admin_scans, enrollments, orders
 from chalicelib.store import ledger as store
 
 log = logging.getLogger("classpay.reconciliation")
@@ -113,6 +120,7 @@ def run(now: datetime | None = None) -> Report:
         currency_totals.accounts += 1 if check.entry_count else 0
         kind = str(account.kind)
         currency_totals.by_kind[kind] = currency_totals.by_kind.get(kind, 0) + check.entries_sum
+    violations.extend(_sales_violations())
     for currency_totals in totals.values():
         if currency_totals.entries_sum != 0:
             violations.append(Violation("entries_sum_to_zero", f"entries sum to {currency_totals.entries_sum}",
@@ -120,6 +128,36 @@ def run(now: datetime | None = None) -> Report:
     if violations:
         log.error("reconciliation found %d violations", len(violations))
     return Report(ok=not violations, checked_at=checked_at, totals=totals, violations=violations)
+
+
+def _sales_violations() -> list[Violation]:
+    """Orders, enrollments and seats agree with each other and with the ledger."""
+    found: list[Violation] = []
+    access_order_ids = set()
+    for enrollment in admin_scans.admin_scan_enrollments():
+        order = orders.get(enrollment.order_id)
+        where = f"enrollment {enrollment.learner_id}/{enrollment.course_id}, order {enrollment.order_id}"
+        if order is None or (order.learner_id, order.course_id) != (enrollment.learner_id, enrollment.course_id):
+            found.append(Violation("enrollment_has_its_order", f"{where}: no such order for this enrollment"))
+            continue
+        if enrollment.status in (enrollments.ACTIVE, enrollments.COMPLETED):
+            access_order_ids.add(order.order_id)
+            if order.status != orders.PAID:
+                found.append(Violation("enrollment_has_a_paid_order", f"{where}: order is {order.status}"))
+            elif order.total.amount and not ledger.transfer_posted(f"order:{order.order_id}"):
+                found.append(Violation("paid_order_is_in_the_ledger", f"{where}: purchase transfer missing"))
+        elif order.status != orders.REFUNDED or (
+                order.refund_amount and order.refund_amount.amount
+                and not ledger.transfer_posted(f"refund:{order.order_id}")):
+            found.append(Violation("ended_enrollment_was_refunded", f"{where}: order is {order.status}"))
+    for item in admin_scans.admin_scan_orders():
+        if item.status == orders.PAID and item.order_id not in access_order_ids:
+            found.append(Violation("paid_order_has_an_enrollment", f"order {item.order_id} grants no access"))
+    for session in admin_scans.admin_scan_sessions():
+        if int(session.booked) > int(session.capacity) or int(session.booked) < 0:
+            found.append(Violation("session_not_overbooked",
+                                   f"session {session.session_id}: {session.booked} booked of {session.capacity}"))
+    return found
 
 
 def total(report: Report, currency: str, kind: AccountKind) -> Money:
