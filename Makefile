@@ -28,6 +28,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/catalog.py 10000 100
+	$(BIN)/python bench/ledger_calls.py
+	$(BIN)/python bench/orders.py 40
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -2,24 +2,28 @@
 
 import logging
 
-from chalice import Chalice, Rate
+from chalice import Rate
 
 from chalicelib import clock
 from chalicelib.api.admin import admin_api
+from chalicelib.api.application import ClasspayApp
 from chalicelib.api.auth import auth_api
 from chalicelib.api.authorizer import authorizer_blueprint
 from chalicelib.api.catalog import catalog_api
 from chalicelib.api.edge import http_middleware
 from chalicelib.api.meta import meta_api
+from chalicelib.api.orders import orders_api
+from chalicelib.api.reconciliation import reconciliation_api
 from chalicelib.api.studio import studio_api
+from chalicelib.api.wallet import wallet_api
 from chalicelib.jobs import JOBS
 
-app = Chalice(app_name="classpay")
+app = ClasspayApp(app_name="classpay")
 app.log.setLevel(logging.INFO)
 logging.getLogger("classpay").setLevel(logging.INFO)
 
 app.register_blueprint(authorizer_blueprint)
-for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api):
+for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api, orders_api, reconciliation_api):
     app.register_blueprint(blueprint)
 app.register_middleware(http_middleware(app), "http")
 
@@ -27,3 +31,8 @@ app.register_middleware(http_middleware(app), "http")
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def scheduled_publishing(event):
     return JOBS["scheduled_publishing"].run(clock.now())
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def topup_expiry(event):
+    return JOBS["topup_expiry"].run(clock.now())

@@ -40,6 +40,55 @@ def cors_allowed_origins() -> frozenset[str]:
     return frozenset(origin.strip() for origin in raw.split(",") if origin.strip())
 
 
+# --- money -----------------------------------------------------------------------------------------
+
+def _int_setting(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def payment_gateway() -> str:
+    """Which payment gateway adapter the stage uses: `fake` (local, test) or `toss`."""
+    return os.environ.get("PAYMENT_GATEWAY", "fake")
+
+
+def toss_api_base() -> str:
+    return os.environ.get("TOSS_API_BASE", "https://api.tosspayments.com")
+
+
+def toss_secret_key_parameter() -> str:
+    """The SSM Parameter Store name (a SecureString) holding the Toss Payments secret key."""
+    return _required("TOSS_SECRET_KEY_PARAMETER")
+
+
+def wallet_currency() -> str:
+    """Wallets hold one currency for now (KRW); the ledger itself is multi-currency."""
+    return os.environ.get("WALLET_CURRENCY", "KRW")
+
+
+def topup_minimum() -> int:
+    """Smallest top-up, in the wallet currency's minor unit."""
+    return _int_setting("TOPUP_MINIMUM", 1_000)
+
+
+def topup_maximum() -> int:
+    """Largest single top-up, in the wallet currency's minor unit."""
+    return _int_setting("TOPUP_MAXIMUM", 2_000_000)
+
+
+def topup_expiry_minutes() -> int:
+    """A pending top-up older than this is expired by the top-up expiry job."""
+    return _int_setting("TOPUP_EXPIRY_MINUTES", 30)
+
+
+def idempotency_retention_hours() -> int:
+    """How long an Idempotency-Key is remembered (DynamoDB TTL removes it afterwards)."""
+    return max(24, _int_setting("IDEMPOTENCY_RETENTION_HOURS", 24))
+
+
+def idempotency_lease_seconds() -> int:
+    """How long a claimed key counts as in flight; a crashed request's key is free again after it."""
+    return _int_setting("IDEMPOTENCY_LEASE_SECONDS", 60)
 def lesson_bucket() -> str:
     return _required("LESSON_BUCKET")
 
@@ -56,3 +105,22 @@ def max_upload_bytes() -> int:
 def clock_override_allowed() -> bool:
     """Whether `POST /admin/jobs/{name}/run` may take `{"now": ...}` (never in prod)."""
     return os.environ.get("ALLOW_CLOCK_OVERRIDE", "false") == "true"
+
+
+def platform_fee_bps() -> int:
+    """The platform's share of each sale, in basis points (2000 = 20%)."""
+    return _int_setting("PLATFORM_FEE_BPS", 2000)
+
+
+def refund_window_days() -> int:
+    return _int_setting("REFUND_WINDOW_DAYS", 7)
+
+
+def refund_progress_limit_percent() -> int:
+    """A learner may refund only below this share of lessons completed."""
+    return _int_setting("REFUND_PROGRESS_LIMIT_PERCENT", 10)
+
+
+def settlement_hold_days() -> int:
+    """Days a sale stays pending for the instructor before it becomes available (>= the refund window)."""
+    return max(_int_setting("SETTLEMENT_HOLD_DAYS", 7), refund_window_days())

@@ -1,4 +1,4 @@
-"""Demo data for `make run`: accounts first; later areas add courses, wallets and orders.
+"""Demo data for `make run`: accounts and funded learner wallets; later areas add courses and orders.
 
 Seeding goes through the services, like a user would, and is idempotent:
 an account that exists is left as it is.
@@ -70,6 +70,9 @@ DEMO_COURSES = (
 )
 
 
+DEMO_WALLETS = {"learner@classpay.test": 200_000, "learner2@classpay.test": 50_000}
+
+
 def _user_id(email: str) -> str:
     user = boto3.client("cognito-idp").admin_get_user(UserPoolId=config.user_pool_id(), Username=email)
     return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
@@ -98,7 +101,23 @@ def seed_courses() -> int:
     return created
 
 
+def seed_wallets() -> None:
+    """Fund demo learners through a real top-up confirmed by the fake gateway; an empty wallet only,
+    so running the seed again adds nothing."""
+    from chalicelib.money import Money
+    from chalicelib.services import wallet
+    from chalicelib.services.gateway import FakeGateway
+
+    for email, amount in DEMO_WALLETS.items():
+        user_id = _user_id(email)
+        if wallet.balance(user_id).amount > 0:
+            continue
+        topup = wallet.create_topup(user_id, Money(amount, config.wallet_currency()), gateway=FakeGateway())
+        wallet.confirm_topup(user_id, topup.topup_id, topup.checkout.payment_key, gateway=FakeGateway())
+
+
 def seed_demo() -> list[DemoAccount]:
     accounts = seed_accounts()
     seed_courses()
+    seed_wallets()
     return accounts

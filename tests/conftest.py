@@ -26,6 +26,7 @@ os.environ.update(
 from moto import mock_aws  # noqa: E402  (after the credentials above)
 
 from infra import bootstrap  # noqa: E402
+from tests.moto_isolation import serialize_dynamodb_operations  # noqa: E402
 
 PASSWORD = "Classpay-test-1"
 _serial = itertools.count()
@@ -35,6 +36,7 @@ _serial = itertools.count()
 def aws():
     """In-process moto with the test stage's resources."""
     os.environ.update(bootstrap.stage_environment("test"))
+    serialize_dynamodb_operations()  # DynamoDB's transaction isolation, which moto lacks
     with mock_aws():
         os.environ.update(bootstrap.create_stage_resources("test"))
         yield

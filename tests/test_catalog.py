@@ -309,6 +309,8 @@ def test_unknown_course_lesson_and_section_are_404(api, instructor):
     course_id = make_course(api, instructor, publish=False)
     assert api.get("/courses/01NOSUCHCOURSE").status_code == 404
     assert api.get(f"{STUDIO}/01NOSUCHCOURSE", token=instructor).status_code == 404
+    assert api.call("PATCH", f"{STUDIO}/01NOSUCHCOURSE", body={"title": "x"}, token=instructor).status_code == 404
+    assert api.post(f"{STUDIO}/01NOSUCHCOURSE/publish", token=instructor).status_code == 404
     assert api.post(f"{STUDIO}/{course_id}/lessons/nope/upload-url", {"content_type": "video/mp4", "size_bytes": 5},
                     token=instructor).status_code == 404
     assert api.post(f"{STUDIO}/{course_id}/sections/nope/lessons", {"title": "x", "kind": "video"},

@@ -1,5 +1,8 @@
 """The API's conventions: problem documents, validation naming the field, CORS, health, the API document."""
 
+import os
+import sys
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -161,3 +164,23 @@ def test_docs_page_renders_the_document(api):
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/html"
     assert b"openapi.json" in response.body
+
+
+def test_concurrent_requests_each_see_their_own_caller(api):
+    """chalice local serves on threads: one request must never read another's caller."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    callers = {}
+    for _ in range(6):
+        email, user_id = api.sign_up()
+        callers[api.log_in(email)["access_token"]] = user_id
+    original, interval = os.environ, sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to make a shared request show
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            seen = list(pool.map(lambda token: (token, api.get("/me", token=token).json_body["user_id"]),
+                                 list(callers) * 5))
+    finally:
+        os.environ = original  # noqa: B003 (the test client swaps os.environ per request)
+        sys.setswitchinterval(interval)
+    assert all(callers[token] == user_id for token, user_id in seen)

@@ -13,3 +13,12 @@ def test_demo_seed_creates_logins_and_a_dozen_listed_courses_once(api):
     assert "admin" in api.get("/me", token=admin).json_body["roles"]
     korean = api.get("/courses?q=파이썬").json_body["items"]
     assert "파이썬으로 배우는 데이터 분석" in [c["title"] for c in korean]
+
+
+def test_seeding_twice_funds_the_demo_learner_once(api):
+    seed.seed_demo()
+    seed.seed_demo()
+    token = api.log_in("learner@classpay.test", seed.DEMO_PASSWORD)["access_token"]
+    assert api.get("/wallet", token=token).json_body["balance"] == {"amount": 200_000, "currency": "KRW"}
+    entries = api.get("/wallet/entries", token=token).json_body["items"]
+    assert [e["kind"] for e in entries] == ["topup"]

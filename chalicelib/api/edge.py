@@ -18,7 +18,7 @@ from chalicelib.api.routing import caller_of
 log = logging.getLogger("classpay.http")
 
 ALLOWED_HEADERS = "Authorization,Content-Type,Idempotency-Key"
-EXPOSED_HEADERS = "X-Request-Id"
+EXPOSED_HEADERS = "X-Request-Id,Idempotent-Replayed"
 PREFLIGHT_MAX_AGE = "600"
 
 

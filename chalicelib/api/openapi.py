@@ -10,6 +10,7 @@ import re
 import msgspec
 
 from chalicelib import __version__, errors
+from chalicelib.api import idempotency
 from chalicelib.api.problems import PROBLEM_CONTENT_TYPE, STATUS_BY_CODE, Problem
 from chalicelib.api.routing import ENDPOINTS, Endpoint
 
@@ -24,6 +25,8 @@ def _error_classes(endpoint: Endpoint) -> list[type[errors.DomainError]]:
         implied.append(errors.ValidationFailed)
     if not endpoint.policy.public:
         implied += [errors.Unauthenticated, errors.Forbidden]
+    if endpoint.idempotent:
+        implied += list(idempotency.ERRORS)
     return implied + list(endpoint.errors)
 
 
@@ -53,6 +56,8 @@ def _operation(endpoint: Endpoint, schema_of: dict) -> dict:
         {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
         for name in _PATH_PARAM.findall(endpoint.path)
     ]
+    if endpoint.idempotent:
+        parameters.append(dict(idempotency.HEADER_PARAMETER))
     if endpoint.query is not None:
         query_schema = schema_of[endpoint.query]
         required = set(query_schema.get("required", ()))

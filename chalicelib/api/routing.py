@@ -8,7 +8,10 @@
         return identity.sign_up(...)
 
 A route states who may call it (`policy`), what its body and query look like
-(msgspec Structs) and what it answers. The wrapper verifies the role, decodes
+(msgspec Structs) and what it answers; a route that moves money also says
+`idempotent=True` and then requires an `Idempotency-Key` header (see
+`chalicelib/api/idempotency.py`; the view hands `call.receipt(render)` to its
+use case so the key's record commits with the money). The wrapper verifies the role, decodes
 and validates input into those types (a 400/422 problem naming the field on
 failure, before any service runs), calls the view and encodes the reply.
 Every declaration is kept in `ENDPOINTS`, from which the OpenAPI document is
@@ -24,6 +27,7 @@ import msgspec
 from chalice import Blueprint, Response
 
 from chalicelib import errors
+from chalicelib.api import idempotency as idempotency_keys
 from chalicelib.api.authorizer import bearer
 from chalicelib.api.problems import problem_response
 from chalicelib.roles import ADMINS, INSTRUCTORS, LEARNERS, Caller
@@ -77,6 +81,7 @@ class Endpoint:
     response: Any
     errors: tuple[type[errors.DomainError], ...]
     content_type: str
+    idempotent: bool = False
     body_required: bool = True
 
 
@@ -92,6 +97,11 @@ class Call:
     body: Any
     query: Any
     headers: dict[str, str]
+    idempotency: idempotency_keys.IdempotentRequest | None = None
+
+    def receipt(self, render: Callable[[Any], Any]) -> idempotency_keys.store.Receipt:
+        """What a money use case records its outcome with, in its own transaction."""
+        return self.idempotency.receipt(render) if self.idempotency else idempotency_keys.store.NO_RECEIPT
 
 
 @dataclass
@@ -124,13 +134,17 @@ class ApiBlueprint(Blueprint):
         status: int = 200,
         errors: tuple[type[errors.DomainError], ...] = (),
         content_type: str = "application/json",
+        idempotent: bool = False,
         body_required: bool = True,
     ) -> Callable:
+        if idempotent and policy.public:
+            raise ValueError("an idempotent route needs a signed-in caller: keys are scoped to the caller")
+
         def register(view: Callable) -> Callable:
             declared = Endpoint(
                 method=method, path=path, name=view.__name__, policy=policy, summary=summary,
                 tag=self.tag, status=status, body=body, query=query, response=response,
-                errors=errors, content_type=content_type, body_required=body_required,
+                errors=errors, content_type=content_type, idempotent=idempotent, body_required=body_required,
             )
             ENDPOINTS.append(declared)
 
@@ -161,6 +175,7 @@ class ApiBlueprint(Blueprint):
 
 
 def _run(request, declared: Endpoint, view: Callable, path_params: dict[str, str]) -> Response:
+    held = None
     try:
         caller = caller_of(request)
         if not declared.policy.admits(caller):
@@ -171,10 +186,27 @@ def _run(request, declared: Endpoint, view: Callable, path_params: dict[str, str
             query=decode_query(declared.query, request.query_params) if declared.query else None,
             headers=dict(request.headers),
         )
+        if declared.idempotent:
+            held = idempotency_keys.open_request(
+                call, declared.method, declared.path, path_params, declared.status, declared.content_type
+            )
+            if isinstance(held, Response):
+                return held  # the first response, replayed
+            call.idempotency = held
         result = view(call, **path_params)
     except errors.DomainError as error:
-        return problem_response(error)
-    return reply(result, declared)
+        response = problem_response(error)
+        if isinstance(held, idempotency_keys.IdempotentRequest):
+            held.settle_failure(error, response)
+        return response
+    except BaseException:
+        if isinstance(held, idempotency_keys.IdempotentRequest):
+            held.release()
+        raise
+    response = reply(result, declared)
+    if held is not None:
+        held.settle_success(response)
+    return response
 
 
 def caller_of(request) -> Caller | None:

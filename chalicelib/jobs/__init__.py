@@ -6,6 +6,7 @@ running it once. `app.py` wires each to an EventBridge schedule; `POST
 /admin/jobs/{name}/run` and the local clock of `make run` call the same bodies.
 """
 
+import dataclasses
 import importlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,9 +19,11 @@ class Job:
     every_seconds: int  # how often the local clock of `make run` runs it (the deployed schedule is in app.py)
 
     def run(self, now: datetime) -> dict:
-        return importlib.import_module(self.module).run(now)
+        result = importlib.import_module(self.module).run(now)
+        return dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
 
 
 JOBS = {job.name: job for job in (
     Job("scheduled_publishing", "chalicelib.jobs.scheduled_publishing", 300),
+    Job("topup_expiry", "chalicelib.jobs.topup_expiry", 300),
 )}

@@ -9,7 +9,7 @@ renamed, moved and re-uploaded, but not deleted (deletion is for drafts).
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, config, errors, ids
 from chalicelib.aws import client
@@ -17,7 +17,6 @@ from chalicelib.money import Money
 from chalicelib.roles import Caller
 from chalicelib.services import search
 from chalicelib.store import courses, search_terms, users
-from chalicelib.store.base import transact_write
 from chalicelib.store.courses import (
     COURSE,
     CURRICULUM,
@@ -28,6 +27,7 @@ from chalicelib.store.courses import (
     SessionItem,
 )
 from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store.transactions import UnitOfWork
 
 DRAFT, SCHEDULED, PUBLISHED = "draft", "scheduled", "published"
 UPLOAD_CONTENT_TYPES = {
@@ -95,9 +95,10 @@ def create_course(caller: Caller, draft: CourseDraft) -> courses.Course:
         thumbnail_url=draft.thumbnail_url, price_amount=draft.price.amount, price_currency=draft.price.currency,
         status=DRAFT, created_at=now, updated_at=now, enrollment_count=0, rating_score=0,
     )
-    with transact_write() as transaction:
-        transaction.save(course, condition=CourseItem.course_id.does_not_exist())
-        transaction.save(CurriculumItem(course.course_id, CURRICULUM))
+    uow = UnitOfWork()
+    uow.put(course, condition=CourseItem.course_id.does_not_exist())
+    uow.put(CurriculumItem(course.course_id, CURRICULUM))
+    uow.commit()
     return courses.to_course(course)
 
 
@@ -122,7 +123,7 @@ def update_course(caller: Caller, course_id: str, changes: dict) -> courses.Cour
             actions.append(_replace_terms(item, changes.get("title", item.title),
                                           changes.get("description", item.description)))
     if actions:
-        _update(item, actions)  # the version attribute refuses a concurrent edit (409)
+        _update(item, actions)
     return courses.to_course(item)
 
 
@@ -202,13 +203,10 @@ def _edit_curriculum(caller: Caller, course_id: str, edit) -> list[Section]:
     result = edit(course, sections)
     curriculum.document = courses.encode_sections(sections)
     lesson_count = sum(len(s.lessons) for s in sections)
-    try:
-        with transact_write() as transaction:
-            transaction.save(curriculum)
-            transaction.update(course, actions=[CourseItem.lesson_count.set(lesson_count),
-                                                CourseItem.updated_at.set(clock.now())])
-    except TransactWriteError as error:
-        raise _conflict_or(error) from None
+    uow = UnitOfWork()
+    uow.put(curriculum, on_fail=lambda: errors.Conflict("The curriculum changed meanwhile; reload and try again"))
+    uow.update(course, actions=[CourseItem.lesson_count.set(lesson_count), CourseItem.updated_at.set(clock.now())])
+    uow.commit()  # the curriculum's version refuses a concurrent edit
     return result
 
 

@@ -4,8 +4,6 @@ The table name is resolved on each use from `TABLE_PREFIX` (see `config`), so
 nothing is read at import time; PynamoDB opens its connection lazily on first use.
 """
 
-import functools
-
 from chalicelib import config
 
 
@@ -22,18 +20,3 @@ def table_meta(short_name: str, schema_version: int = 1) -> type:
         (),
         {"short_name": short_name, "schema_version": schema_version, "billing_mode": "PAY_PER_REQUEST"},
     )
-
-
-@functools.cache
-def _transaction_connection():
-    # One per container: building a botocore client loads the DynamoDB service model (tens of ms).
-    from pynamodb.connection import Connection
-
-    return Connection()
-
-
-def transact_write(**kwargs):
-    """A PynamoDB `TransactWrite`: the unit of work that commits state, ledger and idempotency together."""
-    from pynamodb.transactions import TransactWrite
-
-    return TransactWrite(connection=_transaction_connection(), **kwargs)

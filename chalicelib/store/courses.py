@@ -41,11 +41,13 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.money import Money
 from chalicelib.store.base import table_meta
+from chalicelib.store.transactions import UnitOfWork
 
 COURSE = "course"
 CURRICULUM = "curriculum"
@@ -126,7 +128,8 @@ class CourseItem(CatalogItem, discriminator=COURSE):
     rating_count = NumberAttribute(default=0)
     search_terms = UnicodeSetAttribute(null=True)  # the terms written to course_terms, to replace them later
     updated_at = UTCDateTimeAttribute()
-    version = VersionAttribute()
+    # No version attribute: purchases and reviews update counters here concurrently with studio edits;
+    # every writer changes only its own attributes (UpdateItem actions), so none can overwrite another.
 
 
 class CurriculumItem(CatalogItem, discriminator=CURRICULUM):
@@ -238,7 +241,7 @@ def encode_sections(sections: list[Section]) -> str:
 def get_course_item(course_id: str) -> CourseItem | None:
     try:
         return CourseItem.get(course_id, COURSE)
-    except CatalogItem.DoesNotExist:
+    except DoesNotExist:
         return None
 
 
@@ -266,14 +269,14 @@ def get_detail(course_id: str) -> tuple[CourseItem, CurriculumItem | None, list[
 def get_curriculum_item(course_id: str) -> CurriculumItem | None:
     try:
         return CurriculumItem.get(course_id, CURRICULUM)
-    except CatalogItem.DoesNotExist:
+    except DoesNotExist:
         return None
 
 
 def get_session_item(course_id: str, session_id: str) -> SessionItem | None:
     try:
         return SessionItem.get(course_id, session_key(session_id))
-    except CatalogItem.DoesNotExist:
+    except DoesNotExist:
         return None
 
 
@@ -323,3 +326,28 @@ def due_to_publish(now_iso: str) -> list[CourseItem]:
 
 def sessions_starting(hour: str) -> list[SessionItem]:
     return [item for item in CatalogItem.sessions_by_hour.query(hour) if isinstance(item, SessionItem)]
+
+
+# --- writes that ride in other use cases' transactions --------------------------------------------------
+
+def add_count_enrollment(uow: UnitOfWork, course_id: str, delta: int, on_fail) -> None:
+    """Keep `enrollment_count` (the catalog's popular sort) in step with purchases and refunds."""
+    condition = CourseItem.status == "published" if delta > 0 else CourseItem.enrollment_count >= -delta
+    uow.update(CourseItem(course_id, COURSE), actions=[CourseItem.enrollment_count.add(delta)], condition=condition,
+               on_fail=on_fail)
+
+
+def add_take_seat(uow: UnitOfWork, course_id: str, session_id: str, now_iso: str, on_fail) -> None:
+    """One seat more, only while seats are left and the session has not started."""
+    uow.update(
+        SessionItem(course_id, session_key(session_id)),
+        actions=[SessionItem.booked.add(1)],
+        condition=(SessionItem.item.exists() & (SessionItem.booked < SessionItem.capacity)
+                   & (SessionItem.starts_at > now_iso)),
+        on_fail=on_fail,
+    )
+
+
+def add_release_seat(uow: UnitOfWork, course_id: str, session_id: str) -> None:
+    uow.update(SessionItem(course_id, session_key(session_id)), actions=[SessionItem.booked.add(-1)],
+               condition=SessionItem.booked > 0)

@@ -26,7 +26,9 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAtt
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib import errors
 from chalicelib.store.base import table_meta
+from chalicelib.store.transactions import UnitOfWork
 
 ACTIVE, COMPLETED, ENDED = "active", "completed", "ended"
 
@@ -113,18 +115,20 @@ def new_enrollment_item(enrollment: Enrollment) -> EnrollmentItem:
     )
 
 
-def add_enroll(transaction, enrollment: Enrollment) -> None:
-    """Add the enrollment to a purchase's transaction; refused if one is already active or completed."""
-    transaction.save(
+def add_enroll(uow: UnitOfWork, enrollment: Enrollment) -> None:
+    """Add the enrollment to a purchase's unit of work; refused (`AlreadyEnrolled`) if one grants access."""
+    uow.put(
         new_enrollment_item(enrollment),
         condition=EnrollmentItem.course_id.does_not_exist() | (EnrollmentItem.status == ENDED),
+        on_fail=lambda: errors.AlreadyEnrolled(),
     )
 
 
-def add_end(transaction, learner_id: str, course_id: str, ended_at: datetime) -> None:
-    """Add ending the enrollment to a refund's transaction; refused unless it grants access now."""
-    transaction.update(
+def add_end(uow: UnitOfWork, learner_id: str, course_id: str, ended_at: datetime) -> None:
+    """Add ending the enrollment to a refund's unit of work; refused unless it grants access now."""
+    uow.update(
         EnrollmentItem(learner_id, course_id),
         actions=[EnrollmentItem.status.set(ENDED), EnrollmentItem.ended_at.set(ended_at)],
         condition=EnrollmentItem.status.is_in(ACTIVE, COMPLETED),
+        on_fail=lambda: errors.Conflict("The enrollment has already ended"),
     )

@@ -1,0 +1,157 @@
+"""Buying courses and refunds (learners), coupons and balance (instructors)."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from chalicelib import errors
+from chalicelib.api.routing import ADMIN, INSTRUCTOR, LEARNER, ApiBlueprint, Call
+from chalicelib.api.schemas import AwareDateTime, Input, MoneyBody, Page, PageQuery
+from chalicelib.services import orders
+from chalicelib.store.coupons import Coupon
+from chalicelib.store.orders import Order
+
+orders_api = ApiBlueprint(__name__, tag="orders")
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+CouponCode = Annotated[str, msgspec.Meta(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class OrderRequest(Input):
+    course_id: Id
+    session_id: Id | None = None
+    coupon_code: CouponCode | None = None
+
+
+class RefundRequest(Input):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    amount: MoneyBody | None = None  # admins only: a partial refund
+
+
+class RefundOut(msgspec.Struct):
+    refund_id: str
+    amount: MoneyBody
+    reason: str
+    refunded_at: datetime
+
+
+class OrderOut(msgspec.Struct):
+    """A receipt. The platform fee is the marketplace's business, not shown to learners."""
+
+    order_id: str
+    course_id: str
+    course_title: str
+    session_id: str | None
+    status: str
+    price: MoneyBody
+    discount: MoneyBody
+    total: MoneyBody
+    coupon_code: str | None
+    enrollment_id: str
+    created_at: datetime
+    refund: RefundOut | None = None
+
+    @classmethod
+    def of(cls, order: Order) -> "OrderOut":
+        refund = None
+        if order.refund_id:
+            refund = RefundOut(order.refund_id, MoneyBody.of(order.refund_amount), order.refund_reason or "",
+                               order.refunded_at)
+        return cls(order.order_id, order.course_id, order.course_title, order.session_id, order.status,
+                   MoneyBody.of(order.price), MoneyBody.of(order.discount), MoneyBody.of(order.total),
+                   order.coupon_code, order.enrollment_id, order.created_at, refund)
+
+
+class NewCoupon(Input):
+    code: CouponCode
+    kind: Literal["percent", "fixed"]
+    value: Annotated[int, msgspec.Meta(ge=1, le=10_000_000_000)]
+    max_redemptions: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+    expires_at: AwareDateTime
+
+
+class CouponOut(msgspec.Struct):
+    code: str
+    kind: str
+    value: int
+    currency: str
+    max_redemptions: int
+    redemptions: int
+    expires_at: str
+
+    @classmethod
+    def of(cls, coupon: Coupon) -> "CouponOut":
+        return cls(coupon.code, coupon.kind, coupon.value, coupon.currency, coupon.max_redemptions,
+                   coupon.redemptions, coupon.expires_at)
+
+
+class BalanceOut(msgspec.Struct):
+    pending: MoneyBody
+    available: MoneyBody
+    in_transit: MoneyBody
+    paid_out: MoneyBody
+
+
+@orders_api.endpoint(
+    "POST", "/orders", policy=LEARNER, body=OrderRequest, response=OrderOut, status=201, idempotent=True,
+    summary="Buy a published course (and a seat with `session_id`) from the wallet",
+    errors=(errors.NotFound, errors.Forbidden, errors.InsufficientFunds, errors.AlreadyEnrolled, errors.SoldOut,
+            errors.Conflict, errors.Unprocessable),
+)
+def buy(call: Call):
+    body: OrderRequest = call.body
+    order = orders.buy_course(call.caller.user_id, body.course_id, body.session_id, body.coupon_code,
+                              receipt=call.receipt(OrderOut.of))
+    return OrderOut.of(order)
+
+
+@orders_api.endpoint("GET", "/orders", policy=LEARNER, query=PageQuery, response=Page[OrderOut],
+                     summary="Your orders, newest first")
+def my_orders(call: Call):
+    items, next_cursor = orders.orders_of(call.caller.user_id, call.query.limit, call.query.cursor)
+    return Page(items=[OrderOut.of(o) for o in items], next_cursor=next_cursor)
+
+
+@orders_api.endpoint("GET", "/orders/{order_id}", policy=LEARNER | ADMIN, response=OrderOut,
+                     summary="A receipt of one of your orders", errors=(errors.NotFound,))
+def get_order(call: Call, order_id: str):
+    return OrderOut.of(orders.order_of(call.caller, order_id))
+
+
+@orders_api.endpoint(
+    "POST", "/orders/{order_id}/refund", policy=LEARNER | ADMIN, body=RefundRequest, response=OrderOut,
+    idempotent=True, summary="Refund to the wallet (within the refund policy; admins also outside it, or partially)",
+    errors=(errors.NotFound, errors.RefundNotAllowed, errors.Conflict),
+)
+def refund(call: Call, order_id: str):
+    body: RefundRequest = call.body
+    refunded = orders.refund_order(call.caller, order_id, body.reason,
+                                   body.amount.to_money() if body.amount else None,
+                                   receipt=call.receipt(OrderOut.of))
+    return OrderOut.of(refunded)
+
+
+@orders_api.endpoint(
+    "POST", "/instructor/courses/{course_id}/coupons", policy=INSTRUCTOR, body=NewCoupon, response=CouponOut,
+    status=201, summary="Create a coupon for your course (percent or fixed amount)",
+    errors=(errors.NotFound, errors.Conflict),
+)
+def create_coupon(call: Call, course_id: str):
+    body: NewCoupon = call.body
+    coupon = orders.create_coupon(call.caller, course_id, body.code, body.kind, body.value, body.max_redemptions,
+                                  body.expires_at)
+    return CouponOut.of(coupon)
+
+
+@orders_api.endpoint("GET", "/instructor/courses/{course_id}/coupons", policy=INSTRUCTOR, response=list[CouponOut],
+                     summary="Your course's coupons and how often each was redeemed", errors=(errors.NotFound,))
+def list_coupons(call: Call, course_id: str):
+    return [CouponOut.of(c) for c in orders.coupons_of(call.caller, course_id)]
+
+
+@orders_api.endpoint("GET", "/instructor/balance", policy=INSTRUCTOR, response=BalanceOut,
+                     summary="Your money: pending (refundable sales), available, in transit and paid out")
+def balance(call: Call):
+    money = orders.instructor_balance(call.caller.user_id)
+    return BalanceOut(**{name: MoneyBody.of(amount) for name, amount in money.items()})

@@ -1,0 +1,59 @@
+"""Admin: the ledger's proof of itself (`GET /admin/reconciliation`)."""
+
+from datetime import datetime
+
+import msgspec
+
+from chalicelib.api.routing import ADMIN, ApiBlueprint, Call
+from chalicelib.api.schemas import MoneyBody
+from chalicelib.money import Money
+
+reconciliation_api = ApiBlueprint(__name__, tag="admin")
+
+
+class ViolationResponse(msgspec.Struct):
+    invariant: str
+    detail: str
+    account_id: str | None = None
+    currency: str | None = None
+
+
+class CurrencyTotalsResponse(msgspec.Struct):
+    entries_sum: MoneyBody
+    entry_count: int
+    accounts: int
+    by_kind: dict[str, MoneyBody]
+
+
+class ReconciliationResponse(msgspec.Struct):
+    ok: bool
+    checked_at: datetime
+    totals: dict[str, CurrencyTotalsResponse]
+    violations: list[ViolationResponse]
+
+
+def render(report) -> ReconciliationResponse:
+    return ReconciliationResponse(
+        ok=report.ok,
+        checked_at=report.checked_at,
+        totals={
+            currency: CurrencyTotalsResponse(
+                entries_sum=MoneyBody.of(Money(t.entries_sum, currency)),
+                entry_count=t.entry_count,
+                accounts=t.accounts,
+                by_kind={kind: MoneyBody.of(Money(amount, currency)) for kind, amount in sorted(t.by_kind.items())},
+            )
+            for currency, t in report.totals.items()
+        },
+        violations=[ViolationResponse(v.invariant, v.detail, v.account_id, v.currency) for v in report.violations],
+    )
+
+
+@reconciliation_api.endpoint(
+    "GET", "/admin/reconciliation", policy=ADMIN, response=ReconciliationResponse,
+    summary="Check every ledger invariant now: entries sum to zero, balances equal their entries, none negative",
+)
+def get_reconciliation(call: Call):
+    from chalicelib.services import reconciliation  # deferred: an admin tool stays out of every cold start
+
+    return render(reconciliation.run())

@@ -1,0 +1,323 @@
+"""The double-entry ledger: accounts, transfers, entries. The single source of truth for money.
+
+Nothing else writes balances. A use case that moves money builds a `Transfer`
+and adds it to the unit of work that also carries its own state change:
+
+    uow = UnitOfWork()
+    uow.update(topup_item, actions=[...], condition=status == "pending", on_fail=...)
+    ledger.add_transfer(uow, Transfer(
+        transfer_id=f"topup:{topup_id}", kind="topup",
+        legs=(debit(gateway_clearing("KRW"), amount), credit(learner_wallet(user_id, "KRW"), amount)),
+    ))
+    receipt.record_result(uow, topup)       # the idempotency record, same transaction
+    uow.commit()                            # ONE TransactWriteItems: all of it or none of it
+
+Amounts are signed integers in minor units, seen from the account holder: a
+credit (+) means the platform owes the account more, a debit (-) less. A
+transfer's legs sum to zero per currency (checked in code before anything is
+written), so all entries of the ledger sum to zero per currency. A learner
+wallet and every instructor balance may never go below zero: each debit's
+balance update carries the condition `balance >= amount`; when it fails the
+whole transaction is cancelled and the caller gets `InsufficientFunds` (or its
+own `on_insufficient` error). The gateway clearing account is the money's
+source: it goes negative by design (what the payment gateway holds for us).
+
+Transfer ids are deterministic per business event (`topup:<id>`,
+`order:<id>`, `refund:<id>`): the journal item is written only if the id is
+new, so an event cannot be posted twice even if a caller's own guard were
+wrong.
+
+Hot accounts. Platform revenue and gateway clearing take part in every top-up
+and purchase, so a running balance item for them would be one DynamoDB item
+every transaction writes: concurrent purchases of different courses would
+cancel each other (TransactionConflict) and the item's partition would cap
+throughput. They therefore keep NO balance item at all: only entries, spread
+over `HOT_SHARDS` books (`<account_id>#<shard>`, shard = crc32(transfer_id) %
+HOT_SHARDS). Two transfers never write the same item of a hot account, so they
+never contend, whatever the shard count; the shards only spread write
+throughput over partitions. Their balance is the sum of their entries,
+computed on demand (admin reports and reconciliation, never a money
+decision: nothing ever needs to guard them). The alternative, N sharded
+balance items, still collides with probability 1/N per pair of concurrent
+transactions and adds N items to reconcile for no decision that needs them.
+`HOT_SHARDS` may be raised, never lowered (older shards would go unread).
+
+Each balance item also counts its entries (`entry_count`), so reconciliation
+can prove "each balance equals the sum of its entries" in sum and in count.
+A transfer costs 1 (journal) + legs (entries) + balance-keeping legs items
+of the 100 a DynamoDB transaction holds; `items_needed` says how many.
+"""
+
+import enum
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib import clock, errors, ids
+from chalicelib.money import CURRENCIES, Money
+from chalicelib.store import ledger as store
+from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store.transactions import UnitOfWork
+
+HOT_SHARDS = 16
+MAX_LEGS = 16
+
+
+class AccountKind(enum.StrEnum):
+    LEARNER_WALLET = "learner_wallet"
+    INSTRUCTOR_PENDING = "instructor_pending"
+    INSTRUCTOR_AVAILABLE = "instructor_available"
+    INSTRUCTOR_IN_TRANSIT = "instructor_in_transit"  # payouts sent to the bank, not yet confirmed paid
+    INSTRUCTOR_PAID_OUT = "instructor_paid_out"  # what has been paid to the instructor, all time
+    PLATFORM_REVENUE = "platform_revenue"
+    GATEWAY_CLEARING = "gateway_clearing"
+
+
+OWNED_KINDS = frozenset({
+    AccountKind.LEARNER_WALLET, AccountKind.INSTRUCTOR_PENDING, AccountKind.INSTRUCTOR_AVAILABLE,
+    AccountKind.INSTRUCTOR_IN_TRANSIT, AccountKind.INSTRUCTOR_PAID_OUT,
+})
+HOT_KINDS = frozenset({AccountKind.PLATFORM_REVENUE, AccountKind.GATEWAY_CLEARING})
+# Accounts that may hold a negative balance: the clearing account is where money enters the ledger.
+MAY_GO_NEGATIVE = frozenset({AccountKind.GATEWAY_CLEARING})
+
+
+class LedgerError(ValueError):
+    """A transfer that must never be written (unbalanced, malformed): a bug in the caller, not a user error."""
+
+
+@dataclass(frozen=True)
+class Account:
+    kind: AccountKind
+    currency: str
+    owner_id: str | None = None
+
+    def __post_init__(self):
+        if self.currency not in CURRENCIES:
+            raise LedgerError(f"unsupported currency {self.currency!r}")
+        if (self.owner_id is not None) != (self.kind in OWNED_KINDS):
+            raise LedgerError(f"{self.kind} accounts {'need' if self.kind in OWNED_KINDS else 'have no'} owner")
+        if self.owner_id is not None and (not self.owner_id or ":" in self.owner_id or "#" in self.owner_id):
+            raise LedgerError(f"bad owner id {self.owner_id!r}")
+
+    @property
+    def account_id(self) -> str:
+        if self.owner_id is None:
+            return f"{self.kind}:{self.currency}"
+        return f"{self.kind}:{self.owner_id}:{self.currency}"
+
+    @property
+    def hot(self) -> bool:
+        return self.kind in HOT_KINDS
+
+    @property
+    def never_negative(self) -> bool:
+        return self.kind not in MAY_GO_NEGATIVE
+
+    def books(self) -> list[str]:
+        """Where its entries live: the account id, or one book per shard for a hot account."""
+        if not self.hot:
+            return [self.account_id]
+        return [f"{self.account_id}#{shard:02d}" for shard in range(HOT_SHARDS)]
+
+    def book_for(self, transfer_id: str) -> str:
+        if not self.hot:
+            return self.account_id
+        return f"{self.account_id}#{zlib.crc32(transfer_id.encode()) % HOT_SHARDS:02d}"
+
+    @classmethod
+    def parse(cls, account_id: str) -> "Account":
+        parts = account_id.split(":")
+        try:
+            if len(parts) == 2:
+                return cls(AccountKind(parts[0]), parts[1])
+            if len(parts) == 3:
+                return cls(AccountKind(parts[0]), parts[2], parts[1])
+        except ValueError:
+            pass
+        raise LedgerError(f"not an account id: {account_id!r}")
+
+
+def learner_wallet(user_id: str, currency: str) -> Account:
+    return Account(AccountKind.LEARNER_WALLET, currency, user_id)
+
+
+def instructor_pending(user_id: str, currency: str) -> Account:
+    return Account(AccountKind.INSTRUCTOR_PENDING, currency, user_id)
+
+
+def instructor_available(user_id: str, currency: str) -> Account:
+    return Account(AccountKind.INSTRUCTOR_AVAILABLE, currency, user_id)
+
+
+def instructor_in_transit(user_id: str, currency: str) -> Account:
+    return Account(AccountKind.INSTRUCTOR_IN_TRANSIT, currency, user_id)
+
+
+def instructor_paid_out(user_id: str, currency: str) -> Account:
+    return Account(AccountKind.INSTRUCTOR_PAID_OUT, currency, user_id)
+
+
+def platform_revenue(currency: str) -> Account:
+    return Account(AccountKind.PLATFORM_REVENUE, currency)
+
+
+def gateway_clearing(currency: str) -> Account:
+    return Account(AccountKind.GATEWAY_CLEARING, currency)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One account's side of a transfer; `amount` is signed (credit +, debit -)."""
+
+    account: Account
+    amount: Money
+
+
+def credit(account: Account, money: Money) -> Leg:
+    return Leg(account, money)
+
+
+def debit(account: Account, money: Money) -> Leg:
+    return Leg(account, -money)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A balanced movement of money: legs that sum to zero per currency.
+
+    `transfer_id` names the business event and must be the same on every retry of it
+    (e.g. `order:<order_id>`); `memo` carries references for statements (e.g. `{"order_id": ...}`).
+    """
+
+    transfer_id: str
+    kind: str
+    legs: tuple[Leg, ...]
+    memo: dict[str, str] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if not self.transfer_id or len(self.transfer_id) > 200 or "#" in self.transfer_id:
+            raise LedgerError(f"bad transfer id {self.transfer_id!r}")
+        if not self.kind:
+            raise LedgerError("a transfer needs a kind")
+        if not 2 <= len(self.legs) <= MAX_LEGS:
+            raise LedgerError(f"a transfer has 2 to {MAX_LEGS} legs, not {len(self.legs)}")
+        seen: set[str] = set()
+        totals: dict[str, int] = {}
+        for leg in self.legs:
+            if leg.amount.currency != leg.account.currency:
+                raise LedgerError(f"{leg.amount.currency} leg on {leg.account.account_id}")
+            if leg.amount.amount == 0:
+                raise LedgerError(f"zero leg on {leg.account.account_id}")
+            if leg.account.account_id in seen:
+                # One DynamoDB item once per transaction, and a net amount per account is clearer anyway.
+                raise LedgerError(f"{leg.account.account_id} appears twice in transfer {self.transfer_id}")
+            seen.add(leg.account.account_id)
+            totals[leg.amount.currency] = totals.get(leg.amount.currency, 0) + leg.amount.amount
+        unbalanced = {currency: total for currency, total in totals.items() if total != 0}
+        if unbalanced:
+            raise LedgerError(f"transfer {self.transfer_id} does not balance: {unbalanced}")
+
+
+@dataclass(frozen=True)
+class PostedTransfer:
+    transfer: Transfer
+    seq: str
+    posted_at: datetime
+
+
+def items_needed(transfer: Transfer) -> int:
+    """How many of a transaction's 100 items posting `transfer` takes."""
+    return 1 + len(transfer.legs) + sum(1 for leg in transfer.legs if not leg.account.hot)
+
+
+def _insufficient(account: Account) -> errors.DomainError:
+    if account.kind == AccountKind.LEARNER_WALLET:
+        return errors.InsufficientFunds("The wallet balance is too low for this payment")
+    return errors.Conflict(f"The {account.kind.replace('_', ' ')} balance is too low for this transfer")
+
+
+def add_transfer(
+    uow: UnitOfWork,
+    transfer: Transfer,
+    *,
+    now: datetime | None = None,
+    on_insufficient: Callable[[Account], errors.DomainError] | None = None,
+) -> PostedTransfer:
+    """Validate `transfer` and add its writes to `uow` (nothing is written until `uow.commit()`).
+
+    When the transaction is cancelled because a debit would take a balance below zero, the commit
+    raises `on_insufficient(account)` (default: `InsufficientFunds` for a wallet, `Conflict` otherwise).
+    A transfer id that was posted before cancels it with `Conflict`.
+    """
+    transfer.validate()
+    if items_needed(transfer) > uow.room:
+        raise LedgerError(f"transfer {transfer.transfer_id} needs {items_needed(transfer)} items, {uow.room} left")
+    posted_at = now or clock.now()
+    seq = ids.new_id()
+    mapper = on_insufficient or _insufficient
+    legs = [
+        store.PostingLeg(
+            account_id=leg.account.account_id,
+            book=leg.account.book_for(transfer.transfer_id),
+            kind=str(leg.account.kind),
+            owner_id=leg.account.owner_id,
+            currency=leg.amount.currency,
+            amount=leg.amount.amount,
+            keeps_balance=not leg.account.hot,
+            never_negative=leg.account.never_negative,
+            on_insufficient=(lambda account=leg.account: mapper(account)),
+        )
+        for leg in transfer.legs
+    ]
+    store.add_posting(
+        uow, transfer_id=transfer.transfer_id, transfer_kind=transfer.kind, seq=seq, posted_at=posted_at,
+        legs=legs, memo=dict(transfer.memo),
+    )
+    return PostedTransfer(transfer, seq, posted_at)
+
+
+# --- reads -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entry:
+    account_id: str
+    transfer_id: str
+    transfer_kind: str
+    amount: Money
+    posted_at: datetime
+
+
+def _entry(item: store.LedgerEntryItem) -> Entry:
+    return Entry(item.account_id, item.transfer_id, item.transfer_kind, Money(int(item.amount), item.currency),
+                 item.posted_at)
+
+
+def balance_of(account: Account, consistent: bool = False) -> Money:
+    """An account's balance. For a hot account this sums its entries: admin use only."""
+    if account.hot:
+        return sum((entry.amount for entry in entries_of(account)), Money.zero(account.currency))
+    item = store.get_account(account.account_id, consistent=consistent)
+    return Money(int(item.balance) if item else 0, account.currency)
+
+
+def entries_of(account: Account) -> Iterator[Entry]:
+    """Every entry of an account, paged from DynamoDB as it is consumed (reconciliation, reports)."""
+    for book in account.books():
+        for item in store.all_entries(book):
+            yield _entry(item)
+
+
+def history(account: Account, limit: int, cursor: str | None) -> tuple[list[Entry], str | None]:
+    """A page of an account's entries, newest first (not for hot accounts, whose entries are sharded)."""
+    if account.hot:
+        raise LedgerError("a hot account's history is read shard by shard with entries_of")
+    last_key = decode_cursor(cursor, partition={"book": account.account_id})
+    items, next_key = store.entries_page(account.account_id, limit, last_key)
+    return [_entry(item) for item in items], encode_cursor(next_key)
+
+
+def transfer_posted(transfer_id: str) -> bool:
+    """Whether a business event's transfer is in the journal (recovery checks use this)."""
+    return store.get_transfer(transfer_id) is not None

@@ -1,0 +1,237 @@
+"""Buying a course from the wallet, and refunding it.
+
+A purchase is ONE transaction: the order, the enrollment, the seat, the
+coupon redemption, the course's sales count, the ledger transfer (wallet ->
+instructor pending + platform revenue) and the idempotency record. Each write
+carries the condition that makes it safe (not enrolled yet, seats left, coupon
+not exhausted, wallet not below zero), so "paid but not enrolled" and "charged
+twice" cannot happen: either everything is written or nothing is. A refund is
+the reverse, also one transaction.
+
+Refund policy (configuration): a learner may refund within the refund window
+and below the progress limit; admins may refund outside it, and partially.
+"""
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from chalicelib import clock, config, errors, ids
+from chalicelib.money import Money
+from chalicelib.roles import ADMINS, Caller
+from chalicelib.services import ledger
+from chalicelib.services.ledger import Transfer, credit, debit
+from chalicelib.store import coupons, courses, enrollments
+from chalicelib.store import orders as store
+from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store.idempotency import NO_RECEIPT, Receipt
+from chalicelib.store.orders import Order
+from chalicelib.store.transactions import UnitOfWork, retry_on_contention
+
+PUBLISHED = "published"
+
+
+def _price_with_coupon(course_id: str, price: Money, code: str | None, now: datetime) -> tuple[Money, str | None]:
+    """The discount a coupon gives on `price` (checked again, atomically, when it is redeemed)."""
+    if not code:
+        return Money.zero(price.currency), None
+    code = code.strip().upper()
+    coupon = coupons.get(course_id, code)
+    if coupon is None or coupon.expires_at <= clock.to_rfc3339(now) or coupon.redemptions >= coupon.max_redemptions:
+        raise errors.ValidationFailed.on("coupon_code", "no such coupon for this course, or it has expired or run out")
+    if coupon.kind == coupons.PERCENT:
+        return price.share(coupon.value * 100), code
+    if coupon.currency != price.currency:
+        raise errors.ValidationFailed.on("coupon_code", "this coupon is in another currency")
+    return Money(min(coupon.value, price.amount), price.currency), code
+
+
+def _seat_problem(course_id: str, session_id: str, now_iso: str) -> errors.DomainError:
+    session = courses.get_session(course_id, session_id)
+    if session is None:
+        return errors.NotFound(f"No live session {session_id} in this course")
+    if session.starts_at <= now_iso:
+        return errors.Conflict("This live session has already started")
+    return errors.SoldOut()
+
+
+def buy_course(learner_id: str, course_id: str, session_id: str | None, coupon_code: str | None,
+               *, receipt: Receipt = NO_RECEIPT) -> Order:
+    """Buy a published course (and a seat in one of its live sessions) with the wallet."""
+    course = courses.get_course_item(course_id)
+    if course is None or course.status != PUBLISHED:
+        raise errors.NotFound(f"No course {course_id} for sale")
+    if course.instructor_id == learner_id:
+        raise errors.Forbidden("Instructors cannot buy their own course")
+    price = Money(int(course.price_amount), course.price_currency)
+    if price.currency != config.wallet_currency():
+        raise errors.Unprocessable(f"This course is sold in {price.currency}; wallets hold {config.wallet_currency()}")
+    now = clock.now()
+    discount, code = _price_with_coupon(course_id, price, coupon_code, now)
+    total = price - discount
+    fee = total.share(config.platform_fee_bps())
+    order = Order(
+        order_id=ids.new_id(), learner_id=learner_id, instructor_id=course.instructor_id, course_id=course_id,
+        course_title=course.title, session_id=session_id, enrollment_id=ids.new_id(), status=store.PAID,
+        price=price, discount=discount, total=total, platform_fee=fee, instructor_share=total - fee,
+        coupon_code=code, created_at=now,
+    )
+    return retry_on_contention(lambda: _commit_purchase(order, receipt))
+
+
+def _commit_purchase(order: Order, receipt: Receipt) -> Order:
+    now_iso = clock.to_rfc3339(order.created_at)
+    uow = UnitOfWork()
+    # Added in the order their refusals should win: already enrolled, then unlisted, sold out, coupon, funds.
+    enrollments.add_enroll(uow, enrollments.Enrollment(
+        enrollment_id=order.enrollment_id, learner_id=order.learner_id, course_id=order.course_id,
+        instructor_id=order.instructor_id, order_id=order.order_id, session_id=order.session_id,
+        status=enrollments.ACTIVE, enrolled_at=now_iso, completed_lessons=frozenset(), progress_percent=0,
+        last_lesson_id=None, completed_at=None,
+    ))
+    courses.add_count_enrollment(uow, order.course_id, +1,
+                                 on_fail=lambda: errors.NotFound(f"No course {order.course_id} for sale"))
+    if order.session_id:
+        courses.add_take_seat(uow, order.course_id, order.session_id, now_iso,
+                              on_fail=lambda: _seat_problem(order.course_id, order.session_id, now_iso))
+    if order.coupon_code:
+        coupons.add_redeem(uow, order.course_id, order.coupon_code, now_iso, on_fail=lambda: errors.ValidationFailed.on(
+            "coupon_code", "this coupon has just run out or expired"))
+    settles_at = clock.to_rfc3339(order.created_at + timedelta(days=config.settlement_hold_days()))
+    store.add_create(uow, order, settles_at)
+    legs = [debit(ledger.learner_wallet(order.learner_id, order.total.currency), order.total),
+            credit(ledger.instructor_pending(order.instructor_id, order.total.currency), order.instructor_share),
+            credit(ledger.platform_revenue(order.total.currency), order.platform_fee)]
+    legs = tuple(leg for leg in legs if leg.amount.amount)
+    if legs:  # a 100% coupon moves no money
+        ledger.add_transfer(uow, Transfer(
+            transfer_id=f"order:{order.order_id}", kind="purchase", legs=legs,
+            memo={"order_id": order.order_id, "course_id": order.course_id},
+        ), now=order.created_at)
+    receipt.record_result(uow, order)
+    uow.commit()
+    return order
+
+
+# --- reading orders ---------------------------------------------------------------------------------
+
+def order_of(caller: Caller, order_id: str) -> Order:
+    """A receipt: the caller's own order (admins may read any)."""
+    order = store.get(order_id) if len(order_id) <= 64 else None
+    if order is None or (order.learner_id != caller.user_id and not caller.is_in(ADMINS)):
+        raise errors.NotFound("No such order")
+    return order
+
+
+def orders_of(learner_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
+    start = decode_cursor(cursor, partition={"learner_id": learner_id})
+    items, last_key = store.of_learner(learner_id, limit, start)
+    return items, encode_cursor(last_key)
+
+
+# --- refunds ----------------------------------------------------------------------------------------
+
+def _refusal(order: Order, now: datetime) -> str | None:
+    """Why the learner may not refund this order under the policy, or None."""
+    if order.status != store.PAID:
+        return "the order has already been refunded"
+    window = timedelta(days=config.refund_window_days())
+    if now - order.created_at > window:
+        return f"refunds are possible for {config.refund_window_days()} days after purchase"
+    enrollment = enrollments.get_enrollment(order.learner_id, order.course_id)
+    if enrollment is not None and enrollment.progress_percent >= config.refund_progress_limit_percent():
+        return f"refunds are possible below {config.refund_progress_limit_percent()}% of lessons completed"
+    return None
+
+
+def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | None = None,
+                 *, receipt: Receipt = NO_RECEIPT) -> Order:
+    """Refund an order to the wallet: the reverse transfer, the enrollment ended, the seat released.
+
+    Learners refund their own orders in full within the policy; admins may refund any order,
+    outside the policy and partially (`amount`). The coupon redemption is kept.
+    """
+    order = order_of(caller, order_id)
+    now = clock.now()
+    is_admin = caller.is_in(ADMINS)
+    if amount is not None and not is_admin:
+        raise errors.Forbidden("Only admins refund partially")
+    refusal = _refusal(order, now) if not is_admin else (
+        "the order has already been refunded" if order.status != store.PAID else None)
+    if refusal:
+        raise errors.RefundNotAllowed(f"This order cannot be refunded: {refusal}")
+    refund_amount = amount if amount is not None else order.total
+    if refund_amount.currency != order.total.currency or not 0 < refund_amount.amount <= order.total.amount:
+        raise errors.ValidationFailed.on("amount.amount", f"between 1 and {order.total.amount} {order.total.currency}")
+    return retry_on_contention(lambda: _commit_refund(order, refund_amount, reason, caller.user_id, now, receipt))
+
+
+def _refund_legs(order: Order, amount: Money) -> tuple:
+    """Take the refund back in proportion: the platform's fee share and the instructor's share."""
+    fee_back = Money(order.platform_fee.amount * amount.amount // order.total.amount, amount.currency) \
+        if order.total.amount else Money.zero(amount.currency)
+    instructor_back = amount - fee_back
+    # A settled sale is taken back from what the instructor has available, otherwise from pending.
+    instructor = (ledger.instructor_available if order.settled_at else ledger.instructor_pending)(
+        order.instructor_id, amount.currency)
+    legs = [credit(ledger.learner_wallet(order.learner_id, amount.currency), amount),
+            debit(instructor, instructor_back), debit(ledger.platform_revenue(amount.currency), fee_back)]
+    return tuple(leg for leg in legs if leg.amount.amount)
+
+
+def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, now: datetime,
+                   receipt: Receipt) -> Order:
+    refund_id = ids.new_id()
+    uow = UnitOfWork()
+    store.add_refund(uow, order, refund_id, amount, reason, refunded_by, now)
+    enrollments.add_end(uow, order.learner_id, order.course_id, now)
+    courses.add_count_enrollment(uow, order.course_id, -1, on_fail=lambda: errors.Conflict("Course counters disagree"))
+    if order.session_id:
+        courses.add_release_seat(uow, order.course_id, order.session_id)
+    if amount.amount:
+        ledger.add_transfer(uow, Transfer(
+            transfer_id=f"refund:{order.order_id}", kind="refund", legs=_refund_legs(order, amount),
+            memo={"order_id": order.order_id, "refund_id": refund_id},
+        ), now=now, on_insufficient=lambda _account: errors.RefundNotAllowed(
+            "The instructor's balance no longer covers this refund"))
+    refunded = replace(order, status=store.REFUNDED, refund_id=refund_id, refund_amount=amount,
+                       refund_reason=reason, refunded_at=now)
+    receipt.record_result(uow, refunded)
+    uow.commit()
+    return refunded
+
+
+# --- coupons ----------------------------------------------------------------------------------------
+
+def create_coupon(caller: Caller, course_id: str, code: str, kind: str, value: int, max_redemptions: int,
+                  expires_at: datetime) -> coupons.Coupon:
+    course = courses.get_course_item(course_id)
+    if course is None or course.instructor_id != caller.user_id:
+        raise errors.NotFound(f"No course {course_id} in your studio")
+    if kind == coupons.PERCENT and not 1 <= value <= 100:
+        raise errors.ValidationFailed.on("value", "a percent coupon takes 1 to 100")
+    if expires_at <= clock.now():
+        raise errors.ValidationFailed.on("expires_at", "must be in the future")
+    return coupons.create(coupons.Coupon(
+        course_id=course_id, code=code.strip().upper(), kind=kind, value=value, currency=course.price_currency,
+        max_redemptions=max_redemptions, redemptions=0, expires_at=clock.to_rfc3339(expires_at),
+        created_at=clock.now(),
+    ))
+
+
+def coupons_of(caller: Caller, course_id: str) -> list[coupons.Coupon]:
+    course = courses.get_course_item(course_id)
+    if course is None or course.instructor_id != caller.user_id:
+        raise errors.NotFound(f"No course {course_id} in your studio")
+    return coupons.of_course(course_id)
+
+
+# --- instructor balance -----------------------------------------------------------------------------
+
+def instructor_balance(instructor_id: str) -> dict[str, Money]:
+    currency = config.wallet_currency()
+    return {
+        "pending": ledger.balance_of(ledger.instructor_pending(instructor_id, currency)),
+        "available": ledger.balance_of(ledger.instructor_available(instructor_id, currency)),
+        "in_transit": ledger.balance_of(ledger.instructor_in_transit(instructor_id, currency)),
+        "paid_out": ledger.balance_of(ledger.instructor_paid_out(instructor_id, currency)),
+    }

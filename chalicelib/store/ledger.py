@@ -1,0 +1,200 @@
+"""The ledger's tables. Only `chalicelib/services/ledger.py` calls the writers here.
+
+Table `<prefix>ledger_accounts` — one balance item per balance-keeping account
+    hash key  account_id            e.g. `learner_wallet:<user_id>:KRW`
+    GSI by_kind (KEYS_ONLY)         hash kind, range account_id
+    attributes kind, owner_id, currency, balance (signed int, minor units),
+               entry_count, opened_at, updated_at
+
+Table `<prefix>ledger_entries` — one item per leg of a transfer
+    hash key  book                  the account id; for a hot account `<account_id>#<shard>`
+    range key entry_id              `<transfer seq ULID>.<leg>`: a book's entries sort by posting time
+    attributes account_id, transfer_id, transfer_kind, amount (signed), currency, posted_at
+
+Table `<prefix>ledger_transfers` — the journal: one item per transfer, with all its legs
+    hash key  transfer_id           deterministic per business event (e.g. `topup:<topup_id>`)
+
+Access patterns
+    a balance ................................ GetItem ledger_accounts
+    post a transfer .......................... TransactWriteItems: Put transfer (if new),
+                                               Put each entry (if new), Update each balance
+                                               (ADD, guarded: never below zero)
+    an account's history, newest first ....... Query ledger_entries book = account (shards for hot)
+    a transfer by id ......................... GetItem ledger_transfers
+    every account of a kind (reconciliation) . Query GSI by_kind (KEYS_ONLY: balance updates do not
+                                               write the index; only opening an account does)
+
+The by_kind index is projected KEYS_ONLY on purpose: a balance update changes no
+attribute of the index, so it costs no index write and cannot throttle on it.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib import errors
+from chalicelib.store.base import table_meta
+from chalicelib.store.transactions import UnitOfWork
+
+
+class AccountsByKind(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_kind"
+        projection = KeysOnlyProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute(range_key=True)
+
+
+class LedgerAccountItem(Model):
+    Meta = table_meta("ledger_accounts")
+
+    account_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    owner_id = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute()
+    balance = NumberAttribute(default=0)
+    entry_count = NumberAttribute(default=0)
+    opened_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    by_kind = AccountsByKind()
+
+
+class LedgerEntryItem(Model):
+    Meta = table_meta("ledger_entries")
+
+    book = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)
+    account_id = UnicodeAttribute()
+    transfer_id = UnicodeAttribute()
+    transfer_kind = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    posted_at = UTCDateTimeAttribute()
+
+
+class LegMap(MapAttribute):
+    account_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+
+
+class LedgerTransferItem(Model):
+    Meta = table_meta("ledger_transfers")
+
+    transfer_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    seq = UnicodeAttribute()
+    posted_at = UTCDateTimeAttribute()
+    legs = ListAttribute(of=LegMap)
+    memo = MapAttribute(default=dict)
+
+
+MODELS = (LedgerAccountItem, LedgerEntryItem, LedgerTransferItem)
+
+
+# --- reads -----------------------------------------------------------------------------------------
+
+def get_account(account_id: str, consistent: bool = False) -> LedgerAccountItem | None:
+    try:
+        return LedgerAccountItem.get(account_id, consistent_read=consistent)
+    except LedgerAccountItem.DoesNotExist:
+        return None
+
+
+def get_transfer(transfer_id: str) -> LedgerTransferItem | None:
+    try:
+        return LedgerTransferItem.get(transfer_id, consistent_read=True)
+    except LedgerTransferItem.DoesNotExist:
+        return None
+
+
+def entries_page(book: str, limit: int, last_key: dict | None, newest_first: bool = True):
+    """One page of a book's entries and the LastEvaluatedKey to continue from."""
+    result = LedgerEntryItem.query(book, limit=limit, last_evaluated_key=last_key, scan_index_forward=not newest_first)
+    items = list(result)
+    return items, result.last_evaluated_key
+
+
+def all_entries(book: str, consistent: bool = True) -> Iterator[LedgerEntryItem]:
+    """Every entry of a book, oldest first, page by page (reconciliation)."""
+    return LedgerEntryItem.query(book, consistent_read=consistent, page_size=500)
+
+
+def account_ids_of_kind(kind: str) -> Iterator[str]:
+    """Every account of a kind, page by page (reconciliation)."""
+    for key in LedgerAccountItem.by_kind.query(kind, page_size=500):
+        yield key.account_id
+
+
+# --- the one writer of balances --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PostingLeg:
+    """One leg as the store writes it: an entry in `book`, and (if `keeps_balance`) a balance update."""
+
+    account_id: str
+    book: str
+    kind: str
+    owner_id: str | None
+    currency: str
+    amount: int
+    keeps_balance: bool
+    never_negative: bool
+    on_insufficient: Callable[[], errors.DomainError] | None
+
+
+def add_posting(
+    uow: UnitOfWork, *, transfer_id: str, transfer_kind: str, seq: str, posted_at: datetime,
+    legs: list[PostingLeg], memo: dict[str, str],
+) -> None:
+    """Add a balanced transfer's writes to `uow`: the journal item, one entry per leg, one balance
+    update per balance-keeping leg. The journal item is conditional on `transfer_id` being new, so a
+    business event can never be posted twice, whatever the caller's own guards."""
+    uow.put(
+        LedgerTransferItem(
+            transfer_id, kind=transfer_kind, seq=seq, posted_at=posted_at, memo=memo,
+            legs=[LegMap(account_id=leg.account_id, amount=leg.amount, currency=leg.currency) for leg in legs],
+        ),
+        condition=LedgerTransferItem.transfer_id.does_not_exist(),
+        on_fail=lambda: errors.Conflict(f"transfer {transfer_id} has already been posted"),
+    )
+    for index, leg in enumerate(legs):
+        uow.put(
+            LedgerEntryItem(
+                leg.book, f"{seq}.{index:02d}", account_id=leg.account_id, transfer_id=transfer_id,
+                transfer_kind=transfer_kind, amount=leg.amount, currency=leg.currency, posted_at=posted_at,
+            ),
+            condition=LedgerEntryItem.book.does_not_exist(),
+        )
+        if leg.keeps_balance:
+            _add_balance_update(uow, leg, posted_at)
+
+
+def _add_balance_update(uow: UnitOfWork, leg: PostingLeg, posted_at: datetime) -> None:
+    account = LedgerAccountItem
+    actions = [
+        account.balance.add(leg.amount),
+        account.entry_count.add(1),
+        account.kind.set(account.kind | leg.kind),
+        account.currency.set(account.currency | leg.currency),
+        account.opened_at.set(account.opened_at | posted_at),
+        account.updated_at.set(posted_at),
+    ]
+    if leg.owner_id is not None:
+        actions.append(account.owner_id.set(account.owner_id | leg.owner_id))
+    condition = None
+    if leg.amount < 0 and leg.never_negative:
+        # The guard: a debit needs the balance to cover it (a missing account has nothing).
+        condition = account.balance >= -leg.amount
+    uow.update(account(leg.account_id), actions=actions, condition=condition, on_fail=leg.on_insufficient)

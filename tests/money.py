@@ -1,0 +1,98 @@
+"""Helpers for the money tests: funded learners, admin tokens, top-ups, and DynamoDB faults."""
+
+import contextlib
+import itertools
+import uuid
+
+from botocore.exceptions import EndpointConnectionError
+
+from chalicelib.store.instrumentation import on_dynamodb
+
+_keys = itertools.count()
+
+
+def new_key(prefix="key"):
+    return f"{prefix}-{next(_keys)}-{uuid.uuid4().hex[:12]}"
+
+
+def krw(amount):
+    return {"amount": amount, "currency": "KRW"}
+
+
+def admin_token(api):
+    return api.admin_token()
+
+
+def start_topup(api, token, amount=10_000, key=None):
+    response = api.post("/wallet/topups", {"amount": krw(amount)}, token=token,
+                        headers={"Idempotency-Key": key or new_key("topup")})
+    assert response.status_code == 201, response.body
+    return response.json_body
+
+
+def confirm(api, token, topup, payment_key=None, key=None):
+    return api.post(
+        f"/wallet/topups/{topup['topup_id']}/confirm",
+        {"payment_key": payment_key or topup["checkout"]["payment_key"]},
+        token=token, headers={"Idempotency-Key": key or new_key("confirm")},
+    )
+
+
+def balance(api, token):
+    response = api.get("/wallet", token=token)
+    assert response.status_code == 200, response.body
+    return response.json_body["balance"]["amount"]
+
+
+def funded_learner(api, amount=50_000):
+    token = api.token_for(roles=["learner"])
+    topup = start_topup(api, token, amount)
+    assert confirm(api, token, topup).status_code == 200
+    return token
+
+
+def assert_reconciled(api, admin):
+    response = api.get("/admin/reconciliation", token=admin)
+    assert response.status_code == 200, response.body
+    assert response.json_body["violations"] == []
+    assert response.json_body["ok"] is True
+    return response.json_body
+
+
+class InjectedFault(EndpointConnectionError):
+    pass
+
+
+@contextlib.contextmanager
+def dynamodb_fails(operation, when="before", times=1):
+    """The next `times` calls of a DynamoDB `operation` fail: `before` it reaches DynamoDB (nothing
+    written), or `after` DynamoDB did it (the answer is lost on the way back)."""
+    remaining = [times]
+
+    def fail(**_kwargs):
+        if remaining[0] > 0:
+            remaining[0] -= 1
+            raise InjectedFault(endpoint_url=f"injected fault {when} {operation}")
+
+    with on_dynamodb(f"{when}-call.dynamodb.{operation}", fail):
+        yield remaining
+
+
+def buy(api, token, course_id, key=None, **extra):
+    return api.post("/orders", {"course_id": course_id, **extra}, token=token,
+                    headers={"Idempotency-Key": key or new_key("order")})
+
+
+def refund(api, token, order_id, key=None, **extra):
+    return api.post(f"/orders/{order_id}/refund", {"reason": "changed my mind", **extra}, token=token,
+                    headers={"Idempotency-Key": key or new_key("refund")})
+
+
+def course_with_session(api, instructor, capacity, starts_at, amount=50_000):
+    from tests.test_catalog import STUDIO, make_course
+
+    course_id = make_course(api, instructor, amount=amount)
+    session = api.post(f"{STUDIO}/{course_id}/sessions",
+                       {"starts_at": starts_at, "duration_minutes": 60, "capacity": capacity}, token=instructor)
+    assert session.status_code == 201, session.body
+    return course_id, session.json_body["session_id"]

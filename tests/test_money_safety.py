@@ -1,0 +1,155 @@
+"""Money is moved exactly once: under concurrent confirms, and when DynamoDB fails mid-request."""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from chalicelib import clock
+from tests.money import admin_token, assert_reconciled, balance, confirm, dynamodb_fails, new_key, start_topup
+
+
+@pytest.fixture(scope="module")
+def admin(api):
+    return admin_token(api)
+
+
+@pytest.fixture
+def threads():
+    """The Chalice test client swaps `os.environ` per request; put back the real one afterwards."""
+    original = os.environ
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        yield pool
+    os.environ = original  # noqa: B003 (undo the test client's swap, not clear the environment)
+
+
+# --- concurrency -------------------------------------------------------------------------------------
+
+def test_ten_concurrent_confirms_with_the_same_key_credit_once(api, admin, threads):
+    token = api.token_for()
+    topup = start_topup(api, token, 10_000)
+    key = new_key()
+    responses = list(threads.map(lambda _: confirm(api, token, topup, key=key), range(10)))
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {200, 409}
+    assert 200 in statuses
+    for response in responses:
+        if response.status_code == 409:
+            assert response.json_body["code"] == "IDEMPOTENCY_IN_PROGRESS"
+    assert balance(api, token) == 10_000
+    assert confirm(api, token, topup, key=key).status_code == 200
+    assert_reconciled(api, admin)
+
+
+def test_ten_concurrent_confirms_with_different_keys_credit_once(api, admin, threads):
+    token = api.token_for()
+    topup = start_topup(api, token, 10_000)
+    responses = list(threads.map(lambda _: confirm(api, token, topup), range(10)))
+    assert [r.status_code for r in responses] == [200] * 10, [r.json_body.get("detail") for r in responses]
+    assert {r.json_body["status"] for r in responses} == {"confirmed"}
+    assert balance(api, token) == 10_000
+    entries = api.get("/wallet/entries", token=token).json_body["items"]
+    assert len(entries) == 1
+    assert_reconciled(api, admin)
+
+
+def test_concurrent_top_ups_of_many_learners_never_conflict_on_the_clearing_account(api, admin, threads):
+    learners = [api.token_for() for _ in range(6)]
+    topups = [(token, start_topup(api, token, 3_000)) for token in learners]
+    responses = list(threads.map(lambda pair: confirm(api, *pair), topups))
+    assert [r.status_code for r in responses] == [200] * len(learners)
+    assert [balance(api, token) for token in learners] == [3_000] * len(learners)
+    assert_reconciled(api, admin)
+
+
+# --- fault injection ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("operation", ["GetItem", "TransactWriteItems"])
+def test_a_confirm_that_fails_before_dynamodb_writes_is_retried_with_the_same_key_once(api, admin, operation):
+    token = api.token_for()
+    topup = start_topup(api, token, 8_000)
+    key = new_key()
+    with dynamodb_fails(operation) as remaining:
+        failed = confirm(api, token, topup, key=key)
+    assert remaining == [0]
+    assert failed.status_code == 500 and failed.json_body["code"] == "INTERNAL"
+    assert balance(api, token) == 0
+    retried = confirm(api, token, topup, key=key)
+    assert retried.status_code == 200, retried.body
+    assert "Idempotent-Replayed" not in retried.headers
+    assert balance(api, token) == 8_000
+    assert_reconciled(api, admin)
+
+
+def test_a_confirm_whose_answer_is_lost_after_the_commit_replays_on_retry(api, admin):
+    token = api.token_for()
+    topup = start_topup(api, token, 9_000)
+    key = new_key()
+    with dynamodb_fails("TransactWriteItems", when="after"):
+        failed = confirm(api, token, topup, key=key)
+    assert failed.status_code == 500
+    assert balance(api, token) == 9_000  # it did commit, with its idempotency record
+    retried = confirm(api, token, topup, key=key)
+    assert retried.status_code == 200 and retried.headers["Idempotent-Replayed"] == "true"
+    assert balance(api, token) == 9_000
+    assert_reconciled(api, admin)
+
+
+def test_a_top_up_creation_that_fails_leaves_nothing_and_the_retry_creates_one(api):
+    token = api.token_for()
+    key = new_key()
+    with dynamodb_fails("TransactWriteItems"):
+        failed = api.post("/wallet/topups", {"amount": {"amount": 5_000, "currency": "KRW"}}, token=token,
+                          headers={"Idempotency-Key": key})
+    assert failed.status_code == 500
+    first = start_topup(api, token, 5_000, key=key)
+    again = start_topup(api, token, 5_000, key=key)
+    assert first["topup_id"] == again["topup_id"]
+
+
+def test_a_request_that_died_holding_its_key_is_taken_over_after_the_lease(api, admin, monkeypatch):
+    """The transaction fails and so does giving the key back: the key stays in flight until its lease ends."""
+    token = api.token_for()
+    topup = start_topup(api, token, 4_000)
+    key = new_key()
+    with dynamodb_fails("TransactWriteItems"), dynamodb_fails("DeleteItem"):
+        assert confirm(api, token, topup, key=key).status_code == 500
+    held = confirm(api, token, topup, key=key)
+    assert held.status_code == 409 and held.json_body["code"] == "IDEMPOTENCY_IN_PROGRESS"
+    later = clock.now() + clock_offset(61)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    retried = confirm(api, token, topup, key=key)
+    assert retried.status_code == 200, retried.body
+    assert balance(api, token) == 4_000
+    assert_reconciled(api, admin)
+
+
+def test_a_request_overtaken_after_its_lease_cannot_commit(api, monkeypatch):
+    """The slow first attempt's transaction carries its lease token; the retry took the key over."""
+    from chalicelib.services import gateway as gateway_module
+    from chalicelib.services import wallet as wallet_service
+
+    token = api.token_for()
+    topup = start_topup(api, token, 4_000)
+    key = new_key()
+    now = clock.now()
+
+    class OvertakenGateway(gateway_module.FakeGateway):
+        def confirm(self, payment_key, order_id, amount):
+            # While this attempt talks to the gateway, its lease runs out and a retry completes.
+            monkeypatch.setattr(clock, "now", lambda: now + clock_offset(120))
+            monkeypatch.setattr(wallet_service, "payment_gateway", gateway_module.FakeGateway)
+            retry = confirm(api, token, topup, key=key)
+            assert retry.status_code == 200, retry.body
+            return super().confirm(payment_key, order_id, amount)
+
+    monkeypatch.setattr(wallet_service, "payment_gateway", OvertakenGateway)
+    slow = confirm(api, token, topup, key=key)
+    assert slow.status_code in (200, 409), slow.body  # answered from the retry's outcome, never a second credit
+    assert balance(api, token) == 4_000
+
+
+def clock_offset(seconds):
+    from datetime import timedelta
+
+    return timedelta(seconds=seconds)

@@ -1,0 +1,150 @@
+"""Purchases and refunds under concurrency and DynamoDB failures: never oversold, never charged twice."""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.money import (
+    assert_reconciled,
+    balance,
+    buy,
+    confirm,
+    course_with_session,
+    dynamodb_fails,
+    new_key,
+    refund,
+    start_topup,
+)
+from tests.test_catalog import STUDIO, make_course
+
+
+@pytest.fixture(scope="module")
+def admin(api):
+    return api.admin_token()
+
+
+@pytest.fixture
+def threads():
+    original = os.environ
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        yield pool
+    os.environ = original  # noqa: B003 (undo the test client's per-request swap)
+
+
+def _funded(api, amount=100_000):
+    token = api.token_for()
+    assert confirm(api, token, start_topup(api, token, amount)).status_code == 200
+    return token
+
+
+def _in(hours):
+    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+
+
+def test_twenty_learners_racing_for_five_seats_get_exactly_five(api, admin, threads):
+    instructor = api.token_for(roles=["instructor"])
+    course_id, session_id = course_with_session(api, instructor, capacity=5, starts_at=_in(30), amount=30_000)
+    learners = [_funded(api) for _ in range(20)]
+    responses = list(threads.map(lambda token: buy(api, token, course_id, session_id=session_id), learners))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] * 5 + [409] * 15, [r.json_body for r in responses if r.status_code not in (201, 409)]
+    assert {r.json_body["code"] for r in responses if r.status_code == 409} == {"SOLD_OUT"}
+    assert sorted(balance(api, token) for token in learners) == [70_000] * 5 + [100_000] * 15
+    assert api.get(f"/courses/{course_id}").json_body["sessions"][0]["seats_left"] == 0
+    assert api.get("/instructor/balance", token=instructor).json_body["pending"]["amount"] == 5 * 24_000
+    assert_reconciled(api, admin)
+
+
+def test_a_coupon_is_never_redeemed_more_than_its_limit(api, admin, threads):
+    instructor = api.token_for(roles=["instructor"])
+    course_id = make_course(api, instructor, amount=20_000)
+    assert api.post(f"{STUDIO}/{course_id}/coupons", {"code": "THREE", "kind": "fixed", "value": 5_000,
+                                                     "max_redemptions": 3, "expires_at": _in(5)},
+                    token=instructor).status_code == 201
+    learners = [_funded(api) for _ in range(10)]
+    responses = list(threads.map(lambda token: buy(api, token, course_id, coupon_code="THREE"), learners))
+    assert sorted(r.status_code for r in responses) == [201] * 3 + [422] * 7
+    assert api.get(f"{STUDIO}/{course_id}/coupons", token=instructor).json_body[0]["redemptions"] == 3
+    assert sorted(balance(api, token) for token in learners) == [85_000] * 3 + [100_000] * 7
+    assert_reconciled(api, admin)
+
+
+def test_one_idempotency_key_sent_by_ten_threads_buys_once(api, admin, threads):
+    instructor = api.token_for(roles=["instructor"])
+    course_id = make_course(api, instructor, amount=10_000)
+    learner = _funded(api)
+    key = new_key("same")
+    responses = list(threads.map(lambda _: buy(api, learner, course_id, key=key), range(10)))
+    assert {r.status_code for r in responses} <= {201, 409} and 201 in {r.status_code for r in responses}
+    assert {r.json_body["code"] for r in responses if r.status_code == 409} <= {"IDEMPOTENCY_IN_PROGRESS"}
+    assert len({r.json_body["order_id"] for r in responses if r.status_code == 201}) == 1
+    assert balance(api, learner) == 90_000
+    assert len(api.get("/orders", token=learner).json_body["items"]) == 1
+    assert_reconciled(api, admin)
+
+
+def test_purchases_of_different_courses_do_not_contend(api, admin, threads):
+    instructors = [api.token_for(roles=["instructor"]) for _ in range(4)]
+    courses = [make_course(api, token, amount=12_000) for token in instructors]
+    learners = [_funded(api) for _ in range(8)]
+    responses = list(threads.map(lambda n: buy(api, learners[n], courses[n % 4]), range(8)))
+    assert [r.status_code for r in responses] == [201] * 8
+    assert_reconciled(api, admin)
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_purchase_that_fails_in_dynamodb_is_retried_with_the_same_key_and_charges_once(api, admin, when):
+    instructor = api.token_for(roles=["instructor"])
+    course_id = make_course(api, instructor, amount=25_000)
+    learner = _funded(api)
+    key = new_key("fault")
+    with dynamodb_fails("TransactWriteItems", when=when):
+        failed = buy(api, learner, course_id, key=key)
+    assert failed.status_code == 500 and failed.json_body["code"] == "INTERNAL"
+    retried = buy(api, learner, course_id, key=key)
+    assert retried.status_code == 201, retried.body
+    assert balance(api, learner) == 75_000
+    assert len(api.get("/orders", token=learner).json_body["items"]) == 1
+    assert_reconciled(api, admin)
+
+
+@pytest.mark.parametrize("operation", ["GetItem", "TransactWriteItems"])
+def test_a_refund_that_fails_in_dynamodb_is_retried_and_refunds_once(api, admin, operation):
+    instructor = api.token_for(roles=["instructor"])
+    course_id = make_course(api, instructor, amount=25_000)
+    learner = _funded(api)
+    order = buy(api, learner, course_id).json_body
+    key = new_key("refund-fault")
+    with dynamodb_fails(operation):
+        failed = refund(api, learner, order["order_id"], key=key)
+    assert failed.status_code == 500
+    retried = refund(api, learner, order["order_id"], key=key)
+    assert retried.status_code == 200, retried.body
+    assert refund(api, learner, order["order_id"], key=key).json_body == retried.json_body
+    assert balance(api, learner) == 100_000
+    assert_reconciled(api, admin)
+
+
+def test_reconciliation_reports_an_enrollment_whose_order_was_not_paid(api, admin):
+    from chalicelib.store.courses import SessionItem, session_key
+    from chalicelib.store.orders import OrderItem
+
+    instructor = api.token_for(roles=["instructor"])
+    course_id, session_id = course_with_session(api, instructor, capacity=2, starts_at=_in(40))
+    learner = _funded(api)
+    order = buy(api, learner, course_id, session_id=session_id).json_body
+    corrupt_order = OrderItem(order["order_id"])
+    corrupt_session = SessionItem(course_id, session_key(session_id))
+    corrupt_order.update(actions=[OrderItem.status.set("refunded")])
+    corrupt_session.update(actions=[SessionItem.booked.set(3)])
+    try:
+        report = api.get("/admin/reconciliation", token=admin).json_body
+    finally:
+        corrupt_order.update(actions=[OrderItem.status.set("paid")])
+        corrupt_session.update(actions=[SessionItem.booked.set(1)])
+    assert report["ok"] is False
+    invariants = {v["invariant"] for v in report["violations"]}
+    assert {"enrollment_has_a_paid_order", "session_not_overbooked"} <= invariants
+    assert_reconciled(api, admin)
