@@ -8,10 +8,10 @@ from chalicelib.api.auth import auth_api
 from chalicelib.api.authorizer import authorizer_blueprint
 from chalicelib.api.edge import http_middleware
 from chalicelib.api.meta import meta_api
+from chalicelib.logs import configure as configure_logs
 
 app = Chalice(app_name="classpay")
-app.log.setLevel(logging.INFO)
-logging.getLogger("classpay").setLevel(logging.INFO)
+configure_logs(app.log, logging.INFO)  # JSON lines with request and caller ids, secrets redacted
 
 app.register_blueprint(authorizer_blueprint)
 for blueprint in (meta_api, auth_api):
