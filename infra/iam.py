@@ -10,10 +10,15 @@ PynamoDB's calls are invisible to Chalice's policy generator, so a deployed stag
   own calls do not count) as IAM actions on resources named through the stage's variables
   (`<TABLE_PREFIX>users`, `<PAYOUT_QUEUE>`, `<USER_POOL_ID>`), so that one test run on the
   `test` stage speaks for every stage.
+- Each call is also attributed to the Lambda function whose handler made it (the outermost
+  frame of the app's code: `bearer` for the authorizer, a job's function, ...). A function given
+  its own `iam_policy_file` under the stage's `lambda_functions` in `.chalice/config.json` gets
+  exactly its own calls (the authorizer: none but its logs); every other function shares the
+  stage's file, which holds all the rest.
 - `policy_document` renders those uses for a stage, plus what Lambda itself does with the
-  role (write the functions' logs, poll the queues the app consumes).
-- `tests/test_iam_policy.py` fails when the file does not allow a recorded call, or allows
-  one that no test made; `make policy` rewrites the file from a full run, for review.
+  role (write the functions' logs, poll the queues the function consumes).
+- `tests/test_iam_policy.py` fails when a file does not allow a recorded call, or allows
+  one that no test made; `make policy` rewrites the files from a full run, for review.
 
 A call the recorder cannot name a resource for fails that test with what to add here.
 """
@@ -195,13 +200,18 @@ def uses_of(operation_model, params: dict, environment: dict[str, str]) -> list[
 
 # --- the recorder -------------------------------------------------------------------------------
 
-def _called_by_app(frame) -> bool:
+def handler_of(frame) -> str | None:
+    """The name of the outermost function of the app's code on the stack (None: not the app's call).
+
+    For a Lambda handler (the authorizer `bearer`, a job) that is the Chalice function's name.
+    """
+    handler = None
     while frame is not None:
         filename = frame.f_code.co_filename
         if filename == APP_SOURCES[0] or filename.startswith(APP_SOURCES[1]):
-            return True
+            handler = frame.f_code.co_name
         frame = frame.f_back
-    return False
+    return handler
 
 
 def _current_test() -> str:
@@ -211,10 +221,13 @@ def _current_test() -> str:
 
 
 class Recorder:
-    """Every AWS call the app's code makes while installed: `uses` {Use: first test}, `unnamed` {why: first test}."""
+    """Every AWS call the app's code makes while installed.
+
+    `calls` {(handler, Use): first test}; `unnamed` {why: first test}.
+    """
 
     def __init__(self):
-        self.uses: dict[Use, str] = {}
+        self.calls: dict[tuple[str, Use], str] = {}
         self.unnamed: dict[str, str] = {}
         self.environment: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -226,8 +239,25 @@ class Recorder:
         if ("before-parameter-build", self._on_call) not in BUILTIN_HANDLERS:
             BUILTIN_HANDLERS.append(("before-parameter-build", self._on_call))
 
+    @property
+    def uses(self) -> dict[Use, str]:
+        """{Use: first test}, whichever function made the call."""
+        uses: dict[Use, str] = {}
+        for (_handler, use), test in self.calls.items():
+            uses.setdefault(use, test)
+        return uses
+
+    def uses_by(self, handlers: set[str], exclude: bool = False) -> dict[Use, str]:
+        """The uses made by `handlers` (or, with `exclude`, by every other handler)."""
+        uses: dict[Use, str] = {}
+        for (handler, use), test in self.calls.items():
+            if (handler in handlers) != exclude:
+                uses.setdefault(use, test)
+        return uses
+
     def _on_call(self, params=None, model=None, **_kwargs) -> None:
-        if model is None or not _called_by_app(sys._getframe(1)):
+        handler = handler_of(sys._getframe(1)) if model is not None else None
+        if handler is None:
             return
         try:
             uses = uses_of(model, params or {}, self.environment)
@@ -241,7 +271,7 @@ class Recorder:
             return
         with self._lock:
             for use in uses:
-                self.uses.setdefault(use, _current_test())
+                self.calls.setdefault((handler, use), _current_test())
 
 
 RECORDER = Recorder()
@@ -249,11 +279,15 @@ RECORDER = Recorder()
 
 # --- the policy ---------------------------------------------------------------------------------
 
-def platform_uses(stage: str, consumed_queues: Iterable[str]) -> list[Use]:
-    """What Lambda does with the role on the app's behalf: write logs, poll the queues it consumes."""
+def platform_uses(stage: str, consumed_queues: Iterable[str], function: str | None = None) -> list[Use]:
+    """What Lambda does with the role on the app's behalf: write logs, poll the queues it consumes.
+
+    `function`: the Chalice function the role is for (None: every function without its own policy).
+    """
     from infra import template
 
-    log_groups = f"{ARN}:logs:{REGIONAL}:log-group:/aws/lambda/{template.function_name(stage, '*')}:*"
+    functions = "*" if function is None else ("APIHandler" if function == "api_handler" else template.logical_id(function))
+    log_groups = f"{ARN}:logs:{REGIONAL}:log-group:/aws/lambda/{template.function_name(stage, functions)}:*"
     uses = [Use("logs:CreateLogStream", log_groups), Use("logs:PutLogEvents", log_groups)]
     for queue in consumed_queues:
         for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes"):
@@ -303,14 +337,34 @@ def allowed(document: dict) -> set[Use]:
     return pairs
 
 
-def deployed_stages() -> dict[str, Path]:
-    """{stage: its policy file} for every stage with `autogen_policy: false`."""
+class PolicyFile(NamedTuple):
+    """A policy file of a deployed stage: for one function, or (function None) for all the others."""
+
+    stage: str
+    function: str | None
+    path: Path
+
+
+def policy_files() -> list[PolicyFile]:
+    """Every policy file of every stage with `autogen_policy: false`."""
     config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
-    return {
-        stage: PROJECT_DIR / ".chalice" / settings["iam_policy_file"]
-        for stage, settings in config["stages"].items()
-        if settings.get("autogen_policy") is False and settings.get("iam_policy_file")
-    }
+    files = []
+    for stage, settings in config["stages"].items():
+        if settings.get("autogen_policy") is not False or not settings.get("iam_policy_file"):
+            continue
+        files.append(PolicyFile(stage, None, PROJECT_DIR / ".chalice" / settings["iam_policy_file"]))
+        for function, function_settings in sorted(settings.get("lambda_functions", {}).items()):
+            if function_settings.get("iam_policy_file"):
+                files.append(PolicyFile(stage, function, PROJECT_DIR / ".chalice" / function_settings["iam_policy_file"]))
+    return files
+
+
+def recorded_for(policy: PolicyFile, all_files: list[PolicyFile]) -> dict[Use, str]:
+    """The recorded uses a policy file must allow: its function's, or all but those with their own file."""
+    if policy.function is not None:
+        return RECORDER.uses_by({policy.function})
+    own = {f.function for f in all_files if f.stage == policy.stage and f.function is not None}
+    return RECORDER.uses_by(own, exclude=True)
 
 
 def write(document: dict, path: Path) -> None:

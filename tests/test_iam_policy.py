@@ -18,23 +18,29 @@ from tests.conftest import FULL_RUN, PROJECT_DIR
 UPDATE = os.environ.get("CLASSPAY_UPDATE_POLICY") == "1"
 
 
-def _consumed_queues(chalice_app) -> list[str]:
+def _consumed_queues(chalice_app, policy: iam.PolicyFile, files: list[iam.PolicyFile]) -> list[str]:
+    """The queues polled by the functions `policy` is for (neutral names)."""
+    own = {f.function for f in files if f.stage == policy.stage and f.function is not None}
     queues = []
     for source in chalice_app.event_sources:
         queue = getattr(source, "queue", None) or (getattr(source, "queue_arn", None) or "").rsplit(":", 1)[-1]
-        if type(source).__name__ == "SQSEventConfig" and queue:
+        if type(source).__name__ != "SQSEventConfig" or not queue:
+            continue
+        if source.name == policy.function or (policy.function is None and source.name not in own):
             queues.append(iam.neutral(queue, iam.RECORDER.environment))
     return queues
 
 
-def _expected(stage: str, chalice_app) -> set[iam.Use]:
-    uses = [*iam.RECORDER.uses, *iam.platform_uses(stage, _consumed_queues(chalice_app))]
-    return iam.rendered_uses(uses, stage, bootstrap.stage_environment(stage))
+def _expected(policy: iam.PolicyFile, files, chalice_app) -> set[iam.Use]:
+    uses = [*iam.recorded_for(policy, files),
+            *iam.platform_uses(policy.stage, _consumed_queues(chalice_app, policy, files), policy.function)]
+    return iam.rendered_uses(uses, policy.stage, bootstrap.stage_environment(policy.stage))
 
 
-def _first_callers(stage: str) -> dict[iam.Use, str]:
-    environment = bootstrap.stage_environment(stage)
-    return {next(iter(iam.rendered_uses([use], stage, environment))): test for use, test in iam.RECORDER.uses.items()}
+def _first_callers(policy: iam.PolicyFile, files) -> dict[iam.Use, str]:
+    environment = bootstrap.stage_environment(policy.stage)
+    return {next(iter(iam.rendered_uses([use], policy.stage, environment))): test
+            for use, test in iam.recorded_for(policy, files).items()}
 
 
 def _listing(uses, callers=None) -> str:
@@ -47,13 +53,8 @@ def _full_run(request) -> bool:
     return request.config.stash[FULL_RUN] and request.session.testsfailed == 0
 
 
-def test_prod_deploys_with_its_own_least_privilege_policy_not_chalices_generated_one():
-    stages = iam.deployed_stages()
-    assert "prod" in stages and stages["prod"].name == "policy-prod.json"
-    document = json.loads(stages["prod"].read_text())
-    resources = [r for s in document["Statement"] for r in s["Resource"]]
-    assert "*" not in resources
-    assert all(isinstance(s["Action"], list) and "*" not in "".join(s["Action"]) for s in document["Statement"])
+def _document(policy: iam.PolicyFile) -> dict:
+    return json.loads(policy.path.read_text())
 
 
 @pytest.mark.after_suite
@@ -61,16 +62,17 @@ def test_every_deployed_policy_allows_every_aws_call_the_app_made_in_the_tests(c
     assert iam.RECORDER.uses, "the recorder saw no AWS call: is it installed before the first botocore session?"
     assert not iam.RECORDER.unnamed, "the IAM recorder cannot name what these calls touch:\n" + "\n".join(
         f"  {why}\n      (first by {test})" for why, test in sorted(iam.RECORDER.unnamed.items()))
-    for stage, path in iam.deployed_stages().items():
-        expected = _expected(stage, chalice_app)
+    files = iam.policy_files()
+    for policy in files:
+        expected = _expected(policy, files, chalice_app)
         if UPDATE:
             if not _full_run(request):
                 pytest.fail("make policy needs a full, green test run: the policy is what the whole suite does")
-            iam.write(iam.policy_document(expected), path)
-        missing = expected - iam.allowed(json.loads(path.read_text()))
+            iam.write(iam.policy_document(expected), policy.path)
+        missing = expected - iam.allowed(_document(policy))
         assert not missing, (
-            f"{path.relative_to(PROJECT_DIR)} does not allow what the app did in the tests:\n"
-            f"{_listing(missing, _first_callers(stage))}\n"
+            f"{policy.path.relative_to(PROJECT_DIR)} does not allow what the app did in the tests:\n"
+            f"{_listing(missing, _first_callers(policy, files))}\n"
             "Run `make policy` to rewrite it from a full test run, and review the diff.")
 
 
@@ -78,11 +80,29 @@ def test_every_deployed_policy_allows_every_aws_call_the_app_made_in_the_tests(c
 def test_every_deployed_policy_allows_nothing_the_app_did_not_do_in_the_tests(chalice_app, request):
     if not _full_run(request):
         pytest.skip("only a full, green run of the suite shows everything the app does")
-    for stage, path in iam.deployed_stages().items():
-        extra = iam.allowed(json.loads(path.read_text())) - _expected(stage, chalice_app)
+    files = iam.policy_files()
+    for policy in files:
+        extra = iam.allowed(_document(policy)) - _expected(policy, files, chalice_app)
         assert not extra, (
-            f"{path.relative_to(PROJECT_DIR)} allows what no test saw the app do:\n{_listing(extra)}\n"
+            f"{policy.path.relative_to(PROJECT_DIR)} allows what no test saw the app do:\n{_listing(extra)}\n"
             "Run `make policy` to rewrite it from a full test run (or add the test that exercises it).")
+
+
+@pytest.mark.after_suite  # after `make policy` rewrote the files
+def test_prod_deploys_with_its_own_least_privilege_policies_not_chalices_generated_one():
+    files = {(f.stage, f.function): f for f in iam.policy_files()}
+    assert files[("prod", None)].path.name == "policy-prod.json"
+    for policy in files.values():
+        statements = _document(policy)["Statement"]
+        assert "*" not in [r for s in statements for r in s["Resource"]]
+        assert all(isinstance(s["Action"], list) and "*" not in "".join(s["Action"]) for s in statements)
+
+
+@pytest.mark.after_suite
+def test_the_authorizer_which_reads_every_callers_token_may_only_write_its_logs():
+    files = {(f.stage, f.function): f for f in iam.policy_files()}
+    actions = {a for s in _document(files[("prod", "bearer")])["Statement"] for a in s["Action"]}
+    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents"}
 
 
 # --- how calls become actions on resources ------------------------------------------------------
@@ -173,3 +193,5 @@ def test_presigned_urls_made_by_app_code_are_recorded_and_the_tests_own_calls_ar
     app_code["upload_url"](s3)
     assert {(u.action, u.resource) for u in recorder.uses} == {
         ("s3:PutObject", "arn:${AWS::Partition}:s3:::<LESSON_BUCKET>/*")}
+    # attributed to the outermost function of the app's code: for a Lambda handler, the function's name
+    assert {handler for handler, _use in recorder.calls} == {"upload_url"}
