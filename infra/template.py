@@ -342,7 +342,11 @@ def chalice_template(stage: str) -> dict:
         def service_principal(self, service: str) -> str:
             return f"{service}.amazonaws.com"
 
-    config = CLIFactory(project_dir=str(PROJECT_DIR)).create_config_obj(chalice_stage_name=stage)
+    import os
+
+    # environ=os.environ, as the `chalice` CLI does: the app is imported with the stage's variables set.
+    factory = CLIFactory(project_dir=str(PROJECT_DIR), environ=os.environ)
+    config = factory.create_config_obj(chalice_stage_name=stage)
     resources = DependencyBuilder().build_dependencies(ApplicationGraphBuilder().build(config, stage))
     osutils = OSUtils()
     BuildStage([InjectDefaults(), PolicyGenerator(AppPolicyGenerator(osutils), osutils),
@@ -443,7 +447,9 @@ def function_resources(chalice: dict, stage: str, stage_config: dict) -> tuple[d
                                  f"the stage names in .chalice/config.json: add it there")
             consumer_timeouts[queue_name] = max(consumer_timeouts.get(queue_name, 0), settings["Timeout"])
             event_properties = {
-                "Queue": {"Fn::GetAtt": [queues[queue_name][0], "Arn"]},
+                # Fn::Sub like Chalice's (the merge would keep both keys of two different functions);
+                # naming the queue resource makes CloudFormation create it before the event source.
+                "Queue": {"Fn::Sub": "${" + queues[queue_name][0] + ".Arn}"},
                 "FunctionResponseTypes": ["ReportBatchItemFailures"],
             }
             if "ScalingConfig" not in event["Properties"]:

@@ -311,7 +311,7 @@ def test_a_queue_worker_and_a_scheduled_job_added_later_get_their_settings():
     assert worker["ReservedConcurrentExecutions"] == template.WORKER_CONCURRENCY
     event = worker["Events"]["PayoutWorkerEvent"]["Properties"]
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert event["Queue"] == {"Fn::GetAtt": ["PayoutQueue", "Arn"]}  # created before the event source
+    assert event["Queue"] == {"Fn::Sub": "${PayoutQueue.Arn}"}  # created before the event source
     assert resources["Settlement"]["Properties"]["Timeout"] == template.FUNCTION_SETTINGS["job"]["Timeout"]
     assert resources["Settlement"]["Properties"]["AutoPublishAlias"] == template.ALIAS
     queues = template.queue_resources(template.stage_config("prod")["environment_variables"], consumer_timeouts)
