@@ -621,12 +621,26 @@ def generate(stage: str, chalice: dict | None = None) -> dict:
     }
 
 
+def merged(overrides: dict, chalice: dict) -> dict:
+    """What `chalice package --merge-template` makes of the two (Chalice's own deep merge)."""
+    from chalice.package import TemplateDeepMerger
+
+    return TemplateDeepMerger().merge(overrides, chalice)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="prod")
     parser.add_argument("--output", help="file to write (default: stdout)")
+    parser.add_argument("--merged", action="store_true",
+                        help="print the merge template and Chalice's, merged as `chalice package` does")
     args = parser.parse_args(argv)
-    text = json.dumps(generate(args.stage), indent=2, sort_keys=True) + "\n"
+    if args.merged:
+        chalice = chalice_template(args.stage)
+        document = {"merge": generate(args.stage, chalice), "merged": merged(generate(args.stage, chalice), chalice)}
+    else:
+        document = generate(args.stage)
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(text)

@@ -122,15 +122,44 @@ def test_a_template_that_drops_an_index_or_the_ttl_no_longer_matches_the_table(p
 
 
 @pytest.fixture(scope="module")
-def prod():
-    """The prod merge template, generated as `make package` does (a fresh process: it loads the app for prod)."""
+def generated():
+    """The prod merge template, and Chalice's template merged with it as `chalice package` does.
+
+    Generated in a fresh process, as `make package` does: it loads the app for prod.
+    """
     environment = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     environment["AWS_DEFAULT_REGION"] = "ap-northeast-2"
-    generated = subprocess.run(
-        [sys.executable, "-m", "infra.template", "--stage", "prod"],
+    run = subprocess.run(
+        [sys.executable, "-m", "infra.template", "--stage", "prod", "--merged"],
         cwd=PROJECT_DIR, env=environment, capture_output=True, text=True, check=True,
     )
-    return json.loads(generated.stdout)
+    return json.loads(run.stdout)
+
+
+@pytest.fixture(scope="module")
+def prod(generated):
+    return generated["merge"]
+
+
+def _broken_intrinsics(node, where="") -> list[str]:
+    """Places where the deep merge left two intrinsic functions in one object (Chalice's and ours)."""
+    broken = []
+    if isinstance(node, dict):
+        intrinsic = [k for k in node if k == "Ref" or k.startswith("Fn::")]
+        if intrinsic and len(node) > 1:
+            broken.append(f"{where}: {sorted(node)}")
+        for key, value in node.items():
+            broken += _broken_intrinsics(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            broken += _broken_intrinsics(value, f"{where}/{index}")
+    return broken
+
+
+def test_merging_into_chalices_template_leaves_every_intrinsic_function_whole(generated):
+    assert _broken_intrinsics(generated["merged"]) == []
+    assert generated["merged"]["Resources"]["APIHandler"]["Properties"]["Timeout"] == (
+        template.FUNCTION_SETTINGS["api"]["Timeout"])
 
 
 def _resources(prod, type_):
@@ -295,7 +324,7 @@ def _fake_chalice(events: dict) -> dict:
     }}
 
 
-def _sqs(queue):
+def _sqs(queue):  # as Chalice writes an `on_sqs_message` event source
     return {"Type": "SQS", "Properties": {
         "Queue": {"Fn::Sub": f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{queue}"},
         "BatchSize": 10}}
@@ -316,6 +345,7 @@ def test_a_queue_worker_and_a_scheduled_job_added_later_get_their_settings():
     assert resources["Settlement"]["Properties"]["AutoPublishAlias"] == template.ALIAS
     queues = template.queue_resources(template.stage_config("prod")["environment_variables"], consumer_timeouts)
     assert queues["PayoutQueue"]["Properties"]["VisibilityTimeout"] == 6 * worker["Timeout"]
+    assert _broken_intrinsics(template.merged({"Resources": resources}, chalice)) == []
 
 
 def test_a_worker_on_a_queue_the_stage_does_not_declare_is_refused():
