@@ -536,9 +536,8 @@ def _alias_invocation_uri(function_uri) -> dict:
 
 def operations_resources(stage: str, environment: dict) -> dict:
     resources = {
-        "AlarmTopic": {"Type": "AWS::SNS::Topic",
-                       "Properties": {"TopicName": f"{APP_NAME}-{stage}-alarms",
-                                      "KmsMasterKeyId": "alias/aws/sns"}},
+        # Not encrypted with alias/aws/sns: that key's policy does not let CloudWatch alarms publish.
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{APP_NAME}-{stage}-alarms"}},
         "AlarmEmailSubscription": {
             "Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail",
             "Properties": {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email",
