@@ -473,7 +473,7 @@ def _chalice_name(function_resource: dict) -> str:
     return handler.rsplit(".", 1)[-1]
 
 
-def api_resources(chalice: dict, stage: str, environment: dict) -> dict:
+def api_resources(chalice: dict, environment: dict) -> dict:
     """Route the API and its authorizers to the functions' aliases, so canaries carry real traffic."""
     if "RestAPI" not in chalice["Resources"]:
         return {}
@@ -592,7 +592,7 @@ def generate(stage: str, chalice: dict | None = None) -> dict:
         **queue_resources(environment, consumer_timeouts),
         **key_resources(stage),
         **operations_resources(stage, environment),
-        **api_resources(chalice, stage, environment),
+        **api_resources(chalice, environment),
         **functions,
     }
     outputs = {
