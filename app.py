@@ -17,10 +17,10 @@ from chalicelib.api.reconciliation import reconciliation_api
 from chalicelib.api.studio import studio_api
 from chalicelib.api.wallet import wallet_api
 from chalicelib.jobs import JOBS
+from chalicelib.logs import configure as configure_logs
 
 app = ClasspayApp(app_name="classpay")
-app.log.setLevel(logging.INFO)
-logging.getLogger("classpay").setLevel(logging.INFO)
+configure_logs(app.log, logging.INFO)  # JSON lines with request and caller ids, secrets redacted
 
 app.register_blueprint(authorizer_blueprint)
 for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api, orders_api, reconciliation_api):

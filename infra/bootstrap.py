@@ -25,6 +25,22 @@ PASSWORD_POLICY = {
     "RequireNumbers": True,
     "RequireSymbols": False,
 }
+# The user pool and its web client, as `create_user_pool` / `create_user_pool_client` take them;
+# `infra/template.py` declares the deployed pool from the same settings.
+USER_POOL = {
+    "UsernameAttributes": ["email"],
+    "AutoVerifiedAttributes": ["email"],
+    "Policies": {"PasswordPolicy": PASSWORD_POLICY},
+    "Schema": [{"Name": "name", "AttributeDataType": "String", "Mutable": True, "Required": False}],
+}
+APP_CLIENT = {
+    "ClientName": "classpay-web",
+    "GenerateSecret": False,
+    "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    "PreventUserExistenceErrors": "ENABLED",
+}
+# A message that fails this often goes to the queue's dead-letter queue.
+MAX_RECEIVE_COUNT = 5
 
 
 def stage_environment(stage: str) -> dict[str, str]:
@@ -46,25 +62,13 @@ def create_user_pool(stage: str) -> dict[str, str]:
     if pools:
         pool_id = pools[0]["Id"]
     else:
-        pool_id = cognito.create_user_pool(
-            PoolName=pool_name,
-            UsernameAttributes=["email"],
-            AutoVerifiedAttributes=["email"],
-            Policies={"PasswordPolicy": PASSWORD_POLICY},
-            Schema=[{"Name": "name", "AttributeDataType": "String", "Mutable": True, "Required": False}],
-        )["UserPool"]["Id"]
+        pool_id = cognito.create_user_pool(PoolName=pool_name, **USER_POOL)["UserPool"]["Id"]
     clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
-    web = [c for c in clients if c["ClientName"] == "classpay-web"]
+    web = [c for c in clients if c["ClientName"] == APP_CLIENT["ClientName"]]
     if web:
         client_id = web[0]["ClientId"]
     else:
-        client_id = cognito.create_user_pool_client(
-            UserPoolId=pool_id,
-            ClientName="classpay-web",
-            GenerateSecret=False,
-            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            PreventUserExistenceErrors="ENABLED",
-        )["UserPoolClient"]["ClientId"]
+        client_id = cognito.create_user_pool_client(UserPoolId=pool_id, **APP_CLIENT)["UserPoolClient"]["ClientId"]
     existing = {g["GroupName"] for g in cognito.list_groups(UserPoolId=pool_id)["Groups"]}
     for group in roles.ALL_GROUPS:
         if group not in existing:
@@ -98,7 +102,7 @@ def create_queue(name: str) -> None:
         QueueName=name,
         Attributes={
             "VisibilityTimeout": "120",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}),
         },
     )
 
@@ -107,11 +111,36 @@ def verify_sender(address: str) -> None:
     boto3.client("ses").verify_email_identity(EmailAddress=address)
 
 
+def payout_account_key_alias(stage: str) -> str:
+    return f"alias/classpay-{stage}-payout-accounts"
+
+
+def create_payout_account_key(stage: str) -> dict[str, str]:
+    """The KMS key that encrypts instructors' payout account numbers."""
+    kms = boto3.client("kms")
+    alias = payout_account_key_alias(stage)
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
+    if aliases.get(alias):
+        return {"PAYOUT_ACCOUNT_KEY_ID": aliases[alias]}
+    key_id = kms.create_key(Description=f"classpay {stage}: payout account numbers")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    return {"PAYOUT_ACCOUNT_KEY_ID": key_id}
+
+
+def named_resources(environment: dict[str, str], suffix: str) -> dict[str, str]:
+    """The stage's resources of one kind by variable: every `*_QUEUE`, every `*_BUCKET`."""
+    return {name: value for name, value in sorted(environment.items()) if name.endswith(suffix)}
+
+
 def create_stage_resources(stage: str) -> dict[str, str]:
     """Create everything `stage` needs; `os.environ` must already hold the stage's variables."""
+    environment = stage_environment(stage)
     create_tables()
     identifiers = create_user_pool(stage)
-    create_bucket(os.environ["LESSON_BUCKET"])
-    create_queue(os.environ["PAYOUT_QUEUE"])
+    for bucket in named_resources(environment, "_BUCKET").values():
+        create_bucket(bucket)
+    for queue in named_resources(environment, "_QUEUE").values():
+        create_queue(queue)
     verify_sender(os.environ["MAIL_SENDER"])
+    identifiers.update(create_payout_account_key(stage))
     return identifiers

@@ -23,6 +23,12 @@ os.environ.update(
     AWS_DEFAULT_REGION="ap-northeast-2",
 )
 
+from infra import iam  # noqa: E402
+
+# Record every AWS call the app's code makes (tests/test_iam_policy.py checks the IAM policies
+# against it). Installed before moto and before any botocore session exists.
+iam.RECORDER.install()
+
 from moto import mock_aws  # noqa: E402  (after the credentials above)
 
 from infra import bootstrap  # noqa: E402
@@ -30,15 +36,38 @@ from tests.moto_isolation import serialize_dynamodb_operations  # noqa: E402
 
 PASSWORD = "Classpay-test-1"
 _serial = itertools.count()
+FULL_RUN = pytest.StashKey[bool]()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "after_suite: runs after every other test (it checks what they did)")
+    config.stash[FULL_RUN] = True
+
+
+def pytest_deselected(items):
+    if items:
+        items[0].config.stash[FULL_RUN] = False
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """`after_suite` tests go last; a run is full when it collected the whole suite and deselected nothing."""
+    tests_dir = (PROJECT_DIR / "tests").resolve()
+    chosen = [Path(str(arg).split("::")[0]).resolve() for arg in config.args]
+    if any(path != tests_dir for path in chosen) or any("::" in str(arg) for arg in config.args):
+        config.stash[FULL_RUN] = False
+    items.sort(key=lambda item: item.get_closest_marker("after_suite") is not None)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def aws():
     """In-process moto with the test stage's resources."""
-    os.environ.update(bootstrap.stage_environment("test"))
+    stage_environment = bootstrap.stage_environment("test")
+    os.environ.update(stage_environment)
     serialize_dynamodb_operations()  # DynamoDB's transaction isolation, which moto lacks
     with mock_aws():
-        os.environ.update(bootstrap.create_stage_resources("test"))
+        identifiers = bootstrap.create_stage_resources("test")
+        os.environ.update(identifiers)
+        iam.RECORDER.environment = {**stage_environment, **identifiers}
         yield
 
 

@@ -3,15 +3,16 @@
 Registered as Chalice `http` middleware in `app.py`, so it also sees the errors
 Chalice produces itself (415, 405, an unexpected 500) and turns them into
 problem documents, and it adds CORS headers to errors as well as successes.
+Every line logged while a request runs carries its request id and caller id
+(`chalicelib.logs`); the last one is the request's own summary.
 """
 
-import json
 import logging
 import time
 
 from chalice import Response
 
-from chalicelib import config
+from chalicelib import config, logs
 from chalicelib.api.problems import as_problem
 from chalicelib.api.routing import caller_of
 
@@ -46,24 +47,22 @@ def http_middleware(app):
 
     def middleware(request, get_response) -> Response:
         started = time.perf_counter()
-        response = as_problem(get_response(request))
-        allowed_methods = None
-        if request.method == "OPTIONS":
-            resource_path = request.context.get("resourcePath", "")
-            allowed_methods = ",".join(sorted(app.routes.get(resource_path, {})))
-        response.headers.update(_cors_headers(request, allowed_methods))
         request_id = request.context.get("requestId") or getattr(app.lambda_context, "aws_request_id", "")
-        response.headers["X-Request-Id"] = request_id
         caller = caller_of(request)
-        log.info(json.dumps({
-            "event": "request",
-            "request_id": request_id,
-            "caller_id": caller.user_id if caller else None,
-            "method": request.method,
-            "path": request.context.get("resourcePath"),
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-        }))
+        with logs.bound(request_id=request_id, caller_id=caller.user_id if caller else None):
+            response = as_problem(get_response(request))
+            allowed_methods = None
+            if request.method == "OPTIONS":
+                resource_path = request.context.get("resourcePath", "")
+                allowed_methods = ",".join(sorted(app.routes.get(resource_path, {})))
+            response.headers.update(_cors_headers(request, allowed_methods))
+            response.headers["X-Request-Id"] = request_id
+            log.info("request", extra={"fields": {
+                "method": request.method,
+                "path": request.context.get("resourcePath"),  # the route's template: no ids, no query
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            }})
         return response
 
     return middleware

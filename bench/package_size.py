@@ -1,0 +1,136 @@
+"""Package size: classpay's Lambda package against a bare Chalice + boto3 + PynamoDB app, packaged the same way.
+
+Both are built by `chalice package --stage prod` in a fresh copy (no cache), with the same
+boto3/botocore/PynamoDB pins; the figures are the zipped and unzipped sizes of what Lambda
+receives, and the distributions that make them up. Also shown: classpay as `make package`
+deploys it (`automatic_layer`: a small function zip over a dependency layer). Target: classpay
+within 1.2x of the bare package, and under Lambda's limits (50 MB zipped upload, 250 MB
+unzipped with layers).
+
+    .venv/bin/python bench/package_size.py
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_RATIO = 1.2
+ZIPPED_LIMIT = 50 * 1024 * 1024
+UNZIPPED_LIMIT = 250 * 1024 * 1024
+MB = 1024 * 1024
+
+
+def _chalice_package(project: Path) -> Path:
+    out = project / "out"
+    environment = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "ap-northeast-2")}
+    command = [str(Path(sys.executable).parent / "chalice"), "package", "--stage", "prod"]
+    merge = project / "build" / "merge-prod.json"
+    if merge.exists():
+        command += ["--merge-template", str(merge)]
+    subprocess.run([*command, str(out)], cwd=project, env=environment, check=True, capture_output=True)
+    return out
+
+
+def bare_project(where: Path) -> Path:
+    project = where / "bare"
+    (project / ".chalice").mkdir(parents=True)
+    shutil.copy(ROOT / "bench" / "bare" / "app.py", project / "app.py")
+    pins = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if re.match(r"(boto3|botocore|pynamodb)==", line)]
+    (project / "requirements.txt").write_text("\n".join(pins) + "\n")
+    config = {"version": "2.0", "app_name": "bare", "stages": {"prod": {"api_gateway_stage": "api"}}}
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+    return project
+
+
+def classpay_project(where: Path, layered: bool) -> Path:
+    project = where / ("classpay-layered" if layered else "classpay")
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "out", "build", "deployments", "__pycache__", ".pytest_cache", ".ruff_cache", "tests", "bench"))
+    config_file = project / ".chalice" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["stages"]["prod"]["automatic_layer"] = layered
+    config_file.write_text(json.dumps(config))
+    subprocess.run([sys.executable, "-m", "infra.template", "--stage", "prod", "--output", "build/merge-prod.json"],
+                   cwd=project, check=True, capture_output=True,
+                   env={**os.environ, "AWS_DEFAULT_REGION": "ap-northeast-2"})
+    return project
+
+
+def _distribution_of(path: str, owners: dict[str, str]) -> str:
+    top = path.split("/", 1)[0]
+    if top.endswith((".dist-info", ".data")):
+        return re.sub(r"-[^-]+\.(dist-info|data)$", "", top).lower().replace("_", "-") + " (metadata)"
+    return owners.get(top, top)
+
+
+def contents(zip_path: Path) -> tuple[int, int, Counter, dict[str, str]]:
+    """(zipped bytes, unzipped bytes, zipped bytes by distribution, versions)."""
+    with zipfile.ZipFile(zip_path) as archive:
+        infos = archive.infolist()
+        owners, versions = {}, {}
+        for info in infos:
+            match = re.match(r"([^/]+)-([^-/]+)\.dist-info/(RECORD|top_level\.txt)$", info.filename)
+            if not match:
+                continue
+            name = match.group(1).lower().replace("_", "-")
+            versions[name] = match.group(2)
+            for line in archive.read(info).decode().splitlines():
+                top = line.split(",", 1)[0].split("/", 1)[0]
+                if top and not top.endswith((".dist-info", ".data")) and top != "..":
+                    owners.setdefault(top.removesuffix(".py"), name)
+                    owners.setdefault(top, name)
+        by_distribution = Counter()
+        for info in infos:
+            by_distribution[_distribution_of(info.filename, owners)] += info.compress_size
+    return zip_path.stat().st_size, sum(i.file_size for i in infos), by_distribution, versions
+
+
+def _report(title: str, zip_path: Path) -> int:
+    zipped, unzipped, by_distribution, versions = contents(zip_path)
+    print(f"{title}: {zipped / MB:.1f} MB zipped, {unzipped / MB:.1f} MB unzipped")
+    for name, size in by_distribution.most_common():
+        if size >= 20 * 1024:
+            version = versions.get(name, "")
+            print(f"    {name + (' ' + version if version else ''):<34} {size / MB:6.2f} MB")
+    rest = sum(size for size in by_distribution.values() if size < 20 * 1024)
+    print(f"    {'(everything under 20 KB)':<34} {rest / MB:6.2f} MB")
+    return zipped
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="classpay-bench-") as tmp:
+        where = Path(tmp)
+        bare = _report("bare chalice+boto3+pynamodb", _chalice_package(bare_project(where)) / "deployment.zip")
+        print()
+        plain_out = _chalice_package(classpay_project(where, layered=False))
+        classpay = _report("classpay", plain_out / "deployment.zip")
+        print()
+        layered_out = _chalice_package(classpay_project(where, layered=True))
+        function_zip = layered_out / "deployment.zip"
+        layer_zip = layered_out / "layer-deployment.zip"
+        _, function_unzipped, _, _ = contents(function_zip)
+        _, layer_unzipped, _, _ = contents(layer_zip)
+        print("classpay as `make package` builds it (automatic_layer):")
+        print(f"    function {function_zip.stat().st_size / 1024:.0f} KB zipped; "
+              f"layer {layer_zip.stat().st_size / MB:.1f} MB zipped; "
+              f"{(function_unzipped + layer_unzipped) / MB:.1f} MB unzipped together")
+    ratio = classpay / bare
+    print()
+    print(f"ratio classpay / bare: {ratio:.2f}  (target <= {TARGET_RATIO})")
+    print(f"Lambda limits: {classpay / MB:.1f} of {ZIPPED_LIMIT // MB} MB zipped, "
+          f"{(function_unzipped + layer_unzipped) / MB:.1f} of {UNZIPPED_LIMIT // MB} MB unzipped")
+    within_limits = classpay < ZIPPED_LIMIT and function_unzipped + layer_unzipped < UNZIPPED_LIMIT
+    return 0 if ratio <= TARGET_RATIO and within_limits else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,354 @@
+"""The deploy template (`infra/template.py`): tables agree with the models, every function rolls out
+behind an alias with alarms, and API Gateway's own answers are problem documents with CORS."""
+
+import json
+import os
+import subprocess
+import sys
+
+import boto3
+import pytest
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection, LocalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib import metrics, roles, store
+from chalicelib.store.base import table_meta
+from infra import bootstrap, template
+from tests.conftest import PROJECT_DIR
+
+# --- tables: the template says what the models create -------------------------------------------
+
+
+def _shape_of_template(properties: dict) -> dict:
+    def keys(schema):
+        return tuple((k["AttributeName"], k["KeyType"]) for k in schema)
+
+    def indexes(name):
+        return {i["IndexName"]: (keys(i["KeySchema"]), i["Projection"]["ProjectionType"],
+                                 tuple(sorted(i["Projection"].get("NonKeyAttributes", ()))))
+                for i in properties.get(name, ())}
+
+    ttl = properties.get("TimeToLiveSpecification")
+    return {
+        "keys": keys(properties["KeySchema"]),
+        "attributes": sorted((a["AttributeName"], a["AttributeType"]) for a in properties["AttributeDefinitions"]),
+        "global_indexes": indexes("GlobalSecondaryIndexes"),
+        "local_indexes": indexes("LocalSecondaryIndexes"),
+        "ttl": ttl["AttributeName"] if ttl and ttl["Enabled"] else None,
+    }
+
+
+def _shape_of_table(table_name: str) -> dict:
+    """The same shape, from what DynamoDB (moto) says about a table PynamoDB created."""
+    dynamodb = boto3.client("dynamodb")
+    table = dynamodb.describe_table(TableName=table_name)["Table"]
+    ttl = dynamodb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
+    described = {key: table[key] for key in ("KeySchema", "AttributeDefinitions") if key in table}
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if table.get(key):
+            described[key] = table[key]
+    if ttl.get("TimeToLiveStatus") == "ENABLED":
+        described["TimeToLiveSpecification"] = {"AttributeName": ttl["AttributeName"], "Enabled": True}
+    return _shape_of_template(described)
+
+
+@pytest.mark.parametrize("model", store.ALL_MODELS, ids=lambda m: m.Meta.short_name)
+def test_each_models_table_in_the_template_has_the_keys_indexes_and_ttl_the_bootstrap_created(model):
+    generated = template.table_properties(model, os.environ["TABLE_PREFIX"])
+    assert generated["TableName"] == model.Meta.table_name
+    assert _shape_of_template(generated) == _shape_of_table(model.Meta.table_name)
+
+
+class _ByOwner(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-owner"
+        projection = IncludeProjection(["title"])
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class _ByStatus(LocalSecondaryIndex):
+    class Meta:
+        index_name = "by-status"
+        projection = KeysOnlyProjection()
+
+    pk = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute(range_key=True)
+
+
+class _ProbeItem(Model):
+    """A model with everything other areas' models may use: range key, GSI, LSI, TTL."""
+
+    Meta = table_meta("template-probe")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    owner_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()
+    title = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+    by_owner = _ByOwner()
+    by_status = _ByStatus()
+
+
+@pytest.fixture
+def probe_table():
+    _ProbeItem.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    yield _ProbeItem.Meta.table_name
+    _ProbeItem.delete_table()
+
+
+def test_range_keys_global_and_local_indexes_and_ttl_are_generated_as_dynamodb_creates_them(probe_table):
+    generated = template.table_properties(_ProbeItem, os.environ["TABLE_PREFIX"])
+    shape = _shape_of_template(generated)
+    assert shape == _shape_of_table(probe_table)
+    assert shape["global_indexes"]["by-owner"][1:] == ("INCLUDE", ("title",))
+    assert shape["local_indexes"]["by-status"][1] == "KEYS_ONLY"
+    assert shape["ttl"] == "expires_at"
+    assert "ProvisionedThroughput" not in json.dumps(generated)  # on demand, indexes too
+
+
+def test_a_template_that_drops_an_index_or_the_ttl_no_longer_matches_the_table(probe_table):
+    generated = template.table_properties(_ProbeItem, os.environ["TABLE_PREFIX"])
+    for broken in ({k: v for k, v in generated.items() if k != "GlobalSecondaryIndexes"},
+                   {k: v for k, v in generated.items() if k != "TimeToLiveSpecification"},
+                   {**generated, "KeySchema": generated["KeySchema"][:1]}):
+        assert _shape_of_template(broken) != _shape_of_table(probe_table)
+
+
+# --- the whole prod template --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generated():
+    """The prod merge template, and Chalice's template merged with it as `chalice package` does.
+
+    Generated in a fresh process, as `make package` does: it loads the app for prod.
+    """
+    environment = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    environment["AWS_DEFAULT_REGION"] = "ap-northeast-2"
+    run = subprocess.run(
+        [sys.executable, "-m", "infra.template", "--stage", "prod", "--merged"],
+        cwd=PROJECT_DIR, env=environment, capture_output=True, text=True, check=True,
+    )
+    return json.loads(run.stdout)
+
+
+@pytest.fixture(scope="module")
+def prod(generated):
+    return generated["merge"]
+
+
+def _broken_intrinsics(node, where="") -> list[str]:
+    """Places where the deep merge left two intrinsic functions in one object (Chalice's and ours)."""
+    broken = []
+    if isinstance(node, dict):
+        intrinsic = [k for k in node if k == "Ref" or k.startswith("Fn::")]
+        if intrinsic and len(node) > 1:
+            broken.append(f"{where}: {sorted(node)}")
+        for key, value in node.items():
+            broken += _broken_intrinsics(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            broken += _broken_intrinsics(value, f"{where}/{index}")
+    return broken
+
+
+def test_merging_into_chalices_template_leaves_every_intrinsic_function_whole(generated):
+    assert _broken_intrinsics(generated["merged"]) == []
+    assert generated["merged"]["Resources"]["APIHandler"]["Properties"]["Timeout"] == (
+        template.FUNCTION_SETTINGS["api"]["Timeout"])
+
+
+def _resources(prod, type_):
+    return {name: r for name, r in prod["Resources"].items() if r.get("Type") == type_}
+
+
+def _functions(prod):
+    return {name: r for name, r in prod["Resources"].items() if "AutoPublishAlias" in r.get("Properties", {})}
+
+
+def test_prod_declares_a_table_for_every_model_with_point_in_time_recovery_kept_on_delete(prod):
+    tables = _resources(prod, "AWS::DynamoDB::Table")
+    assert {t["Properties"]["TableName"] for t in tables.values()} == {
+        "classpay-prod-" + m.Meta.short_name for m in store.ALL_MODELS}
+    for table in tables.values():
+        assert table["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_every_function_rolls_out_through_an_alias_whose_alarms_roll_it_back(prod, chalice_app):
+    functions = _functions(prod)
+    assert {"APIHandler", "Bearer"} <= set(functions)
+    for name, function in functions.items():
+        properties = function["Properties"]
+        assert properties["AutoPublishAlias"] == template.ALIAS
+        alarms = [a["Ref"] for a in properties["DeploymentPreference"]["Alarms"]]
+        assert {f"{name}ErrorsAlarm", f"{name}ThrottlesAlarm"} <= set(alarms)
+        for alarm in alarms:
+            assert prod["Resources"][alarm]["Type"] == "AWS::CloudWatch::Alarm"
+        assert prod["Resources"][f"{name}LogGroup"]["Properties"]["LogGroupName"] == (
+            f"/aws/lambda/{properties['FunctionName']}")
+    assert "Api5xxAlarm" in [a["Ref"] for a in functions["APIHandler"]["Properties"]["DeploymentPreference"]["Alarms"]]
+    assert prod["Parameters"]["DeploymentType"]["Default"].startswith("Canary")
+
+
+def test_every_route_and_the_authorizer_invoke_the_alias_so_canaries_carry_traffic(prod, chalice_app):
+    body = prod["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    routed = {(path, method) for path, methods in body["paths"].items() for method in methods}
+    assert routed == {(path, method.lower()) for path, methods in chalice_app.routes.items() for method in methods}
+    for methods in body["paths"].values():
+        for operation in methods.values():
+            assert operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"][1] == {
+                "Alias": {"Ref": "APIHandler.Alias"}}
+    authorizer = body["securityDefinitions"]["bearer"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["authorizerUri"]["Fn::Sub"][1] == {"Alias": {"Ref": "Bearer.Alias"}}
+    assert prod["Resources"]["BearerAliasInvokePermission"]["Properties"]["FunctionName"] == {"Ref": "Bearer.Alias"}
+
+
+def test_functions_get_the_identifiers_only_cloudformation_knows_from_the_template(prod):
+    declared = set(prod["Resources"]) | set(prod["Parameters"])
+    for function in _functions(prod).values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        for variable, ref in template.ENVIRONMENT_REFS.items():
+            assert variables[variable] == {"Ref": ref}
+            assert ref in declared
+    assert prod["Parameters"]["MailSender"]["Default"] == bootstrap.stage_environment("prod")["MAIL_SENDER"]
+
+
+def test_routes_answer_within_api_gateways_limit_and_jobs_may_run_longer(prod):
+    functions = _functions(prod)
+    assert functions["APIHandler"]["Properties"]["Timeout"] < 29
+    assert functions["Bearer"]["Properties"]["Timeout"] <= 10
+    assert template.FUNCTION_SETTINGS["job"]["Timeout"] > template.FUNCTION_SETTINGS["api"]["Timeout"]
+    assert template.FUNCTION_SETTINGS["worker"]["Timeout"] > template.FUNCTION_SETTINGS["api"]["Timeout"]
+
+
+def _gateway_problem(response: dict) -> dict:
+    """The body API Gateway would send: the template with `$context` values filled in."""
+    body = response["responseTemplates"]["application/json"]
+    body = body.replace("$context.error.messageString", json.dumps("Unauthorized"))
+    body = body.replace("$context.error.responseType", "THROTTLED")
+    return json.loads(body)
+
+
+@pytest.mark.parametrize(("response_type", "status", "code"),
+                         [("UNAUTHORIZED", 401, "UNAUTHENTICATED"), ("ACCESS_DENIED", 403, "FORBIDDEN")])
+def test_authorizer_denials_are_problem_documents_that_browsers_may_read(prod, response_type, status, code):
+    responses = prod["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    response = responses[response_type]
+    assert response["statusCode"] == str(status)
+    headers = response["responseParameters"]
+    assert headers["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
+    # prod allows two origins: the gateway echoes the caller's (it cannot choose from a list)
+    assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == "method.request.header.Origin"
+    assert headers["gatewayresponse.header.X-Request-Id"] == "context.requestId"
+    problem = _gateway_problem(response)
+    assert problem["status"] == status and problem["code"] == code
+    assert problem["type"] and problem["title"] and problem["detail"]
+
+
+def test_the_gateways_other_answers_are_problem_documents_named_by_their_type(prod):
+    responses = prod["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert _gateway_problem(responses[response_type])["code"] == "THROTTLED"
+        assert "gatewayresponse.header.Access-Control-Allow-Origin" in responses[response_type]["responseParameters"]
+
+
+def test_a_single_allowed_origin_is_named_and_any_origin_is_a_star():
+    one = template.gateway_responses({"CORS_ALLOWED_ORIGINS": "https://app.example"})
+    assert one["UNAUTHORIZED"]["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == (
+        "'https://app.example'")
+    star = template.gateway_responses({"CORS_ALLOWED_ORIGINS": "*"})
+    assert star["ACCESS_DENIED"]["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
+
+
+def test_every_queue_of_the_stage_has_a_dead_letter_queue_watched_by_an_alarm(prod):
+    queues = bootstrap.named_resources(bootstrap.stage_environment("prod"), "_QUEUE")
+    assert queues  # PAYOUT_QUEUE
+    for name, (queue, dead_letters) in template.queue_logical_ids(bootstrap.stage_environment("prod")).items():
+        assert name in queues.values()
+        properties = prod["Resources"][queue]["Properties"]
+        assert properties["QueueName"] == name and properties["SqsManagedSseEnabled"] is True
+        assert properties["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [dead_letters, "Arn"]}
+        alarm = prod["Resources"][f"{dead_letters}Alarm"]["Properties"]
+        assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dead_letters, "QueueName"]}}]
+
+
+def test_the_lesson_bucket_is_private_encrypted_and_takes_presigned_uploads_from_the_stage_origins(prod):
+    bucket = prod["Resources"]["LessonBucket"]
+    properties = bucket["Properties"]
+    assert properties["BucketName"] == "classpay-prod-lessons"
+    assert all(properties["PublicAccessBlockConfiguration"].values())
+    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    cors = properties["CorsConfiguration"]["CorsRules"][0]
+    assert "PUT" in cors["AllowedMethods"]
+    assert cors["AllowedOrigins"] == ["https://classpay.example", "https://studio.classpay.example"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    deny = prod["Resources"]["LessonBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_user_pool_is_the_one_the_bootstrap_makes_with_a_group_per_role(prod):
+    pool = prod["Resources"]["UserPool"]["Properties"]
+    for setting, value in bootstrap.USER_POOL.items():
+        assert pool[setting] == value
+    client = prod["Resources"]["UserPoolClient"]["Properties"]
+    for setting, value in bootstrap.APP_CLIENT.items():
+        assert client[setting] == value
+    groups = {g["Properties"]["GroupName"] for g in _resources(prod, "AWS::Cognito::UserPoolGroup").values()}
+    assert groups == set(roles.ALL_GROUPS)
+    assert prod["Resources"]["PayoutAccountKey"]["Properties"]["EnableKeyRotation"] is True
+
+
+def test_the_reconciliation_alarm_watches_the_metric_the_helper_emits(prod):
+    alarm = prod["Resources"]["ReconciliationFailureAlarm"]["Properties"]
+    emitted = metrics.document(metrics.RECONCILIATION_FAILURES)
+    declared = emitted["_aws"]["CloudWatchMetrics"][0]
+    assert alarm["Namespace"] == declared["Namespace"]
+    assert alarm["MetricName"] == declared["Metrics"][0]["Name"]
+    assert [d["Name"] for d in alarm["Dimensions"]] == declared["Dimensions"][0] == ["Stage"]
+
+
+# --- functions other areas will add follow without edits ----------------------------------------
+
+def _fake_chalice(events: dict) -> dict:
+    return {"Resources": {
+        "APIHandler": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "app.app"}},
+        **{name: {"Type": "AWS::Serverless::Function",
+                  "Properties": {"Handler": f"app.{handler}", "Events": {f"{name}Event": event}}}
+           for name, (handler, event) in events.items()},
+    }}
+
+
+def _sqs(queue):  # as Chalice writes an `on_sqs_message` event source
+    return {"Type": "SQS", "Properties": {
+        "Queue": {"Fn::Sub": f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{queue}"},
+        "BatchSize": 10}}
+
+
+def test_a_queue_worker_and_a_scheduled_job_added_later_get_their_settings():
+    chalice = _fake_chalice({
+        "PayoutWorker": ("payout_worker", _sqs("classpay-prod-payouts")),
+        "Settlement": ("settlement", {"Type": "Schedule", "Properties": {"Schedule": "rate(1 day)"}}),
+    })
+    resources, consumer_timeouts = template.function_resources(chalice, "prod", template.stage_config("prod"))
+    worker = resources["PayoutWorker"]["Properties"]
+    assert worker["ReservedConcurrentExecutions"] == template.WORKER_CONCURRENCY
+    event = worker["Events"]["PayoutWorkerEvent"]["Properties"]
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Queue"] == {"Fn::Sub": "${PayoutQueue.Arn}"}  # created before the event source
+    assert resources["Settlement"]["Properties"]["Timeout"] == template.FUNCTION_SETTINGS["job"]["Timeout"]
+    assert resources["Settlement"]["Properties"]["AutoPublishAlias"] == template.ALIAS
+    queues = template.queue_resources(template.stage_config("prod")["environment_variables"], consumer_timeouts)
+    assert queues["PayoutQueue"]["Properties"]["VisibilityTimeout"] == 6 * worker["Timeout"]
+    assert _broken_intrinsics(template.merged({"Resources": resources}, chalice)) == []
+
+
+def test_a_worker_on_a_queue_the_stage_does_not_declare_is_refused():
+    chalice = _fake_chalice({"Stray": ("stray", _sqs("somebody-elses-queue"))})
+    with pytest.raises(SystemExit, match="somebody-elses-queue"):
+        template.function_resources(chalice, "prod", template.stage_config("prod"))
