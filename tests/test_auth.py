@@ -36,6 +36,31 @@ def _sign(claims, key=None):
     return jwt.encode(claims, key or _moto_signing_key(), algorithm="RS256", headers={"kid": "dummy"})
 
 
+def _segment(data: dict) -> str:
+    return jwt.utils.base64url_encode(json.dumps(data).encode()).decode()
+
+
+def _unsigned(claims):
+    return f"{_segment({'alg': 'none', 'kid': 'dummy'})}.{_segment(claims)}."
+
+
+def _sign_with_hash(claims, hash_name):
+    """RS256 in the header, but a valid PKCS#1 v1.5 signature of the SHA-1 digest (a downgrade)."""
+    import hashlib
+
+    from rsa.pkcs1 import HASH_ASN1
+
+    numbers = load_resource("cognitoidp/resources/jwks-private.json")
+    as_int = lambda name: int.from_bytes(jwt.utils.base64url_decode(numbers[name]), "big")  # noqa: E731
+    n, d = as_int("n"), as_int("d")
+    signed = f"{_segment({'alg': 'RS256', 'kid': 'dummy'})}.{_segment(claims)}"
+    digest_info = HASH_ASN1[hash_name] + hashlib.new(hash_name.replace("-", "").lower(), signed.encode()).digest()
+    size = (n.bit_length() + 7) // 8
+    padded = b"\x00\x01" + b"\xff" * (size - len(digest_info) - 3) + b"\x00" + digest_info
+    signature = pow(int.from_bytes(padded, "big"), d, n).to_bytes(size, "big")
+    return f"{signed}.{jwt.utils.base64url_encode(signature).decode()}"
+
+
 def test_sign_up_then_log_in_then_me_shows_profile_and_roles(api):
     email, user_id = api.sign_up(roles=["learner", "instructor"], name="Kim Minji")
     tokens = api.log_in(email)
@@ -118,6 +143,11 @@ def test_missing_token_is_401(api):
                      id="signed by another key"),
         pytest.param(lambda: jwt.encode(_claims(), "secret", algorithm="HS256", headers={"kid": "dummy"}), id="hs256"),
         pytest.param(lambda: "not.a.jwt", id="garbage"),
+        pytest.param(lambda: _unsigned(_claims()), id="alg none"),
+        pytest.param(lambda: _sign_with_hash(_claims(), "SHA-1"), id="sha1 signature"),
+        pytest.param(lambda: jwt.encode(_claims(), _moto_signing_key(), algorithm="RS256", headers={"kid": "other"}),
+                     id="unknown key id"),
+        pytest.param(lambda: _sign({**_claims(), "exp": "tomorrow"}), id="malformed exp"),
     ],
 )
 def test_invalid_tokens_are_denied_by_the_authorizer(api, make_token):

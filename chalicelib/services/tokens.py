@@ -3,11 +3,19 @@ issuer, client (audience), `token_use` and expiry.
 
 The JWKS is fetched from the resolved Cognito endpoint (moto locally, AWS in
 production; the same code) and cached for the life of the container; an
-unknown key id triggers one refetch, so key rotation needs no deploy.
-PyJWT, cryptography and requests are imported on first use to keep them out
-of the cold start of routes that need no token.
+unknown key id triggers at most one refetch a minute, so key rotation needs
+no deploy.
+
+The signature is checked with `rsa` (pure Python, PKCS#1 v1.5), and only
+RS256 is accepted: the algorithm is fixed here, never taken from the token.
+The claims are checked by hand below. This keeps `cryptography` (4.7 MB, most
+of the package) out of the Lambda bundle; `rsa` and `requests` are imported
+on first use, out of the cold start of routes that need no token.
 """
 
+import base64
+import binascii
+import json
 import threading
 import time
 
@@ -15,9 +23,10 @@ from chalicelib import config
 from chalicelib.aws import client
 from chalicelib.roles import Caller
 
-_JWKS_REFETCH_SECONDS = 60  # at most one refetch a minute for unknown key ids
+LEEWAY_SECONDS = 5
+_JWKS_REFETCH_SECONDS = 60
 _jwks_lock = threading.Lock()
-_jwks_by_url: dict[str, tuple[float, dict[str, dict]]] = {}
+_jwks_by_url: dict[str, tuple[float, dict]] = {}
 
 
 class InvalidToken(Exception):
@@ -34,7 +43,19 @@ def jwks_url() -> str:
     return f"{client('cognito-idp').meta.endpoint_url}/{config.user_pool_id()}/.well-known/jwks.json"
 
 
-def _signing_key(kid: str) -> dict:
+def _b64url(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _public_key(jwk: dict):
+    import rsa
+
+    if jwk.get("kty") != "RSA":
+        return None
+    return rsa.PublicKey(int.from_bytes(_b64url(jwk["n"]), "big"), int.from_bytes(_b64url(jwk["e"]), "big"))
+
+
+def _signing_key(kid: str):
     url = jwks_url()
     with _jwks_lock:
         fetched_at, keys = _jwks_by_url.get(url, (0.0, {}))
@@ -43,37 +64,61 @@ def _signing_key(kid: str) -> dict:
 
             response = requests.get(url, timeout=5)
             response.raise_for_status()
-            keys = {key["kid"]: key for key in response.json()["keys"]}
+            keys = {jwk["kid"]: _public_key(jwk) for jwk in response.json()["keys"] if "kid" in jwk}
             _jwks_by_url[url] = (time.monotonic(), keys)
-    if kid not in keys:
+    if keys.get(kid) is None:
         raise InvalidToken("unknown signing key")
     return keys[kid]
 
 
-def verify(token: str) -> Caller:
-    """The caller a token names, or `InvalidToken`."""
-    import jwt
-
-    if token.lower().startswith("bearer "):
-        token = token[7:].strip()
+def _decode(token: str) -> tuple[dict, dict, bytes, bytes]:
+    """(header, claims, signed bytes, signature) of a compact JWS, or `InvalidToken`."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidToken("not a JWT")
     try:
-        header = jwt.get_unverified_header(token)
-        if header.get("alg") != "RS256":
-            raise InvalidToken("unexpected algorithm")
-        key = jwt.PyJWK(_signing_key(header.get("kid", ""))).key
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=["RS256"],
-            issuer=issuer(),
-            options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": False},
-            leeway=5,
-        )
-    except jwt.PyJWTError as error:
-        raise InvalidToken(str(error)) from None
+        header, claims = json.loads(_b64url(parts[0])), json.loads(_b64url(parts[1]))
+        return header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), _b64url(parts[2])
+    except (ValueError, binascii.Error, UnicodeError):
+        raise InvalidToken("malformed JWT") from None
+
+
+def _check_claims(claims: dict) -> None:
+    now = time.time()
+    for name, kind in (("exp", (int, float)), ("iat", (int, float)), ("iss", str), ("sub", str),
+                       ("token_use", str)):
+        if not isinstance(claims.get(name), kind) or isinstance(claims.get(name), bool):
+            raise InvalidToken(f"missing or malformed claim {name}")
+    if claims["exp"] + LEEWAY_SECONDS < now:
+        raise InvalidToken("expired")
+    if claims["iat"] - LEEWAY_SECONDS > now:
+        raise InvalidToken("issued in the future")
+    if claims["iss"] != issuer():
+        raise InvalidToken("issued by another user pool")
     audience = {"access": claims.get("client_id"), "id": claims.get("aud")}
     if claims["token_use"] not in audience:
         raise InvalidToken("unexpected token_use")
     if audience[claims["token_use"]] != config.user_pool_client_id():
         raise InvalidToken("token was issued to another client")
-    return Caller(user_id=claims["sub"], groups=frozenset(claims.get("cognito:groups", [])))
+
+
+def verify(token: str) -> Caller:
+    """The caller a token names, or `InvalidToken`."""
+    import rsa
+
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    header, claims, signed, signature = _decode(token)
+    if not isinstance(header, dict) or not isinstance(claims, dict) or header.get("alg") != "RS256":
+        raise InvalidToken("only RS256 tokens are accepted")
+    key = _signing_key(str(header.get("kid", "")))
+    try:
+        if rsa.verify(signed, signature, key) != "SHA-256":
+            raise InvalidToken("signed with another hash than SHA-256")
+    except rsa.VerificationError:
+        raise InvalidToken("bad signature") from None
+    _check_claims(claims)
+    groups = claims.get("cognito:groups", [])
+    if not isinstance(groups, list):
+        raise InvalidToken("malformed claim cognito:groups")
+    return Caller(user_id=claims["sub"], groups=frozenset(str(g) for g in groups))
