@@ -10,6 +10,7 @@ from chalicelib.api.auth import auth_api
 from chalicelib.api.authorizer import authorizer_blueprint
 from chalicelib.api.catalog import catalog_api
 from chalicelib.api.edge import http_middleware
+from chalicelib.api.learning import learning_api
 from chalicelib.api.meta import meta_api
 from chalicelib.api.studio import studio_api
 from chalicelib.jobs import JOBS
@@ -19,7 +20,8 @@ app.log.setLevel(logging.INFO)
 logging.getLogger("classpay").setLevel(logging.INFO)
 
 app.register_blueprint(authorizer_blueprint)
-for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api):
+app.api.binary_types.append("application/pdf")  # certificates; clients send `Accept: application/pdf`
+for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, learning_api):
     app.register_blueprint(blueprint)
 app.register_middleware(http_middleware(app), "http")
 

@@ -56,3 +56,13 @@ def max_upload_bytes() -> int:
 def clock_override_allowed() -> bool:
     """Whether `POST /admin/jobs/{name}/run` may take `{"now": ...}` (never in prod)."""
     return os.environ.get("ALLOW_CLOCK_OVERRIDE", "false") == "true"
+
+
+def lesson_url_seconds() -> int:
+    """How long a presigned lesson download (`/courses/{id}/lessons/{id}/content`) stays valid."""
+    return int(os.environ.get("LESSON_URL_SECONDS", "300"))
+
+
+def join_opens_minutes() -> int:
+    """How long before a live session starts its join details are shown to those who booked it."""
+    return int(os.environ.get("SESSION_JOIN_OPENS_MINUTES", "15"))

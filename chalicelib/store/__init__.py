@@ -6,13 +6,14 @@ they serve. No Scan outside admin tooling and tests.
 
 from pynamodb.exceptions import PynamoDBException
 
+from chalicelib.store.certificates import CertificateItem
 from chalicelib.store.courses import CatalogItem
 from chalicelib.store.enrollments import EnrollmentItem
 from chalicelib.store.search_terms import CourseTermItem
 from chalicelib.store.users import UserItem
 
 # Every table the app expects; the bootstrap creates them and `/health` checks them.
-ALL_MODELS = (UserItem, CatalogItem, CourseTermItem, EnrollmentItem)
+ALL_MODELS = (UserItem, CatalogItem, CourseTermItem, EnrollmentItem, CertificateItem)
 
 
 def table_status() -> dict[str, dict]:

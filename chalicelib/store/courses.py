@@ -9,7 +9,8 @@ Table `<prefix>courses`, polymorphic on `kind` (PynamoDB discriminator)
                 index attributes below, set only while the course is listed
     curriculum  sections and lessons as one JSON document with a version, so
                 inserting or moving a lesson is one conditional write
-    session     a live session: starts_at, capacity, booked
+    session     a live session: starts_at, capacity, booked, join_url (shown only
+                to those who booked, from shortly before it starts)
 
 Indexes (all sparse: only course items that carry the attribute are in them)
     catalog_<sort>_by_category   listed_category, <sort key>   browse one category
@@ -140,6 +141,7 @@ class SessionItem(CatalogItem, discriminator="session"):
     capacity = NumberAttribute()
     booked = NumberAttribute(default=0)
     course_title = UnicodeAttribute()
+    join_url = UnicodeAttribute(null=True)
 
 
 # --- records the services work with ----------------------------------------------------------------
@@ -191,6 +193,7 @@ class LiveSession:
     duration_minutes: int
     capacity: int
     booked: int
+    join_url: str | None = None
 
     @property
     def seats_left(self) -> int:
@@ -218,7 +221,7 @@ def to_course(item: CourseItem) -> Course:
 
 def to_session(item: SessionItem) -> LiveSession:
     return LiveSession(item.course_id, item.session_id, item.starts_at, int(item.duration_minutes),
-                       int(item.capacity), int(item.booked))
+                       int(item.capacity), int(item.booked), item.join_url)
 
 
 def session_key(session_id: str) -> str:
@@ -323,3 +326,11 @@ def due_to_publish(now_iso: str) -> list[CourseItem]:
 
 def sessions_starting(hour: str) -> list[SessionItem]:
     return [item for item in CatalogItem.sessions_by_hour.query(hour) if isinstance(item, SessionItem)]
+
+
+def batch_get_course_parts(keys: list[tuple[str, str]]) -> dict[tuple[str, str], CatalogItem]:
+    """Course, curriculum and session items by (course_id, item) key, in one BatchGet per 100 keys."""
+    found = {}
+    for item in CatalogItem.batch_get(list(dict.fromkeys(keys))):
+        found[(item.course_id, item.item)] = item
+    return found
