@@ -12,6 +12,8 @@ from chalicelib.api.catalog import catalog_api
 from chalicelib.api.edge import http_middleware
 from chalicelib.api.learning import learning_api
 from chalicelib.api.meta import meta_api
+from chalicelib.api.questions import questions_api
+from chalicelib.api.reviews import reviews_api
 from chalicelib.api.studio import studio_api
 from chalicelib.jobs import JOBS
 
@@ -21,7 +23,7 @@ logging.getLogger("classpay").setLevel(logging.INFO)
 
 app.register_blueprint(authorizer_blueprint)
 app.api.binary_types.append("application/pdf")  # certificates; clients send `Accept: application/pdf`
-for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, learning_api):
+for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, learning_api, reviews_api, questions_api):
     app.register_blueprint(blueprint)
 app.register_middleware(http_middleware(app), "http")
 

@@ -409,3 +409,12 @@ def test_the_instructor_sets_or_clears_a_join_url(api, instructor):
     assert api.call("PATCH", path, body={}, token=instructor).status_code == 422
     assert api.call("PATCH", path, body={"join_url": "https://x.example"},
                     token=api.token_for(roles=["instructor"])).status_code == 404
+
+
+def test_an_unknown_course_id_is_404_on_every_route_that_reads_the_course_item(api, instructor):
+    """Regression: the course store caught the base model's DoesNotExist, not the discriminated class's (500)."""
+    learner = api.token_for()
+    assert api.call("PATCH", f"{STUDIO}/01NOSUCHCOURSE", body={"title": "x"}, token=instructor).status_code == 404
+    assert api.post(f"{STUDIO}/01NOSUCHCOURSE/publish", token=instructor).status_code == 404
+    assert api.post("/courses/01NOSUCHCOURSE/reviews", {"rating": 5, "text": "x"}, token=learner).status_code == 404
+    assert api.get("/courses/01NOSUCHCOURSE/questions", token=learner).status_code == 404

@@ -9,11 +9,13 @@ from pynamodb.exceptions import PynamoDBException
 from chalicelib.store.certificates import CertificateItem
 from chalicelib.store.courses import CatalogItem
 from chalicelib.store.enrollments import EnrollmentItem
+from chalicelib.store.questions import QnaItem
+from chalicelib.store.reviews import ReviewItem
 from chalicelib.store.search_terms import CourseTermItem
 from chalicelib.store.users import UserItem
 
 # Every table the app expects; the bootstrap creates them and `/health` checks them.
-ALL_MODELS = (UserItem, CatalogItem, CourseTermItem, EnrollmentItem, CertificateItem)
+ALL_MODELS = (UserItem, CatalogItem, CourseTermItem, EnrollmentItem, CertificateItem, ReviewItem, QnaItem)
 
 
 def table_status() -> dict[str, dict]:

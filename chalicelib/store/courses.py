@@ -42,6 +42,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -241,7 +242,7 @@ def encode_sections(sections: list[Section]) -> str:
 def get_course_item(course_id: str) -> CourseItem | None:
     try:
         return CourseItem.get(course_id, COURSE)
-    except CatalogItem.DoesNotExist:
+    except DoesNotExist:  # each discriminated class raises its own DoesNotExist
         return None
 
 
@@ -269,14 +270,14 @@ def get_detail(course_id: str) -> tuple[CourseItem, CurriculumItem | None, list[
 def get_curriculum_item(course_id: str) -> CurriculumItem | None:
     try:
         return CurriculumItem.get(course_id, CURRICULUM)
-    except CatalogItem.DoesNotExist:
+    except DoesNotExist:  # each discriminated class raises its own DoesNotExist
         return None
 
 
 def get_session_item(course_id: str, session_id: str) -> SessionItem | None:
     try:
         return SessionItem.get(course_id, session_key(session_id))
-    except CatalogItem.DoesNotExist:
+    except DoesNotExist:  # each discriminated class raises its own DoesNotExist
         return None
 
 
