@@ -6,6 +6,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from tests.learning_support import enroll, refund
@@ -63,7 +65,11 @@ def test_lesson_file_access_matrix(api, instructor, course):
     refunded = api.token_for(name="Refunded")
     refund(api, refunded, enroll(api, refunded, course))
 
-    for token in (learner, instructor, api.admin_token()):
+    finished = api.token_for(name="Completed")
+    enroll(api, finished, course)
+    _complete_all(api, finished, course)
+
+    for token in (learner, finished, instructor, api.admin_token()):
         response = api.get(path, token=token)
         assert response.status_code == 200, response.body
         assert requests.get(response.json_body["url"]).content == b"paid lesson bytes"
@@ -284,6 +290,34 @@ def test_lessons_added_after_completion_count_without_reopening_the_course(api, 
     response = _progress(api, learner, course, bonus)
     assert response.json_body["status"] == "completed" and response.json_body["progress_percent"] == 100
     assert response.json_body["completed_lesson_count"] == 4
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lesson_count=st.integers(1, 5),
+       saves=st.lists(st.tuples(st.integers(0, 4), st.booleans()), min_size=1, max_size=12))
+def test_completion_percent_always_equals_a_recount(api, instructor, lesson_count, saves):
+    """Any sequence of saves (repeats, positions only, any order): the kept percent equals a recount."""
+    course_id = make_course(api, instructor, title="Counted lessons", lessons=lesson_count)
+    lessons = _lesson_ids(api, course_id)
+    learner = api.token_for()
+    enroll(api, learner, course_id)
+    done: set[str] = set()
+    completion = None
+    for index, completed in saves:
+        lesson = lessons[index % lesson_count]
+        response = _progress(api, learner, course_id, lesson, completed=completed, position=index)
+        assert response.status_code == 200, response.body
+        if completed:
+            done.add(lesson)
+        body = response.json_body
+        assert set(body["completed_lessons"]) == done
+        assert body["progress_percent"] == len(done) * 100 // lesson_count
+        assert body["status"] == ("completed" if done == set(lessons) else "active")
+        if body["status"] == "completed":
+            completion = completion or (body["completed_at"], body["certificate_id"])
+            assert (body["completed_at"], body["certificate_id"]) == completion
+    kept = api.get(f"/me/enrollments/{course_id}", token=learner).json_body
+    assert kept["progress_percent"] == len(done) * 100 // lesson_count
 
 
 # --- certificates ----------------------------------------------------------------------------------

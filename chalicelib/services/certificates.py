@@ -9,20 +9,20 @@ route pays for it at cold start. Text is set in Nanum Square (bundled in
 `chalicelib/fonts/`, SIL OFL), which covers Hangul as well as Latin.
 """
 
-from dataclasses import dataclass
+import os
 from datetime import date
-from pathlib import Path
+
+import msgspec
 
 from chalicelib import errors
 from chalicelib.roles import Caller
 from chalicelib.store import certificates, enrollments
 from chalicelib.store.certificates import Certificate
 
-FONTS = Path(__file__).resolve().parent.parent / "fonts"
+FONTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fonts")
 
 
-@dataclass(frozen=True)
-class PublicCertificate:
+class PublicCertificate(msgspec.Struct, frozen=True):
     """All that verification reveals."""
 
     verification_id: str
@@ -67,8 +67,8 @@ def render_pdf(certificate: PublicCertificate) -> bytes:
     pdf.set_title(f"Certificate {certificate.verification_id}")
     pdf.set_creator("classpay")
     pdf.set_auto_page_break(False)
-    pdf.add_font("nanum", "", str(FONTS / "NanumSquareR.ttf"))
-    pdf.add_font("nanum", "B", str(FONTS / "NanumSquareB.ttf"))
+    pdf.add_font("nanum", "", os.path.join(FONTS, "NanumSquareR.ttf"))
+    pdf.add_font("nanum", "B", os.path.join(FONTS, "NanumSquareB.ttf"))
     pdf.add_page()
     width, height = pdf.w, pdf.h
 

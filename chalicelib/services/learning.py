@@ -13,9 +13,9 @@ same transaction that issues its certificate.
 """
 
 import dataclasses
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import msgspec
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import clock, config, errors
@@ -31,23 +31,21 @@ PUBLISHED = "published"
 PROGRESS_ATTEMPTS = 5  # concurrent progress writes of one learner on one course are rare; each retry re-reads
 
 
-@dataclass(frozen=True)
-class LessonFile:
+# Records are msgspec Structs rather than dataclasses: a tenth of the import time, paid at every cold start.
+class LessonFile(msgspec.Struct, frozen=True):
     lesson_id: str
     url: str
     content_type: str | None
     expires_at: datetime
 
 
-@dataclass(frozen=True)
-class MyEnrollment:
+class MyEnrollment(msgspec.Struct, frozen=True):
     enrollment: Enrollment
     course: Course | None
     next_session: LiveSession | None
 
 
-@dataclass(frozen=True)
-class BookedSession:
+class BookedSession(msgspec.Struct, frozen=True):
     session: LiveSession
     course_title: str
     join_opens_at: datetime

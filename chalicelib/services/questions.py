@@ -7,7 +7,7 @@ users get 403. A question is `unanswered` until the course's instructor answers 
 instructor's daily digest counts, read from a sparse index without a scan.
 """
 
-from dataclasses import dataclass
+import msgspec
 
 from chalicelib import clock, errors, ids
 from chalicelib.roles import ADMINS, Caller
@@ -20,8 +20,7 @@ PUBLISHED = "published"
 INSTRUCTOR, LEARNER, ADMIN = "instructor", "learner", "admin"
 
 
-@dataclass(frozen=True)
-class Thread:
+class Thread(msgspec.Struct, frozen=True):
     question: Question
     answers: list[Answer]
 

@@ -23,9 +23,9 @@ instructor, and is removed when the instructor answers: that is what keeps the i
 Texts are stored as given (plain text).
 """
 
-from dataclasses import dataclass
 from datetime import datetime
 
+import msgspec
 from pynamodb.attributes import DiscriminatorAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -90,8 +90,7 @@ class AnswerItem(QnaItem, discriminator="answer"):
     body = UnicodeAttribute()
 
 
-@dataclass(frozen=True)
-class Question:
+class Question(msgspec.Struct, frozen=True):
     question_id: str
     course_id: str
     instructor_id: str
@@ -105,8 +104,7 @@ class Question:
     last_answered_at: datetime | None
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(msgspec.Struct, frozen=True):
     answer_id: str
     question_id: str
     author_id: str

@@ -21,10 +21,9 @@ guarded by the values read, so the aggregate never drifts from the reviews.
 Texts are stored as given (plain text): nothing here renders or strips markup.
 """
 
-from dataclasses import dataclass
 from datetime import datetime
-from fractions import Fraction
 
+import msgspec
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
@@ -69,8 +68,7 @@ class ReviewItem(Model):
     by_review_id = ByReviewId()
 
 
-@dataclass(frozen=True)
-class Review:
+class Review(msgspec.Struct, frozen=True):
     review_id: str
     course_id: str
     learner_id: str
@@ -83,8 +81,7 @@ class Review:
     replied_at: datetime | None
 
 
-@dataclass(frozen=True)
-class RatingTotals:
+class RatingTotals(msgspec.Struct, frozen=True):
     """A course's rating counters as read; the write that changes them is guarded by these values."""
 
     rating_sum: int
@@ -95,8 +92,13 @@ class RatingTotals:
 
 
 def rating_score(rating_sum: int, rating_count: int) -> int:
-    """The catalog's rating sort key: round(average * 1000), exact (no float), 0 without reviews."""
-    return round(Fraction(rating_sum * 1000, rating_count)) if rating_count else 0
+    """The catalog's rating sort key: round(average * 1000) in exact integers (halves to even, as `round`)."""
+    if not rating_count:
+        return 0
+    quotient, remainder = divmod(rating_sum * 1000, rating_count)
+    if 2 * remainder > rating_count or (2 * remainder == rating_count and quotient % 2):
+        return quotient + 1
+    return quotient
 
 
 def to_review(item: ReviewItem) -> Review:
