@@ -28,6 +28,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/catalog.py 10000 100
+	$(BIN)/python bench/learning_calls.py 50
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -452,3 +452,18 @@ def test_an_unknown_course_id_is_404_on_every_route_that_reads_the_course_item(a
     assert api.post(f"{STUDIO}/01NOSUCHCOURSE/publish", token=instructor).status_code == 404
     assert api.post("/courses/01NOSUCHCOURSE/reviews", {"rating": 5, "text": "x"}, token=learner).status_code == 404
     assert api.get("/courses/01NOSUCHCOURSE/questions", token=learner).status_code == 404
+
+
+def test_learning_reads_go_through_keys_and_indexes_never_a_scan(api, instructor, course, aws_calls):
+    learner = api.token_for()
+    enroll(api, learner, course)
+    paid = _lesson_ids(api, course)[1]
+    aws_calls.clear()
+    api.get("/me/enrollments", token=learner)
+    assert sorted(aws_calls.of("dynamodb")) == ["BatchGetItem", "Query"]  # one page, one read of its courses
+    aws_calls.clear()
+    api.get(f"/courses/{course}/lessons/{paid}/content", token=learner)
+    assert sorted(aws_calls.of("dynamodb")) == ["BatchGetItem", "GetItem"]
+    aws_calls.clear()
+    _progress(api, learner, course, paid)
+    assert sorted(aws_calls.of("dynamodb")) == ["BatchGetItem", "GetItem", "UpdateItem"]

@@ -1,7 +1,12 @@
-"""The learner's side after checkout: my learning, lesson files, progress, certificates, booked sessions."""
+"""The learner's side after checkout: my learning, lesson files, progress, certificates, booked sessions.
+
+Services are imported inside the views: Lambda compiles this package's sources at every
+cold start (no .pyc in the deployment), so a route's rules are compiled when it is first
+called rather than on every container start.
+"""
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
@@ -9,8 +14,10 @@ from chalicelib import errors
 from chalicelib.api.courses import InstructorRef
 from chalicelib.api.routing import LEARNER, PUBLIC, SIGNED_IN, ApiBlueprint, Call, Reply
 from chalicelib.api.schemas import Input, Page, PageQuery
-from chalicelib.services import certificates, learning
 from chalicelib.store.enrollments import Enrollment
+
+if TYPE_CHECKING:
+    from chalicelib.services import certificates, learning
 
 learning_api = ApiBlueprint(__name__, tag="learning")
 
@@ -114,7 +121,7 @@ def _detail(enrollment: Enrollment) -> EnrollmentDetail:
     return EnrollmentDetail(**_enrollment_fields(enrollment), completed_lessons=sorted(enrollment.completed_lessons))
 
 
-def _my_enrollment(found: learning.MyEnrollment) -> MyEnrollmentOut:
+def _my_enrollment(found: "learning.MyEnrollment") -> MyEnrollmentOut:
     course = found.course
     session = found.next_session
     return MyEnrollmentOut(
@@ -126,7 +133,8 @@ def _my_enrollment(found: learning.MyEnrollment) -> MyEnrollmentOut:
     )
 
 
-def _pdf_reply(certificate: certificates.PublicCertificate, headers: dict[str, str]) -> Reply:
+def _pdf_reply(certificate: "certificates.PublicCertificate", headers: dict[str, str]) -> Reply:
+    from chalicelib.services import certificates  # compiled on first use (see module doc)
     accept = next((value for name, value in headers.items() if name.lower() == "accept"), "")
     if PDF not in accept.lower() and "*/*" not in accept:
         raise errors.NotAcceptable("Send `Accept: application/pdf` to receive the certificate as a PDF",
@@ -139,6 +147,7 @@ def _pdf_reply(certificate: certificates.PublicCertificate, headers: dict[str, s
 @learning_api.endpoint("GET", "/me/enrollments", policy=LEARNER, query=PageQuery, response=Page[MyEnrollmentOut],
                        summary="My courses, newest enrollment first, with progress and my next booked session")
 def my_enrollments(call: Call):
+    from chalicelib.services import learning  # compiled on first use (see module doc)
     items, next_cursor = learning.my_enrollments(call.caller, call.query.limit, call.query.cursor)
     return Page(items=[_my_enrollment(found) for found in items], next_cursor=next_cursor)
 
@@ -146,6 +155,7 @@ def my_enrollments(call: Call):
 @learning_api.endpoint("GET", "/me/enrollments/{course_id}", policy=LEARNER, response=EnrollmentDetail,
                        summary="My enrollment in a course, with the lessons I completed", errors=(errors.NotFound,))
 def my_enrollment(call: Call, course_id: str):
+    from chalicelib.services import learning  # compiled on first use (see module doc)
     return _detail(learning.my_enrollment(call.caller, course_id))
 
 
@@ -156,6 +166,7 @@ def my_enrollment(call: Call, course_id: str):
     errors=(errors.NotFound, errors.Forbidden, errors.Conflict),
 )
 def record_progress(call: Call, course_id: str, lesson_id: str):
+    from chalicelib.services import learning  # compiled on first use (see module doc)
     body: ProgressInput = call.body
     return _detail(learning.record_progress(call.caller, course_id, lesson_id, body.completed, body.position_seconds))
 
@@ -167,6 +178,7 @@ def record_progress(call: Call, course_id: str, lesson_id: str):
     errors=(errors.NotFound, errors.Forbidden, errors.Conflict),
 )
 def lesson_content(call: Call, course_id: str, lesson_id: str):
+    from chalicelib.services import learning  # compiled on first use (see module doc)
     found = learning.lesson_file(call.caller, course_id, lesson_id)
     return LessonFileOut(found.lesson_id, found.url, "GET", found.content_type, found.expires_at)
 
@@ -174,6 +186,7 @@ def lesson_content(call: Call, course_id: str, lesson_id: str):
 @learning_api.endpoint("GET", "/me/sessions", policy=LEARNER, query=PageQuery, response=Page[BookedSessionOut],
                        summary="Live sessions I booked; the join URL appears from 15 minutes before the start")
 def my_sessions(call: Call):
+    from chalicelib.services import learning  # compiled on first use (see module doc)
     items, next_cursor = learning.my_sessions(call.caller, call.query.limit, call.query.cursor)
     return Page(items=[BookedSessionOut(b.session.session_id, b.session.course_id, b.course_title,
                                         b.session.starts_at, b.session.duration_minutes, b.join_opens_at, b.join_url)
@@ -186,6 +199,7 @@ def my_sessions(call: Call):
     errors=(errors.NotFound, errors.Forbidden, errors.CourseNotCompleted, errors.NotAcceptable),
 )
 def my_certificate(call: Call, course_id: str):
+    from chalicelib.services import certificates  # compiled on first use (see module doc)
     certificate = certificates.my_certificate(call.caller, course_id)
     if call.query.format == "pdf":
         return _pdf_reply(certificates.public_view(certificate), call.headers)
@@ -200,6 +214,7 @@ def my_certificate(call: Call, course_id: str):
     errors=(errors.NotFound, errors.NotAcceptable),
 )
 def verify_certificate(call: Call, verification_id: str):
+    from chalicelib.services import certificates  # compiled on first use (see module doc)
     certificate = certificates.verify(verification_id)
     if call.query.format == "pdf":
         return _pdf_reply(certificate, call.headers)

@@ -1,4 +1,9 @@
-"""Course Q&A: enrolled learners ask, the instructor and enrolled learners answer."""
+"""Course Q&A: enrolled learners ask, the instructor and enrolled learners answer.
+
+Services are imported inside the views: Lambda compiles this package's sources at every
+cold start (no .pyc in the deployment), so a route's rules are compiled when it is first
+called rather than on every container start.
+"""
 
 from datetime import datetime
 from typing import Annotated, Literal
@@ -8,7 +13,6 @@ import msgspec
 from chalicelib import errors
 from chalicelib.api.routing import INSTRUCTOR, LEARNER, SIGNED_IN, ApiBlueprint, Call
 from chalicelib.api.schemas import Input, Page, PageQuery, Title
-from chalicelib.services import questions
 from chalicelib.store.questions import Answer, Question
 
 questions_api = ApiBlueprint(__name__, tag="questions")
@@ -73,6 +77,7 @@ ACCESS_ERRORS = (errors.NotFound, errors.Forbidden)
                         response=QuestionOut, status=201, summary="Ask a question about a course you are enrolled in",
                         errors=ACCESS_ERRORS)
 def ask(call: Call, course_id: str):
+    from chalicelib.services import questions  # compiled on first use (see module doc)
     return question_out(questions.ask(call.caller, course_id, call.body.title, call.body.body))
 
 
@@ -81,6 +86,7 @@ def ask(call: Call, course_id: str):
                         summary="A course's questions, newest first (its learners, its instructor, admins)",
                         errors=ACCESS_ERRORS)
 def list_questions(call: Call, course_id: str):
+    from chalicelib.services import questions  # compiled on first use (see module doc)
     query: QuestionsQuery = call.query
     items, next_cursor = questions.list_questions(call.caller, course_id, query.status, query.limit, query.cursor)
     return Page(items=[question_out(q) for q in items], next_cursor=next_cursor)
@@ -89,6 +95,7 @@ def list_questions(call: Call, course_id: str):
 @questions_api.endpoint("GET", "/questions/{question_id}", policy=SIGNED_IN, response=ThreadOut,
                         summary="A question with its answers, oldest answer first", errors=ACCESS_ERRORS)
 def get_question(call: Call, question_id: str):
+    from chalicelib.services import questions  # compiled on first use (see module doc)
     found = questions.thread(call.caller, question_id)
     return ThreadOut(**msgspec.structs.asdict(question_out(found.question)),
                      answers=[answer_out(a) for a in found.answers])
@@ -100,11 +107,13 @@ def get_question(call: Call, question_id: str):
                                 "the instructor's answer marks it answered",
                         errors=ACCESS_ERRORS)
 def answer(call: Call, question_id: str):
+    from chalicelib.services import questions  # compiled on first use (see module doc)
     return answer_out(questions.answer(call.caller, question_id, call.body.body))
 
 
 @questions_api.endpoint("GET", "/instructor/questions/unanswered", policy=INSTRUCTOR, query=PageQuery,
                         response=Page[QuestionOut], summary="Questions on your courses waiting for you, oldest first")
 def unanswered(call: Call):
+    from chalicelib.services import questions  # compiled on first use (see module doc)
     items, next_cursor = questions.unanswered_for_me(call.caller, call.query.limit, call.query.cursor)
     return Page(items=[question_out(q) for q in items], next_cursor=next_cursor)

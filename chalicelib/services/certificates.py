@@ -9,6 +9,7 @@ route pays for it at cold start. Text is set in Nanum Square (bundled in
 `chalicelib/fonts/`, SIL OFL), which covers Hangul as well as Latin.
 """
 
+import functools
 import os
 from datetime import date
 
@@ -59,6 +60,7 @@ def verify(verification_id: str) -> PublicCertificate:
     return public_view(certificate)
 
 
+@functools.lru_cache(maxsize=32)  # a certificate never changes; loading the fonts is most of the ~200 ms
 def render_pdf(certificate: PublicCertificate) -> bytes:
     """One landscape A4 page: title, name, course, date, verification id."""
     from fpdf import FPDF  # lazily: a few tens of ms of imports that only this route needs

@@ -145,13 +145,16 @@ def add_end(transaction, learner_id: str, course_id: str, ended_at: datetime) ->
 def list_for_learner(learner_id: str, limit: int, start_key: dict | None, *, booked_only: bool = False):
     """A learner's enrollments, newest first (one Query on newest_by_learner); (enrollments, last key).
 
-    `booked_only` keeps those that booked a live session and still grant access.
+    `booked_only` keeps those that booked a live session and still grant access; PynamoDB reads on
+    until `limit` match, so those pages are read 100 enrollments at a time (a learner's list is short).
     """
-    condition = None
+    condition, page_size = None, limit
     if booked_only:
         condition = EnrollmentItem.session_id.exists() & EnrollmentItem.status.is_in(ACTIVE, COMPLETED)
+        page_size = 100
     result = EnrollmentItem.newest_by_learner.query(learner_id, scan_index_forward=False, limit=limit,
-                                                    last_evaluated_key=start_key, filter_condition=condition)
+                                                    page_size=page_size, last_evaluated_key=start_key,
+                                                    filter_condition=condition)
     return [to_enrollment(item) for item in result], result.last_evaluated_key
 
 
