@@ -169,9 +169,10 @@ def save_answer(answer: Answer, *, by_instructor: bool, answered_at: datetime) -
 
 
 def list_for_course(course_id: str, limit: int, start_key: dict | None, status: str | None = None):
+    """A course's questions, newest first; a `status` filter reads on (100 a page) until `limit` match."""
     condition = QuestionItem.status == status if status else None
     result = QnaItem.by_course.query(course_id, scan_index_forward=False, limit=limit, last_evaluated_key=start_key,
-                                     filter_condition=condition)
+                                     filter_condition=condition, page_size=100 if status else limit)
     return [to_question(item) for item in result if isinstance(item, QuestionItem)], result.last_evaluated_key
 
 
