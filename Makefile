@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ledger_calls.py
 	$(BIN)/python bench/orders.py 40
 	$(BIN)/python bench/package_size.py
+	$(BIN)/python bench/learning_calls.py 50
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache out build

@@ -124,3 +124,13 @@ def refund_progress_limit_percent() -> int:
 def settlement_hold_days() -> int:
     """Days a sale stays pending for the instructor before it becomes available (>= the refund window)."""
     return max(_int_setting("SETTLEMENT_HOLD_DAYS", 7), refund_window_days())
+
+
+def lesson_url_seconds() -> int:
+    """How long a presigned lesson download (`/courses/{id}/lessons/{id}/content`) stays valid."""
+    return int(os.environ.get("LESSON_URL_SECONDS", "300"))
+
+
+def join_opens_minutes() -> int:
+    """How long before a live session starts its join details are shown to those who booked it."""
+    return int(os.environ.get("SESSION_JOIN_OPENS_MINUTES", "15"))

@@ -95,6 +95,21 @@ class AlreadyEnrolled(DomainError):
     title = "You are already enrolled in this course"
 
 
+class AlreadyReviewed(DomainError):
+    code = "ALREADY_REVIEWED"
+    title = "You have reviewed this course already; edit your review instead"
+
+
+class CourseNotCompleted(DomainError):
+    code = "COURSE_NOT_COMPLETED"
+    title = "The course is not completed yet"
+
+
+class NotAcceptable(DomainError):
+    code = "NOT_ACCEPTABLE"
+    title = "The response cannot be given in a type the Accept header allows"
+
+
 class RefundNotAllowed(DomainError):
     code = "REFUND_NOT_ALLOWED"
     title = "This order can no longer be refunded"

@@ -115,10 +115,20 @@ class NewSession(Input):
     starts_at: AwareDateTime
     duration_minutes: Annotated[int, msgspec.Meta(ge=1, le=600)]
     capacity: Capacity
+    join_url: HttpsUrl | None = None
 
 
 class SessionChanges(Input):
-    capacity: Capacity
+    capacity: Capacity | UnsetType = UNSET
+    join_url: HttpsUrl | None | UnsetType = UNSET
+
+
+class StudioSessionOut(SessionOut):
+    join_url: str | None
+
+
+def studio_session(session) -> StudioSessionOut:
+    return StudioSessionOut(**msgspec.structs.asdict(session_out(session)), join_url=session.join_url)
 
 
 class ProfileChanges(Input):
@@ -239,19 +249,28 @@ def publish(call: Call, course_id: str):
 
 
 @studio_api.endpoint("POST", "/instructor/courses/{course_id}/sessions", policy=INSTRUCTOR, body=NewSession,
-                     response=SessionOut, status=201, summary="Add a live session with limited seats",
-                     errors=COURSE_ERRORS)
+                     response=StudioSessionOut, status=201,
+                     summary="Add a live session with limited seats (and where to join it)", errors=COURSE_ERRORS)
 def add_session(call: Call, course_id: str):
     body: NewSession = call.body
-    return session_out(studio.add_session(call.caller, course_id, body.starts_at, body.duration_minutes,
-                                          body.capacity))
+    return studio_session(studio.add_session(call.caller, course_id, body.starts_at, body.duration_minutes,
+                                             body.capacity, body.join_url))
 
 
 @studio_api.endpoint("PATCH", "/instructor/courses/{course_id}/sessions/{session_id}", policy=INSTRUCTOR,
-                     body=SessionChanges, response=SessionOut,
-                     summary="Change a session's capacity (never below the seats booked)", errors=COURSE_ERRORS)
+                     body=SessionChanges, response=StudioSessionOut,
+                     summary="Change a session's capacity (never below the seats booked) or its join URL",
+                     errors=COURSE_ERRORS)
 def update_session(call: Call, course_id: str, session_id: str):
-    return session_out(studio.update_session_capacity(call.caller, course_id, session_id, call.body.capacity))
+    body: SessionChanges = call.body
+    session = None
+    if body.capacity is not UNSET:
+        session = studio.update_session_capacity(call.caller, course_id, session_id, body.capacity)
+    if body.join_url is not UNSET:
+        session = studio.set_session_join_url(call.caller, course_id, session_id, body.join_url)
+    if session is None:
+        raise errors.ValidationFailed.on("body", "change capacity or join_url")
+    return studio_session(session)
 
 
 @studio_api.endpoint("PUT", "/instructor/profile", policy=INSTRUCTOR, body=ProfileChanges,

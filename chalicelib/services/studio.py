@@ -321,7 +321,7 @@ def lesson_upload_url(caller: Caller, course_id: str, lesson_id: str, content_ty
 # --- live sessions ---------------------------------------------------------------------------------
 
 def add_session(caller: Caller, course_id: str, starts_at: datetime, duration_minutes: int,
-                capacity: int) -> courses.LiveSession:
+                capacity: int, join_url: str | None = None) -> courses.LiveSession:
     course = _own_course_item(caller, course_id)
     if starts_at <= clock.now():
         raise errors.ValidationFailed.on("starts_at", "must be in the future")
@@ -330,7 +330,7 @@ def add_session(caller: Caller, course_id: str, starts_at: datetime, duration_mi
     item = SessionItem(
         course_id, courses.session_key(session_id), session_id=session_id, starts_at=starts,
         starts_hour=starts[:13], duration_minutes=duration_minutes, capacity=capacity, booked=0,
-        course_title=course.title,
+        course_title=course.title, join_url=join_url,
     )
     item.save(condition=SessionItem.item.does_not_exist())
     return courses.to_session(item)
@@ -349,6 +349,17 @@ def update_session_capacity(caller: Caller, course_id: str, session_id: str, cap
             raise
         raise errors.ValidationFailed.on("capacity", f"{item.booked} seats are booked; capacity cannot go below") \
             from None
+    return courses.to_session(item)
+
+
+def set_session_join_url(caller: Caller, course_id: str, session_id: str, join_url: str | None) -> courses.LiveSession:
+    """Where learners join the live session (a meeting link); shown only to bookers shortly before it starts."""
+    _own_course_item(caller, course_id)
+    item = courses.get_session_item(course_id, session_id)
+    if item is None:
+        raise errors.NotFound(f"No session {session_id} in this course")
+    action = SessionItem.join_url.set(join_url) if join_url else SessionItem.join_url.remove()
+    item.update(actions=[action], condition=SessionItem.item.exists())
     return courses.to_session(item)
 
 

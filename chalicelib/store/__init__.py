@@ -7,11 +7,14 @@ they serve. No Scan outside admin tooling and tests.
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.store import ledger
+from chalicelib.store.certificates import CertificateItem
 from chalicelib.store.coupons import CouponItem
 from chalicelib.store.courses import CatalogItem
 from chalicelib.store.enrollments import EnrollmentItem
 from chalicelib.store.idempotency import IdempotencyItem
 from chalicelib.store.orders import OrderItem
+from chalicelib.store.questions import QnaItem
+from chalicelib.store.reviews import ReviewItem
 from chalicelib.store.search_terms import CourseTermItem
 from chalicelib.store.topups import TopupItem
 from chalicelib.store.users import UserItem
@@ -19,7 +22,7 @@ from chalicelib.store.users import UserItem
 # Every table the app expects; the bootstrap creates them and `/health` checks them.
 ALL_MODELS = (
     UserItem, CatalogItem, CourseTermItem, EnrollmentItem, *ledger.MODELS, IdempotencyItem, TopupItem, OrderItem,
-    CouponItem,
+    CouponItem, CertificateItem, ReviewItem, QnaItem,
 )
 
 

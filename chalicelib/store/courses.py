@@ -9,7 +9,8 @@ Table `<prefix>courses`, polymorphic on `kind` (PynamoDB discriminator)
                 index attributes below, set only while the course is listed
     curriculum  sections and lessons as one JSON document with a version, so
                 inserting or moving a lesson is one conditional write
-    session     a live session: starts_at, capacity, booked
+    session     a live session: starts_at, capacity, booked, join_url (shown only
+                to those who booked, from shortly before it starts)
 
 Indexes (all sparse: only course items that carry the attribute are in them)
     catalog_<sort>_by_category   listed_category, <sort key>   browse one category
@@ -143,6 +144,7 @@ class SessionItem(CatalogItem, discriminator="session"):
     capacity = NumberAttribute()
     booked = NumberAttribute(default=0)
     course_title = UnicodeAttribute()
+    join_url = UnicodeAttribute(null=True)
 
 
 # --- records the services work with ----------------------------------------------------------------
@@ -194,6 +196,7 @@ class LiveSession:
     duration_minutes: int
     capacity: int
     booked: int
+    join_url: str | None = None
 
     @property
     def seats_left(self) -> int:
@@ -221,7 +224,7 @@ def to_course(item: CourseItem) -> Course:
 
 def to_session(item: SessionItem) -> LiveSession:
     return LiveSession(item.course_id, item.session_id, item.starts_at, int(item.duration_minutes),
-                       int(item.capacity), int(item.booked))
+                       int(item.capacity), int(item.booked), item.join_url)
 
 
 def session_key(session_id: str) -> str:
@@ -241,7 +244,7 @@ def encode_sections(sections: list[Section]) -> str:
 def get_course_item(course_id: str) -> CourseItem | None:
     try:
         return CourseItem.get(course_id, COURSE)
-    except DoesNotExist:
+    except DoesNotExist:  # each discriminated class raises its own DoesNotExist
         return None
 
 
@@ -269,14 +272,14 @@ def get_detail(course_id: str) -> tuple[CourseItem, CurriculumItem | None, list[
 def get_curriculum_item(course_id: str) -> CurriculumItem | None:
     try:
         return CurriculumItem.get(course_id, CURRICULUM)
-    except DoesNotExist:
+    except DoesNotExist:  # each discriminated class raises its own DoesNotExist
         return None
 
 
 def get_session_item(course_id: str, session_id: str) -> SessionItem | None:
     try:
         return SessionItem.get(course_id, session_key(session_id))
-    except DoesNotExist:
+    except DoesNotExist:  # each discriminated class raises its own DoesNotExist
         return None
 
 
@@ -351,3 +354,11 @@ def add_take_seat(uow: UnitOfWork, course_id: str, session_id: str, now_iso: str
 def add_release_seat(uow: UnitOfWork, course_id: str, session_id: str) -> None:
     uow.update(SessionItem(course_id, session_key(session_id)), actions=[SessionItem.booked.add(-1)],
                condition=SessionItem.booked > 0)
+
+
+def batch_get_course_parts(keys: list[tuple[str, str]]) -> dict[tuple[str, str], CatalogItem]:
+    """Course, curriculum and session items by (course_id, item) key, in one BatchGet per 100 keys."""
+    found = {}
+    for item in CatalogItem.batch_get(list(dict.fromkeys(keys))):
+        found[(item.course_id, item.item)] = item
+    return found

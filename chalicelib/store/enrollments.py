@@ -15,20 +15,27 @@ Access patterns
     enroll (inside the purchase transaction) .. Put if absent or ended
     end (inside the refund transaction) ....... Update status=ended if active|completed
 
+    record progress ............................ Update: ADD the lesson to completed_lessons, guarded by the
+                                                 set's size as read (so the percent written matches the set)
+    complete (once) ............................ the same Update with status active -> completed, in one
+                                                 transaction with the certificate's Put
+
 Progress lives on the enrollment: `completed_lessons` (a set of lesson ids) and
-`progress_percent`, so no request recounts a curriculum.
+`progress_percent`, so no request recounts a curriculum. Lessons only ever join the
+set (a learner cannot un-complete one), so progress and completion only move forward.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
+from pynamodb.expressions.condition import size
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib import errors
 from chalicelib.store.base import table_meta
-from chalicelib.store.transactions import UnitOfWork
+from chalicelib.store.transactions import Contention, UnitOfWork
 
 ACTIVE, COMPLETED, ENDED = "active", "completed", "ended"
 
@@ -67,6 +74,8 @@ class EnrollmentItem(Model):
     last_lesson_id = UnicodeAttribute(null=True)
     completed_at = UTCDateTimeAttribute(null=True)
     ended_at = UTCDateTimeAttribute(null=True)
+    last_position_seconds = NumberAttribute(null=True)  # where to resume last_lesson_id
+    certificate_id = UnicodeAttribute(null=True)  # the certificate's verification id, set on completion
 
     newest_by_learner = NewestByLearner()
     by_course = ByCourse()
@@ -86,6 +95,8 @@ class Enrollment:
     progress_percent: int
     last_lesson_id: str | None
     completed_at: datetime | None
+    last_position_seconds: int | None = None
+    certificate_id: str | None = None
 
     @property
     def grants_access(self) -> bool:
@@ -97,6 +108,7 @@ def to_enrollment(item: EnrollmentItem) -> Enrollment:
         item.enrollment_id, item.learner_id, item.course_id, item.instructor_id, item.order_id, item.session_id,
         item.status, item.enrolled_at, frozenset(item.completed_lessons or ()), int(item.progress_percent or 0),
         item.last_lesson_id, item.completed_at,
+        None if item.last_position_seconds is None else int(item.last_position_seconds), item.certificate_id,
     )
 
 
@@ -131,4 +143,74 @@ def add_end(uow: UnitOfWork, learner_id: str, course_id: str, ended_at: datetime
         actions=[EnrollmentItem.status.set(ENDED), EnrollmentItem.ended_at.set(ended_at)],
         condition=EnrollmentItem.status.is_in(ACTIVE, COMPLETED),
         on_fail=lambda: errors.Conflict("The enrollment has already ended"),
+    )
+
+
+def list_for_learner(learner_id: str, limit: int, start_key: dict | None, *, booked_only: bool = False):
+    """A learner's enrollments, newest first (one Query on newest_by_learner); (enrollments, last key).
+
+    `booked_only` keeps those that booked a live session and still grant access; PynamoDB reads on
+    until `limit` match, so those pages are read 100 enrollments at a time (a learner's list is short).
+    """
+    condition, page_size = None, limit
+    if booked_only:
+        condition = EnrollmentItem.session_id.exists() & EnrollmentItem.status.is_in(ACTIVE, COMPLETED)
+        page_size = 100
+    result = EnrollmentItem.newest_by_learner.query(learner_id, scan_index_forward=False, limit=limit,
+                                                    page_size=page_size, last_evaluated_key=start_key,
+                                                    filter_condition=condition)
+    return [to_enrollment(item) for item in result], result.last_evaluated_key
+
+
+def _unchanged_since_read(completed_before: int):
+    """The completed-lessons set still has the size it had when read (none yet: the attribute is absent)."""
+    if completed_before == 0:
+        return EnrollmentItem.completed_lessons.does_not_exist()
+    return size(EnrollmentItem.completed_lessons) == completed_before
+
+
+def _position_actions(lesson_id: str, position_seconds: int) -> list:
+    return [EnrollmentItem.last_lesson_id.set(lesson_id), EnrollmentItem.last_position_seconds.set(position_seconds)]
+
+
+def save_position(learner_id: str, course_id: str, lesson_id: str, position_seconds: int) -> Enrollment:
+    """Remember where the learner is; refused (UpdateError) unless the enrollment grants access."""
+    item = EnrollmentItem(learner_id, course_id)
+    item.update(
+        actions=_position_actions(lesson_id, position_seconds),
+        condition=EnrollmentItem.status.is_in(ACTIVE, COMPLETED),
+    )
+    return to_enrollment(item)
+
+
+def add_completed_lesson(learner_id: str, course_id: str, lesson_id: str, position_seconds: int, *,
+                         completed_before: int, progress_percent: int) -> Enrollment:
+    """Add one lesson to the completed set and write the percent computed from the size read.
+
+    Refused (UpdateError) if the set changed since it was read, or if the enrollment no longer grants
+    access; the caller reads again and retries.
+    """
+    item = EnrollmentItem(learner_id, course_id)
+    item.update(
+        actions=[EnrollmentItem.completed_lessons.add({lesson_id}),
+                 EnrollmentItem.progress_percent.set(progress_percent),
+                 *_position_actions(lesson_id, position_seconds)],
+        condition=EnrollmentItem.status.is_in(ACTIVE, COMPLETED) & _unchanged_since_read(completed_before),
+    )
+    return to_enrollment(item)
+
+
+def add_completion(uow: UnitOfWork, learner_id: str, course_id: str, lesson_id: str, position_seconds: int, *,
+                   completed_before: int, completed_at: datetime, certificate_id: str) -> None:
+    """Add the last lesson and complete the enrollment (active -> completed, once) to a transaction."""
+    uow.update(
+        EnrollmentItem(learner_id, course_id),
+        actions=[EnrollmentItem.completed_lessons.add({lesson_id}),
+                 EnrollmentItem.progress_percent.set(100),
+                 EnrollmentItem.status.set(COMPLETED),
+                 EnrollmentItem.completed_at.set(completed_at),
+                 EnrollmentItem.certificate_id.set(certificate_id),
+                 *_position_actions(lesson_id, position_seconds)],
+        condition=(EnrollmentItem.status == ACTIVE) & _unchanged_since_read(completed_before),
+        on_fail=lambda: Contention("the enrollment changed since it was read"),
     )

@@ -1,0 +1,213 @@
+"""After checkout: my learning, protected lesson files, progress and completion, booked live sessions.
+
+Who may open a lesson's file: a learner whose enrollment grants access (active or
+completed; a refund ends it), the course's instructor, and admins; a lesson flagged
+`preview` is open to anyone signed in. Everyone else gets 403, never the file.
+Enrollments are created and ended by purchases and refunds (`store.enrollments.add_enroll`
+/ `add_end`); nothing here creates one.
+
+Progress only moves forward: a lesson joins the enrollment's completed set once, the
+percent is computed from the set's size as read and written with a condition on that
+size (no recount of the curriculum), and the enrollment completes exactly once, in the
+same transaction that issues its certificate.
+"""
+
+import dataclasses
+from datetime import datetime, timedelta
+
+import msgspec
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock, config, errors
+from chalicelib.aws import client
+from chalicelib.roles import ADMINS, Caller
+from chalicelib.store import certificates, courses, enrollments, users
+from chalicelib.store.courses import COURSE, CURRICULUM, Course, CourseItem, Lesson, LiveSession
+from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store.enrollments import ACTIVE, Enrollment
+from chalicelib.store.transactions import Contention, UnitOfWork
+
+PUBLISHED = "published"
+PROGRESS_ATTEMPTS = 5  # concurrent progress writes of one learner on one course are rare; each retry re-reads
+
+
+# Records are msgspec Structs rather than dataclasses: a tenth of the import time, paid at every cold start.
+class LessonFile(msgspec.Struct, frozen=True):
+    lesson_id: str
+    url: str
+    content_type: str | None
+    expires_at: datetime
+
+
+class MyEnrollment(msgspec.Struct, frozen=True):
+    enrollment: Enrollment
+    course: Course | None
+    next_session: LiveSession | None
+
+
+class BookedSession(msgspec.Struct, frozen=True):
+    session: LiveSession
+    course_title: str
+    join_opens_at: datetime
+    join_url: str | None  # only from join_opens_at until the session ends
+
+
+# --- who may learn ---------------------------------------------------------------------------------
+
+def enrollment_granting_access(caller: Caller, course_id: str) -> Enrollment | None:
+    """The caller's enrollment in the course if it grants access now (active or completed), else None."""
+    enrollment = enrollments.get_enrollment(caller.user_id, course_id)
+    return enrollment if enrollment is not None and enrollment.grants_access else None
+
+
+def _course_and_lessons(course_id: str) -> tuple[CourseItem | None, list[Lesson]]:
+    """The course summary and its lessons in curriculum order: one BatchGet."""
+    parts = courses.batch_get_course_parts([(course_id, COURSE), (course_id, CURRICULUM)])
+    course = parts.get((course_id, COURSE))
+    curriculum = parts.get((course_id, CURRICULUM))
+    sections = courses.decode_sections(curriculum.document) if curriculum is not None else []
+    return course, [lesson for section in sections for lesson in section.lessons]
+
+
+def _lesson(lessons: list[Lesson], lesson_id: str) -> Lesson:
+    for lesson in lessons:
+        if lesson.lesson_id == lesson_id:
+            return lesson
+    raise errors.NotFound(f"No lesson {lesson_id} in this course")
+
+
+# --- protected content -----------------------------------------------------------------------------
+
+def lesson_file(caller: Caller, course_id: str, lesson_id: str) -> LessonFile:
+    """A short-lived presigned GET of the lesson's file, for those allowed to open it."""
+    course, lessons = _course_and_lessons(course_id)
+    privileged = course is not None and (course.instructor_id == caller.user_id or caller.is_in(ADMINS))
+    if course is None or (course.status != PUBLISHED and not privileged):
+        raise errors.NotFound(f"No course {course_id}")
+    lesson = _lesson(lessons, lesson_id)
+    if not (privileged or lesson.preview or enrollment_granting_access(caller, course_id)):
+        raise errors.Forbidden("Enroll in this course to open its lessons")
+    if not lesson.file_key:
+        raise errors.Conflict("This lesson has no file yet")
+    seconds = config.lesson_url_seconds()
+    params = {"Bucket": config.lesson_bucket(), "Key": lesson.file_key}
+    if lesson.content_type:
+        params["ResponseContentType"] = lesson.content_type
+    url = client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
+    return LessonFile(lesson_id, url, lesson.content_type, clock.now() + timedelta(seconds=seconds))
+
+
+# --- my learning -----------------------------------------------------------------------------------
+
+def _session_is_over(session: LiveSession, now: datetime) -> bool:
+    return datetime.fromisoformat(session.starts_at) + timedelta(minutes=session.duration_minutes) <= now
+
+
+def my_enrollments(caller: Caller, limit: int, cursor: str | None) -> tuple[list[MyEnrollment], str | None]:
+    """Newest first: one Query for the page, one BatchGet for its courses and booked sessions."""
+    start = decode_cursor(cursor, partition={"learner_id": caller.user_id})
+    page, last_key = enrollments.list_for_learner(caller.user_id, limit, start)
+    keys = [(e.course_id, COURSE) for e in page]
+    keys += [(e.course_id, courses.session_key(e.session_id)) for e in page if e.session_id]
+    parts = courses.batch_get_course_parts(keys) if keys else {}
+    now = clock.now()
+    found = []
+    for enrollment in page:
+        course = parts.get((enrollment.course_id, COURSE))
+        session = parts.get((enrollment.course_id, courses.session_key(enrollment.session_id or "")))
+        next_session = courses.to_session(session) if session is not None else None
+        if next_session is not None and _session_is_over(next_session, now):
+            next_session = None
+        found.append(MyEnrollment(enrollment, courses.to_course(course) if course is not None else None,
+                                  next_session))
+    return found, encode_cursor(last_key)
+
+
+def my_enrollment(caller: Caller, course_id: str) -> Enrollment:
+    enrollment = enrollments.get_enrollment(caller.user_id, course_id)
+    if enrollment is None:
+        raise errors.NotFound(f"You are not enrolled in course {course_id}")
+    return enrollment
+
+
+def my_sessions(caller: Caller, limit: int, cursor: str | None) -> tuple[list[BookedSession], str | None]:
+    """Live sessions the caller booked (with an enrollment that grants access), soonest first within a page.
+
+    The join URL is revealed from `join_opens_minutes` before the start until the session ends.
+    """
+    start = decode_cursor(cursor, partition={"learner_id": caller.user_id})
+    page, last_key = enrollments.list_for_learner(caller.user_id, limit, start, booked_only=True)
+    keys = [(e.course_id, courses.session_key(e.session_id)) for e in page if e.session_id]
+    parts = courses.batch_get_course_parts(keys) if keys else {}
+    now, opens_before = clock.now(), timedelta(minutes=config.join_opens_minutes())
+    booked = []
+    for key in keys:
+        item = parts.get(key)
+        if item is None:
+            continue
+        session = courses.to_session(item)
+        opens_at = datetime.fromisoformat(session.starts_at) - opens_before
+        revealed = opens_at <= now and not _session_is_over(session, now)
+        booked.append(BookedSession(session, item.course_title, opens_at, session.join_url if revealed else None))
+    booked.sort(key=lambda b: (b.session.starts_at, b.session.session_id))
+    return booked, encode_cursor(last_key)
+
+
+# --- progress and completion -----------------------------------------------------------------------
+
+def record_progress(caller: Caller, course_id: str, lesson_id: str, completed: bool,
+                    position_seconds: int) -> Enrollment:
+    """Remember the position; with `completed`, add the lesson to the completed set (idempotent).
+
+    `completed: false` never un-completes a lesson: progress only moves forward.
+    """
+    course, lessons = _course_and_lessons(course_id)
+    if course is None:
+        raise errors.NotFound(f"No course {course_id}")
+    _lesson(lessons, lesson_id)
+    for _attempt in range(PROGRESS_ATTEMPTS):
+        enrollment = enrollments.get_enrollment(caller.user_id, course_id)
+        if enrollment is None:
+            raise errors.NotFound(f"You are not enrolled in course {course_id}")
+        if not enrollment.grants_access:
+            raise errors.Forbidden("Your enrollment in this course has ended")
+        try:
+            if not completed or lesson_id in enrollment.completed_lessons:
+                return enrollments.save_position(caller.user_id, course_id, lesson_id, position_seconds)
+            done_before = len(enrollment.completed_lessons)
+            if enrollment.status == ACTIVE and done_before + 1 >= len(lessons):
+                return _complete(caller, course, enrollment, lesson_id, position_seconds)
+            return enrollments.add_completed_lesson(
+                caller.user_id, course_id, lesson_id, position_seconds, completed_before=done_before,
+                progress_percent=min(100, (done_before + 1) * 100 // max(len(lessons), 1)))
+        except Contention:
+            continue  # the enrollment changed since it was read (another device, or a refund): read again
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            continue
+    raise errors.Conflict("Your progress changed while saving; try again")
+
+
+def _complete(caller: Caller, course: CourseItem, enrollment: Enrollment, lesson_id: str,
+              position_seconds: int) -> Enrollment:
+    """The last lesson: complete the enrollment and issue its certificate, in one transaction."""
+    now = clock.now()
+    profile = users.get_profile(caller.user_id)
+    certificate = certificates.Certificate(
+        verification_id=certificates.new_verification_id(), learner_id=caller.user_id,
+        course_id=course.course_id, enrollment_id=enrollment.enrollment_id,
+        learner_name=profile.name if profile else "Learner", course_title=course.title,
+        instructor_name=course.instructor_name, completed_at=now,
+    )
+    uow = UnitOfWork()
+    certificates.add_issue(uow, certificate)
+    enrollments.add_completion(uow, caller.user_id, course.course_id, lesson_id, position_seconds,
+                               completed_before=len(enrollment.completed_lessons), completed_at=now,
+                               certificate_id=certificate.verification_id)
+    uow.commit()
+    return dataclasses.replace(
+        enrollment, status=enrollments.COMPLETED, completed_lessons=enrollment.completed_lessons | {lesson_id},
+        progress_percent=100, last_lesson_id=lesson_id, last_position_seconds=position_seconds, completed_at=now,
+        certificate_id=certificate.verification_id,
+    )

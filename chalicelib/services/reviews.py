@@ -1,0 +1,107 @@
+"""Course reviews: one per enrolled learner per course, editable; one reply from the instructor.
+
+A second POST of a review is refused with 409 `ALREADY_REVIEWED`; the learner edits
+it with `PATCH /courses/{course_id}/reviews/mine`. Every write that changes a
+rating moves the course's `rating_sum`/`rating_count`/`rating_score` in the same
+transaction, guarded by the values read (a concurrent review makes it retry with
+fresh values), so the catalog's rating sort stays a Query and never needs a recount.
+Texts are plain text, stored and returned as given.
+"""
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock, errors, ids
+from chalicelib.roles import Caller
+from chalicelib.services.learning import enrollment_granting_access
+from chalicelib.store import courses, reviews, users
+from chalicelib.store.courses import CourseItem
+from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store.reviews import RatingTotals, Review
+from chalicelib.store.transactions import UnitOfWork, retry_on_contention
+
+PUBLISHED = "published"
+ATTEMPTS = 8  # each retry re-reads the course's counters; only concurrent reviews of one course cause one
+
+
+def _published_course(course_id: str) -> CourseItem:
+    course = courses.get_course_item(course_id)
+    if course is None or course.status != PUBLISHED:
+        raise errors.NotFound(f"No course {course_id}")
+    return course
+
+
+def _totals(course: CourseItem) -> RatingTotals:
+    return RatingTotals(int(course.rating_sum or 0), int(course.rating_count or 0))
+
+
+def list_reviews(course_id: str, limit: int, cursor: str | None) -> tuple[list[Review], str | None]:
+    _published_course(course_id)
+    start = decode_cursor(cursor, partition={"course_id": course_id})
+    items, last_key = reviews.list_newest(course_id, limit, start)
+    return items, encode_cursor(last_key)
+
+
+def write_review(caller: Caller, course_id: str, rating: int, text: str) -> Review:
+    course = _published_course(course_id)
+    if enrollment_granting_access(caller, course_id) is None:
+        raise errors.Forbidden("Only learners enrolled in this course may review it")
+    profile = users.get_profile(caller.user_id)
+    now = clock.now()
+    review = Review(ids.new_id(), course_id, caller.user_id, profile.name if profile else "Learner", rating, text,
+                    clock.to_rfc3339(now), now, None, None)
+
+    read = [course]  # the first try uses the course read above; a retry reads its counters again
+
+    def attempt() -> Review:
+        current = read.pop() if read else _published_course(course_id)
+        uow = UnitOfWork()
+        reviews.add_new_review(uow, current, review, _totals(current))
+        uow.commit()
+        return review
+
+    return retry_on_contention(attempt, attempts=ATTEMPTS)
+
+
+def my_review(caller: Caller, course_id: str) -> Review:
+    review = reviews.get_review(course_id, caller.user_id)
+    if review is None:
+        raise errors.NotFound("You have not reviewed this course")
+    return review
+
+
+def edit_review(caller: Caller, course_id: str, rating: int | None, text: str | None) -> Review:
+    if enrollment_granting_access(caller, course_id) is None:
+        raise errors.Forbidden("Only learners enrolled in this course may review it")
+
+    def attempt() -> Review:
+        course = _published_course(course_id)  # the review and the counters are read again on every try
+        before = my_review(caller, course_id)
+        new_rating = before.rating if rating is None else rating
+        new_text = before.text if text is None else text
+        now = clock.now()
+        uow = UnitOfWork()
+        reviews.add_review_edit(uow, course, before, new_rating, new_text, now, _totals(course))
+        uow.commit()
+        return Review(before.review_id, course_id, caller.user_id, before.learner_name, new_rating, new_text,
+                      before.created_at, now, before.reply_text, before.replied_at)
+
+    return retry_on_contention(attempt, attempts=ATTEMPTS)
+
+
+def reply(caller: Caller, course_id: str, review_id: str, text: str) -> Review:
+    """The course's instructor answers a review, once."""
+    course = _published_course(course_id)
+    if course.instructor_id != caller.user_id:
+        raise errors.Forbidden("Only the course's instructor may reply to its reviews")
+    review = reviews.find_review(course_id, review_id)
+    if review is None:
+        raise errors.NotFound(f"No review {review_id} on this course")
+    now = clock.now()
+    try:
+        reviews.save_reply(course_id, review.learner_id, text, now)
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise errors.Conflict("This review has a reply already") from None
+    return Review(review.review_id, course_id, review.learner_id, review.learner_name, review.rating, review.text,
+                  review.created_at, review.updated_at, text, now)
