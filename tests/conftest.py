@@ -158,3 +158,20 @@ def aws_calls(monkeypatch):
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
     return recorder
+
+
+@pytest.fixture
+def restore_environ():
+    """The Chalice test client swaps `os.environ` per request; threads and hypothesis can leave the copy behind."""
+    original = os.environ
+    yield
+    os.environ = original  # noqa: B003 (put the real environment back, not clear it)
+
+
+@pytest.fixture
+def threads(restore_environ):
+    """A pool of 20 threads for concurrent requests."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        yield pool

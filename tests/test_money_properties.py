@@ -1,7 +1,6 @@
 """Property: whatever mix of top-ups, confirms, declines, retries and DynamoDB faults a learner
 sends, the wallet holds exactly the confirmed top-ups and the ledger's invariants hold after every step."""
 
-import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -91,12 +90,6 @@ class LearnerModel:
 def admin(api):
     return admin_token(api)
 
-
-@pytest.fixture
-def restore_environ():
-    original = os.environ
-    yield
-    os.environ = original  # noqa: B003 (the test client swaps os.environ; put the real one back)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

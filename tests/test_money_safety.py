@@ -1,7 +1,5 @@
 """Money is moved exactly once: under concurrent confirms, and when DynamoDB fails mid-request."""
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -13,14 +11,6 @@ from tests.money import admin_token, assert_reconciled, balance, confirm, dynamo
 def admin(api):
     return admin_token(api)
 
-
-@pytest.fixture
-def threads():
-    """The Chalice test client swaps `os.environ` per request; put back the real one afterwards."""
-    original = os.environ
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        yield pool
-    os.environ = original  # noqa: B003 (undo the test client's swap, not clear the environment)
 
 
 # --- concurrency -------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """Property: whatever mix of purchases, refunds, retries and DynamoDB faults a learner sends, the
 wallet, the orders and the seats agree with a simple model, and the ledger reconciles after every step."""
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -111,12 +110,6 @@ def admin(api):
 def instructor(api):
     return api.token_for(roles=["instructor"])
 
-
-@pytest.fixture
-def restore_environ():
-    original = os.environ
-    yield
-    os.environ = original  # noqa: B003 (the test client swaps os.environ; put the real one back)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,7 +1,5 @@
 """Purchases and refunds under concurrency and DynamoDB failures: never oversold, never charged twice."""
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,13 +22,6 @@ from tests.test_catalog import STUDIO, make_course
 def admin(api):
     return api.admin_token()
 
-
-@pytest.fixture
-def threads():
-    original = os.environ
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        yield pool
-    os.environ = original  # noqa: B003 (undo the test client's per-request swap)
 
 
 def _funded(api, amount=100_000):
