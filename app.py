@@ -2,7 +2,7 @@
 
 import logging
 
-from chalice import Rate
+from chalice import Cron, Rate
 
 from chalicelib import clock
 from chalicelib.api.admin import admin_api
@@ -16,7 +16,8 @@ from chalicelib.api.orders import orders_api
 from chalicelib.api.reconciliation import reconciliation_api
 from chalicelib.api.studio import studio_api
 from chalicelib.api.wallet import wallet_api
-from chalicelib.jobs import JOBS
+from chalicelib.jobs import JOBS, json_safe
+from chalicelib.logs import bound as bound_log
 from chalicelib.logs import configure as configure_logs
 
 app = ClasspayApp(app_name="classpay")
@@ -28,11 +29,23 @@ for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet
 app.register_middleware(http_middleware(app), "http")
 
 
+def _run_job(name: str) -> dict:
+    with bound_log(job=name):
+        return json_safe(JOBS[name].run(clock.now()))
+
+
+# Schedules are UTC (EventBridge); the comments give Korea's time (UTC+9), where the business runs.
+
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def scheduled_publishing(event):
-    return JOBS["scheduled_publishing"].run(clock.now())
+    return _run_job("scheduled_publishing")
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def topup_expiry(event):
-    return JOBS["topup_expiry"].run(clock.now())
+    return _run_job("topup_expiry")
+
+
+@app.schedule(Cron(0, 15, "*", "*", "?", "*"))  # daily, 00:00 KST
+def settlement(event):
+    return _run_job("settlement")
