@@ -1,6 +1,7 @@
 """classpay: wiring only. Blueprints, the authorizer, middleware, schedules; the rules live in chalicelib."""
 
 import logging
+import os
 
 from chalice import Cron, Rate
 
@@ -13,6 +14,7 @@ from chalicelib.api.catalog import catalog_api
 from chalicelib.api.edge import http_middleware
 from chalicelib.api.meta import meta_api
 from chalicelib.api.orders import orders_api
+from chalicelib.api.payouts import payouts_api
 from chalicelib.api.reconciliation import reconciliation_api
 from chalicelib.api.studio import studio_api
 from chalicelib.api.wallet import wallet_api
@@ -24,7 +26,8 @@ app = ClasspayApp(app_name="classpay")
 configure_logs(app.log, logging.INFO)  # JSON lines with request and caller ids, secrets redacted
 
 app.register_blueprint(authorizer_blueprint)
-for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api, orders_api, reconciliation_api):
+for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api, orders_api, reconciliation_api,
+                  payouts_api):
     app.register_blueprint(blueprint)
 app.register_middleware(http_middleware(app), "http")
 
@@ -49,3 +52,18 @@ def topup_expiry(event):
 @app.schedule(Cron(0, 15, "*", "*", "?", "*"))  # daily, 00:00 KST
 def settlement(event):
     return _run_job("settlement")
+
+
+@app.schedule(Cron(0, 1, "?", "*", "MON", "*"))  # weekly, Monday 10:00 KST: one message per instructor to pay
+def payouts(event):
+    return _run_job("payouts")
+
+
+# The queue is named when the app is loaded (`chalice package` and `chalice local` load it with the
+# stage's variables; infra/template.py refuses a queue no `*_QUEUE` of the stage names).
+@app.on_sqs_message(queue=os.environ.get("PAYOUT_QUEUE", "PAYOUT_QUEUE-is-not-set"), batch_size=10)
+def payout_worker(event):
+    from chalicelib.jobs import payouts as payout_job  # deferred: only this function pays for it
+
+    with bound_log(job="payout_worker"):
+        return payout_job.handle(record.to_dict() for record in event)

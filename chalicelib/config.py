@@ -151,14 +151,14 @@ def payout_gateway() -> str:
     return os.environ.get("PAYOUT_GATEWAY", "fake")
 
 
+def toss_security_key_parameter() -> str:
+    """The SSM Parameter Store name (a SecureString) of the Toss security key that encrypts payout calls (JWE)."""
+    return _required("TOSS_SECURITY_KEY_PARAMETER")
+
+
 def payout_account_key_id() -> str:
     """The KMS key (its id, not an alias) that encrypts payout account numbers."""
     return _required("PAYOUT_ACCOUNT_KEY_ID")
-
-
-def payout_timezone() -> str:
-    """Payout periods are weeks in this time zone (the schedule is Monday 10:00 there)."""
-    return os.environ.get("PAYOUT_TIMEZONE", "Asia/Seoul")
 
 
 def mail_sender() -> str:

@@ -36,4 +36,5 @@ JOBS = {job.name: job for job in (
     Job("scheduled_publishing", "chalicelib.jobs.scheduled_publishing", 300),
     Job("topup_expiry", "chalicelib.jobs.topup_expiry", 300),
     Job("settlement", "chalicelib.jobs.settlement", DAY),
+    Job("payouts", "chalicelib.jobs.payouts", 7 * DAY),
 )}

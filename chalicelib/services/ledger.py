@@ -333,6 +333,19 @@ def balance_of(account: Account, consistent: bool = False) -> Money:
     return Money(int(item.balance) if item else 0, account.currency)
 
 
+def balances_of(accounts: list[Account]) -> dict[str, Money]:
+    """Balances of many balance-keeping accounts by account id (100 a DynamoDB call; eventually consistent:
+    for choosing whom to look at, never for a money decision)."""
+    found: dict[str, Money] = {}
+    for start in range(0, len(accounts), 100):
+        chunk = accounts[start:start + 100]
+        items = store.get_accounts([account.account_id for account in chunk])
+        for account in chunk:
+            item = items.get(account.account_id)
+            found[account.account_id] = Money(int(item.balance) if item else 0, account.currency)
+    return found
+
+
 def entries_of(account: Account) -> Iterator[Entry]:
     """Every entry of an account, paged from DynamoDB as it is consumed (reconciliation, reports)."""
     for book in account.books():
@@ -376,7 +389,7 @@ def transfers(transfer_ids: list[str]) -> dict[str, dict[str, str]]:
     ids_ = list(dict.fromkeys(transfer_ids))
     for start in range(0, len(ids_), 100):
         for transfer_id, item in store.get_transfers(ids_[start:start + 100]).items():
-            found[transfer_id] = dict(item.memo or {})
+            found[transfer_id] = item.memo.as_dict() if item.memo else {}
     return found
 
 

@@ -12,6 +12,8 @@ from chalicelib.store.courses import CatalogItem
 from chalicelib.store.enrollments import EnrollmentItem
 from chalicelib.store.idempotency import IdempotencyItem
 from chalicelib.store.orders import OrderItem
+from chalicelib.store.payout_accounts import PayoutAccountItem
+from chalicelib.store.payouts import PayoutItem
 from chalicelib.store.search_terms import CourseTermItem
 from chalicelib.store.topups import TopupItem
 from chalicelib.store.users import UserItem
@@ -19,7 +21,7 @@ from chalicelib.store.users import UserItem
 # Every table the app expects; the bootstrap creates them and `/health` checks them.
 ALL_MODELS = (
     UserItem, CatalogItem, CourseTermItem, EnrollmentItem, *ledger.MODELS, IdempotencyItem, TopupItem, OrderItem,
-    CouponItem,
+    CouponItem, PayoutAccountItem, PayoutItem,
 )
 
 

@@ -18,6 +18,7 @@ Table `<prefix>ledger_transfers` — the journal: one item per transfer, with al
 
 Access patterns
     a balance ................................ GetItem ledger_accounts
+    many balances (the payout job) ........... BatchGetItem ledger_accounts
     post a transfer .......................... TransactWriteItems: Put transfer (if new),
                                                Put each entry (if new), Update each balance
                                                (ADD, guarded: never below zero)
@@ -122,6 +123,11 @@ def get_transfer(transfer_id: str) -> LedgerTransferItem | None:
         return LedgerTransferItem.get(transfer_id, consistent_read=True)
     except LedgerTransferItem.DoesNotExist:
         return None
+
+
+def get_accounts(account_ids: list[str]) -> dict[str, LedgerAccountItem]:
+    """Balance items by account id (BatchGetItem, 100 a call); accounts never opened are left out."""
+    return {item.account_id: item for item in LedgerAccountItem.batch_get(list(dict.fromkeys(account_ids)))}
 
 
 def get_transfers(transfer_ids: list[str]) -> dict[str, LedgerTransferItem]:
