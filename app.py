@@ -1,8 +1,9 @@
 """classpay: wiring only. Blueprints, the authorizer, middleware, schedules; the rules live in chalicelib."""
 
 import logging
+import os
 
-from chalice import Rate
+from chalice import Cron, Rate
 
 from chalicelib import clock
 from chalicelib.api.admin import admin_api
@@ -14,12 +15,14 @@ from chalicelib.api.edge import http_middleware
 from chalicelib.api.learning import learning_api
 from chalicelib.api.meta import meta_api
 from chalicelib.api.orders import orders_api
+from chalicelib.api.payouts import payouts_api
 from chalicelib.api.questions import questions_api
 from chalicelib.api.reconciliation import reconciliation_api
 from chalicelib.api.reviews import reviews_api
 from chalicelib.api.studio import studio_api
 from chalicelib.api.wallet import wallet_api
-from chalicelib.jobs import JOBS
+from chalicelib.jobs import JOBS, json_safe
+from chalicelib.logs import bound as bound_log
 from chalicelib.logs import configure as configure_logs
 
 app = ClasspayApp(app_name="classpay")
@@ -28,16 +31,43 @@ configure_logs(app.log, logging.INFO)  # JSON lines with request and caller ids,
 app.register_blueprint(authorizer_blueprint)
 app.api.binary_types.append("application/pdf")  # certificates; clients send `Accept: application/pdf`
 for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api, orders_api, reconciliation_api,
-                  learning_api, reviews_api, questions_api):
+                  learning_api, reviews_api, questions_api, payouts_api):
     app.register_blueprint(blueprint)
 app.register_middleware(http_middleware(app), "http")
 
 
+def _run_job(name: str) -> dict:
+    with bound_log(job=name):
+        return json_safe(JOBS[name].run(clock.now()))
+
+
+# Schedules are UTC (EventBridge); the comments give Korea's time (UTC+9), where the business runs.
+
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def scheduled_publishing(event):
-    return JOBS["scheduled_publishing"].run(clock.now())
+    return _run_job("scheduled_publishing")
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def topup_expiry(event):
-    return JOBS["topup_expiry"].run(clock.now())
+    return _run_job("topup_expiry")
+
+
+@app.schedule(Cron(0, 15, "*", "*", "?", "*"))  # daily, 00:00 KST
+def settlement(event):
+    return _run_job("settlement")
+
+
+@app.schedule(Cron(0, 1, "?", "*", "MON", "*"))  # weekly, Monday 10:00 KST: one message per instructor to pay
+def payouts(event):
+    return _run_job("payouts")
+
+
+# The queue is named when the app is loaded (`chalice package` and `chalice local` load it with the
+# stage's variables; infra/template.py refuses a queue no `*_QUEUE` of the stage names).
+@app.on_sqs_message(queue=os.environ.get("PAYOUT_QUEUE", "PAYOUT_QUEUE-is-not-set"), batch_size=10)
+def payout_worker(event):
+    from chalicelib.jobs import payouts as payout_job  # deferred: only this function pays for it
+
+    with bound_log(job="payout_worker"):
+        return payout_job.handle(record.to_dict() for record in event)

@@ -89,6 +89,8 @@ def idempotency_retention_hours() -> int:
 def idempotency_lease_seconds() -> int:
     """How long a claimed key counts as in flight; a crashed request's key is free again after it."""
     return _int_setting("IDEMPOTENCY_LEASE_SECONDS", 60)
+
+
 def lesson_bucket() -> str:
     return _required("LESSON_BUCKET")
 
@@ -134,3 +136,46 @@ def lesson_url_seconds() -> int:
 def join_opens_minutes() -> int:
     """How long before a live session starts its join details are shown to those who booked it."""
     return int(os.environ.get("SESSION_JOIN_OPENS_MINUTES", "15"))
+
+
+# --- jobs and payouts ------------------------------------------------------------------------------
+
+def job_budget_seconds() -> int:
+    """How long a scheduled job works before it stops and leaves the rest to its next run (its
+    function's timeout is 300 s: see infra/template.py)."""
+    return _int_setting("JOB_BUDGET_SECONDS", 240)
+
+
+def payout_minimum() -> int:
+    """Smallest payout, in the wallet currency's minor unit: less stays available until next time."""
+    return _int_setting("PAYOUT_MINIMUM", 10_000)
+
+
+def payout_queue() -> str:
+    """The SQS queue the weekly payout job fans out to, one message per instructor."""
+    return _required("PAYOUT_QUEUE")
+
+
+def payout_gateway() -> str:
+    """Which payout (bank transfer) adapter the stage uses: `fake` (local, test) or `toss`."""
+    return os.environ.get("PAYOUT_GATEWAY", "fake")
+
+
+def toss_security_key_parameter() -> str:
+    """The SSM Parameter Store name (a SecureString) of the Toss security key that encrypts payout calls (JWE)."""
+    return _required("TOSS_SECURITY_KEY_PARAMETER")
+
+
+def payout_account_key_id() -> str:
+    """The KMS key (its id, not an alias) that encrypts payout account numbers."""
+    return _required("PAYOUT_ACCOUNT_KEY_ID")
+
+
+def mail_sender() -> str:
+    return _required("MAIL_SENDER")
+
+
+def reminder_lead_minutes() -> int:
+    """A live session's learners are reminded once, this long before it starts (or when it is first
+    seen inside that window)."""
+    return _int_setting("REMINDER_LEAD_MINUTES", 60)

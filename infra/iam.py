@@ -162,7 +162,9 @@ def _ssm(op: str, params: dict, name) -> list[tuple[str, str]]:
     names = params.get("Names") or [params.get("Name") or params.get("Path")]
     if not names or not names[0]:
         raise Unnamed(f"ssm:{op} names no parameter: teach infra/iam.py's _ssm")
-    return [(op, f"{ARN}:ssm:{REGIONAL}:parameter/{name(n).lstrip('/')}") for n in names]
+    # The ARN of the parameter `/a/b` is `...:parameter/a/b`: its name's own leading slash is the separator
+    # (it may sit inside a variable's value, e.g. SECRETS_PATH `/classpay/prod/`).
+    return [(op, f"{ARN}:ssm:{REGIONAL}:parameter{'' if n.startswith('/') else '/'}{name(n)}") for n in names]
 
 
 # IAM service prefix -> how a call on it names its resources. Add services here as the app uses them.

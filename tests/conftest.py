@@ -132,6 +132,16 @@ def api(chalice_app):
         yield Api(client.http)
 
 
+@pytest.fixture(scope="session")
+def functions(chalice_app):
+    """The app's Lambda functions (schedules, queue workers), invoked as Lambda would:
+    `functions.lambda_.invoke(name, functions.events.generate_cw_event(...))`."""
+    from chalice.test import Client
+
+    with Client(chalice_app, stage_name="test", project_dir=str(PROJECT_DIR)) as client:
+        yield client
+
+
 class AwsCalls:
     """Every AWS API call made while recording, as (service, operation) pairs."""
 

@@ -154,7 +154,7 @@ def test_queues_buckets_keys_mail_and_secrets_are_named_through_the_stage():
     assert _uses("ses", "SendEmail", {"Source": "classpay <no-reply@classpay.test>", "Destination": {},
                                       "Message": {}}) == {("ses:SendEmail", "identity/<MAIL_SENDER>")}
     assert _uses("ssm", "GetParameter", {"Name": "/classpay/test/toss-secret-key"}) == {
-        ("ssm:GetParameter", "parameter/<SECRETS_PATH>toss-secret-key")}
+        ("ssm:GetParameter", "parameter<SECRETS_PATH>toss-secret-key")}  # renders parameter/classpay/test/...
 
 
 @pytest.mark.parametrize(("service", "operation", "params", "hint"), [
@@ -166,6 +166,12 @@ def test_queues_buckets_keys_mail_and_secrets_are_named_through_the_stage():
 def test_a_call_the_recorder_cannot_name_says_what_to_add(service, operation, params, hint):
     with pytest.raises(iam.Unnamed, match=hint):
         _uses(service, operation, params)
+
+
+def test_a_parameters_arn_has_one_slash_before_its_name():
+    use = iam.Use("ssm:GetParameter", "arn:${AWS::Partition}:ssm:r:a:parameter<SECRETS_PATH>toss-secret-key")
+    (rendered,) = iam.rendered_uses([use], "prod", bootstrap.stage_environment("prod"))
+    assert rendered.resource.endswith(":parameter/classpay/prod/toss-secret-key")
 
 
 def test_a_stage_renders_its_own_names_and_the_templates_references():

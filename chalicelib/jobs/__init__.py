@@ -8,6 +8,7 @@ running it once. `app.py` wires each to an EventBridge schedule; `POST
 
 import dataclasses
 import importlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,14 +17,24 @@ from datetime import datetime
 class Job:
     name: str
     module: str
-    every_seconds: int  # how often the local clock of `make run` runs it (the deployed schedule is in app.py)
+    every_seconds: int  # its period, for reference: the schedule (deployed and on `make run`'s clock) is app.py's
 
     def run(self, now: datetime) -> dict:
         result = importlib.import_module(self.module).run(now)
         return dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
 
 
+def json_safe(result: dict) -> dict:
+    """A job's summary as Lambda can return it (times as RFC 3339 strings): Lambda's runtime
+    serializes a handler's return value with `json`, and fails the invocation on a datetime."""
+    return json.loads(json.dumps(result, default=lambda value: value.isoformat() if isinstance(
+        value, datetime) else str(value)))
+
+
+DAY = 24 * 3600
 JOBS = {job.name: job for job in (
     Job("scheduled_publishing", "chalicelib.jobs.scheduled_publishing", 300),
     Job("topup_expiry", "chalicelib.jobs.topup_expiry", 300),
+    Job("settlement", "chalicelib.jobs.settlement", DAY),
+    Job("payouts", "chalicelib.jobs.payouts", 7 * DAY),
 )}

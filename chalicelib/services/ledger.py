@@ -42,6 +42,20 @@ balance items, still collides with probability 1/N per pair of concurrent
 transactions and adds N items to reconcile for no decision that needs them.
 `HOT_SHARDS` may be raised, never lowered (older shards would go unread).
 
+Statements and seals. An instructor's available balance is paid out whole, and
+each payout's statement lists the entries it pays: those posted since the
+previous payout. Entries sort by their transfer's `seq` (a ULID taken before
+the commit), so a transfer that took its seq before a payout but committed
+after it would fall between two statements. A sealable account
+(`SEALABLE_KINDS`) therefore carries `sealed_through`: the payout's transfer
+seals it (`add_transfer(..., seal=account)`), and every later entry on it must
+have a later seq; one that does not is refused (`Contention`: the use case
+retries with a new seq, which lands in the next statement; a debit's refusal
+reads as its `on_insufficient`, since the payout has just taken the balance).
+With `expect_entry_count` the sealing transfer also requires that nothing was
+posted to the account since it was read, so the entries it read are exactly
+the ones it closes over, and the balance it read is exactly what it moves.
+
 Each balance item also counts its entries (`entry_count`), so reconciliation
 can prove "each balance equals the sum of its entries" in sum and in count.
 A transfer costs 1 (journal) + legs (entries) + balance-keeping legs items
@@ -58,7 +72,7 @@ from chalicelib import clock, errors, ids
 from chalicelib.money import CURRENCIES, Money
 from chalicelib.store import ledger as store
 from chalicelib.store.cursors import decode_cursor, encode_cursor
-from chalicelib.store.transactions import UnitOfWork
+from chalicelib.store.transactions import Contention, UnitOfWork
 
 HOT_SHARDS = 16
 MAX_LEGS = 16
@@ -81,6 +95,8 @@ OWNED_KINDS = frozenset({
 HOT_KINDS = frozenset({AccountKind.PLATFORM_REVENUE, AccountKind.GATEWAY_CLEARING})
 # Accounts that may hold a negative balance: the clearing account is where money enters the ledger.
 MAY_GO_NEGATIVE = frozenset({AccountKind.GATEWAY_CLEARING})
+# Accounts whose entries are closed into statements by a sealing transfer (payouts).
+SEALABLE_KINDS = frozenset({AccountKind.INSTRUCTOR_AVAILABLE})
 
 
 class LedgerError(ValueError):
@@ -244,14 +260,23 @@ def add_transfer(
     *,
     now: datetime | None = None,
     on_insufficient: Callable[[Account], errors.DomainError] | None = None,
+    seal: Account | None = None,
+    expect_entry_count: int | None = None,
 ) -> PostedTransfer:
     """Validate `transfer` and add its writes to `uow` (nothing is written until `uow.commit()`).
 
     When the transaction is cancelled because a debit would take a balance below zero, the commit
     raises `on_insufficient(account)` (default: `InsufficientFunds` for a wallet, `Conflict` otherwise).
     A transfer id that was posted before cancels it with `Conflict`.
+
+    `seal`: an account of the transfer (of a sealable kind) that this transfer closes a statement of;
+    with `expect_entry_count`, only if that account still has exactly that many entries. Either
+    refusal raises `Contention` (read again and retry). See "Statements and seals" above.
     """
     transfer.validate()
+    if seal is not None and (seal.kind not in SEALABLE_KINDS
+                             or seal.account_id not in {leg.account.account_id for leg in transfer.legs}):
+        raise LedgerError(f"transfer {transfer.transfer_id} cannot seal {seal.account_id}")
     if items_needed(transfer) > uow.room:
         raise LedgerError(f"transfer {transfer.transfer_id} needs {items_needed(transfer)} items, {uow.room} left")
     posted_at = now or clock.now()
@@ -268,6 +293,11 @@ def add_transfer(
             keeps_balance=not leg.account.hot,
             never_negative=leg.account.never_negative,
             on_insufficient=(lambda account=leg.account: mapper(account)),
+            sealable=leg.account.kind in SEALABLE_KINDS,
+            seal=seal is not None and leg.account.account_id == seal.account_id,
+            expected_entry_count=(expect_entry_count if seal is not None
+                                  and leg.account.account_id == seal.account_id else None),
+            on_conflict=lambda: Contention("an entry was posted to a sealed account meanwhile"),
         )
         for leg in transfer.legs
     ]
@@ -287,11 +317,12 @@ class Entry:
     transfer_kind: str
     amount: Money
     posted_at: datetime
+    entry_id: str = ""  # `<transfer seq>.<leg>`: entries of a book sort by it
 
 
 def _entry(item: store.LedgerEntryItem) -> Entry:
     return Entry(item.account_id, item.transfer_id, item.transfer_kind, Money(int(item.amount), item.currency),
-                 item.posted_at)
+                 item.posted_at, item.entry_id)
 
 
 def balance_of(account: Account, consistent: bool = False) -> Money:
@@ -300,6 +331,19 @@ def balance_of(account: Account, consistent: bool = False) -> Money:
         return sum((entry.amount for entry in entries_of(account)), Money.zero(account.currency))
     item = store.get_account(account.account_id, consistent=consistent)
     return Money(int(item.balance) if item else 0, account.currency)
+
+
+def balances_of(accounts: list[Account]) -> dict[str, Money]:
+    """Balances of many balance-keeping accounts by account id (100 a DynamoDB call; eventually consistent:
+    for choosing whom to look at, never for a money decision)."""
+    found: dict[str, Money] = {}
+    for start in range(0, len(accounts), 100):
+        chunk = accounts[start:start + 100]
+        items = store.get_accounts([account.account_id for account in chunk])
+        for account in chunk:
+            item = items.get(account.account_id)
+            found[account.account_id] = Money(int(item.balance) if item else 0, account.currency)
+    return found
 
 
 def entries_of(account: Account) -> Iterator[Entry]:
@@ -316,6 +360,37 @@ def history(account: Account, limit: int, cursor: str | None) -> tuple[list[Entr
     last_key = decode_cursor(cursor, partition={"book": account.account_id})
     items, next_key = store.entries_page(account.account_id, limit, last_key)
     return [_entry(item) for item in items], encode_cursor(next_key)
+
+
+def entries_between(account: Account, after_seq: str | None, before_seq: str | None = None) -> Iterator[Entry]:
+    """An account's entries whose transfer seq is after `after_seq` and before `before_seq` (either
+    bound None: open), oldest first, read consistently. Not for hot accounts."""
+    if account.hot:
+        raise LedgerError("a hot account's entries are read shard by shard with entries_of")
+    # entry ids are `<seq>.<leg>`: every entry of the transfer `after_seq` sorts after `after_seq` itself
+    after = f"{after_seq}.~" if after_seq else None
+    for item in store.entries_after(account.account_id, after):
+        if before_seq is not None and item.entry_id >= before_seq:
+            return
+        yield _entry(item)
+
+
+def sealed_through(account: Account) -> tuple[str | None, int, Money]:
+    """A sealable account's last seal, entry count and balance, read consistently (one GetItem)."""
+    item = store.get_account(account.account_id, consistent=True)
+    if item is None:
+        return None, 0, Money.zero(account.currency)
+    return item.sealed_through, int(item.entry_count or 0), Money(int(item.balance), account.currency)
+
+
+def transfers(transfer_ids: list[str]) -> dict[str, dict[str, str]]:
+    """The memos of posted transfers by id (for statements: which order or refund an entry was)."""
+    found: dict[str, dict[str, str]] = {}
+    ids_ = list(dict.fromkeys(transfer_ids))
+    for start in range(0, len(ids_), 100):
+        for transfer_id, item in store.get_transfers(ids_[start:start + 100]).items():
+            found[transfer_id] = item.memo.as_dict() if item.memo else {}
+    return found
 
 
 def transfer_posted(transfer_id: str) -> bool:

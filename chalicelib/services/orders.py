@@ -165,11 +165,23 @@ def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | Non
     return retry_on_contention(lambda: _commit_refund(order, refund_amount, reason, caller.user_id, now, receipt))
 
 
-def _refund_legs(order: Order, amount: Money) -> tuple:
-    """Take the refund back in proportion: the platform's fee share and the instructor's share."""
+def refund_split(order: Order, amount: Money) -> tuple[Money, Money]:
+    """How a refund of `amount` is taken back in proportion: (platform fee share, instructor share)."""
     fee_back = Money(order.platform_fee.amount * amount.amount // order.total.amount, amount.currency) \
         if order.total.amount else Money.zero(amount.currency)
-    instructor_back = amount - fee_back
+    return fee_back, amount - fee_back
+
+
+def unrefunded_share(order: Order) -> Money:
+    """The instructor's share of an order that no refund has taken back (what settlement releases)."""
+    if order.status == store.PAID or not order.refund_amount:
+        return order.instructor_share
+    return order.instructor_share - refund_split(order, order.refund_amount)[1]
+
+
+def _refund_legs(order: Order, amount: Money) -> tuple:
+    """Take the refund back in proportion: the platform's fee share and the instructor's share."""
+    fee_back, instructor_back = refund_split(order, amount)
     # A settled sale is taken back from what the instructor has available, otherwise from pending.
     instructor = (ledger.instructor_available if order.settled_at else ledger.instructor_pending)(
         order.instructor_id, amount.currency)

@@ -13,6 +13,8 @@ from chalicelib.store.courses import CatalogItem
 from chalicelib.store.enrollments import EnrollmentItem
 from chalicelib.store.idempotency import IdempotencyItem
 from chalicelib.store.orders import OrderItem
+from chalicelib.store.payout_accounts import PayoutAccountItem
+from chalicelib.store.payouts import PayoutItem
 from chalicelib.store.questions import QnaItem
 from chalicelib.store.reviews import ReviewItem
 from chalicelib.store.search_terms import CourseTermItem
@@ -22,7 +24,7 @@ from chalicelib.store.users import UserItem
 # Every table the app expects; the bootstrap creates them and `/health` checks them.
 ALL_MODELS = (
     UserItem, CatalogItem, CourseTermItem, EnrollmentItem, *ledger.MODELS, IdempotencyItem, TopupItem, OrderItem,
-    CouponItem, CertificateItem, ReviewItem, QnaItem,
+    CouponItem, CertificateItem, ReviewItem, QnaItem, PayoutAccountItem, PayoutItem,
 )
 
 

@@ -4,7 +4,9 @@ Table `<prefix>ledger_accounts` — one balance item per balance-keeping account
     hash key  account_id            e.g. `learner_wallet:<user_id>:KRW`
     GSI by_kind (KEYS_ONLY)         hash kind, range account_id
     attributes kind, owner_id, currency, balance (signed int, minor units),
-               entry_count, opened_at, updated_at
+               entry_count, opened_at, updated_at,
+               sealed_through (sealable accounts: the seq of the last statement's closing transfer;
+               no entry with an earlier seq may be added after it, see services/ledger.py)
 
 Table `<prefix>ledger_entries` — one item per leg of a transfer
     hash key  book                  the account id; for a hot account `<account_id>#<shard>`
@@ -16,11 +18,14 @@ Table `<prefix>ledger_transfers` — the journal: one item per transfer, with al
 
 Access patterns
     a balance ................................ GetItem ledger_accounts
+    many balances (the payout job) ........... BatchGetItem ledger_accounts
     post a transfer .......................... TransactWriteItems: Put transfer (if new),
                                                Put each entry (if new), Update each balance
                                                (ADD, guarded: never below zero)
     an account's history, newest first ....... Query ledger_entries book = account (shards for hot)
     a transfer by id ......................... GetItem ledger_transfers
+    transfers of a statement's lines ......... BatchGetItem ledger_transfers
+    an account's entries since its last seal . Query ledger_entries book = account, entry_id > seal
     every account of a kind (reconciliation) . Query GSI by_kind (KEYS_ONLY: balance updates do not
                                                write the index; only opening an account does)
 
@@ -65,6 +70,7 @@ class LedgerAccountItem(Model):
     currency = UnicodeAttribute()
     balance = NumberAttribute(default=0)
     entry_count = NumberAttribute(default=0)
+    sealed_through = UnicodeAttribute(null=True)
     opened_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     by_kind = AccountsByKind()
@@ -119,6 +125,23 @@ def get_transfer(transfer_id: str) -> LedgerTransferItem | None:
         return None
 
 
+def get_accounts(account_ids: list[str]) -> dict[str, LedgerAccountItem]:
+    """Balance items by account id (BatchGetItem, 100 a call); accounts never opened are left out."""
+    return {item.account_id: item for item in LedgerAccountItem.batch_get(list(dict.fromkeys(account_ids)))}
+
+
+def get_transfers(transfer_ids: list[str]) -> dict[str, LedgerTransferItem]:
+    """Journal items by id (BatchGetItem, 100 a call); ids not in the journal are left out."""
+    return {item.transfer_id: item for item in LedgerTransferItem.batch_get(list(dict.fromkeys(transfer_ids)))}
+
+
+def entries_after(book: str, after_entry_id: str | None, page_size: int = 500) -> Iterator[LedgerEntryItem]:
+    """A book's entries after `after_entry_id` (exclusive; None: from the first), oldest first, read
+    consistently (statements: the entries since the last seal)."""
+    condition = LedgerEntryItem.entry_id > after_entry_id if after_entry_id else None
+    return LedgerEntryItem.query(book, condition, consistent_read=True, page_size=page_size)
+
+
 def entries_page(book: str, limit: int, last_key: dict | None, newest_first: bool = True):
     """One page of a book's entries and the LastEvaluatedKey to continue from."""
     result = LedgerEntryItem.query(book, limit=limit, last_evaluated_key=last_key, scan_index_forward=not newest_first)
@@ -152,6 +175,10 @@ class PostingLeg:
     keeps_balance: bool
     never_negative: bool
     on_insufficient: Callable[[], errors.DomainError] | None
+    sealable: bool = False  # refuse the entry if the account was sealed through a later seq
+    seal: bool = False  # seal the account through this transfer's seq
+    expected_entry_count: int | None = None  # refuse unless the account has exactly this many entries
+    on_conflict: Callable[[], Exception] | None = None  # what a failed seal or count condition raises
 
 
 def add_posting(
@@ -178,10 +205,10 @@ def add_posting(
             condition=LedgerEntryItem.book.does_not_exist(),
         )
         if leg.keeps_balance:
-            _add_balance_update(uow, leg, posted_at)
+            _add_balance_update(uow, leg, posted_at, seq)
 
 
-def _add_balance_update(uow: UnitOfWork, leg: PostingLeg, posted_at: datetime) -> None:
+def _add_balance_update(uow: UnitOfWork, leg: PostingLeg, posted_at: datetime, seq: str) -> None:
     account = LedgerAccountItem
     actions = [
         account.balance.add(leg.amount),
@@ -194,7 +221,22 @@ def _add_balance_update(uow: UnitOfWork, leg: PostingLeg, posted_at: datetime) -
     if leg.owner_id is not None:
         actions.append(account.owner_id.set(account.owner_id | leg.owner_id))
     condition = None
+    on_fail = leg.on_insufficient
     if leg.amount < 0 and leg.never_negative:
         # The guard: a debit needs the balance to cover it (a missing account has nothing).
         condition = account.balance >= -leg.amount
-    uow.update(account(leg.account_id), actions=actions, condition=condition, on_fail=leg.on_insufficient)
+    if leg.sealable:
+        # No entry may land before a seal: a statement closed through `sealed_through` stays whole.
+        not_sealed = account.sealed_through.does_not_exist() | (account.sealed_through < seq)
+        condition = not_sealed if condition is None else condition & not_sealed
+        if leg.amount > 0:
+            on_fail = leg.on_conflict  # a credit has no other condition
+    if leg.expected_entry_count is not None:
+        expected = account.entry_count == leg.expected_entry_count
+        if leg.expected_entry_count == 0:
+            expected = account.entry_count.does_not_exist() | expected
+        condition = expected if condition is None else condition & expected
+        on_fail = leg.on_conflict
+    if leg.seal:
+        actions.append(account.sealed_through.set(seq))
+    uow.update(account(leg.account_id), actions=actions, condition=condition, on_fail=on_fail)

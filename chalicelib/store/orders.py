@@ -6,19 +6,22 @@ Table `<prefix>orders`
 Indexes
     by_learner (GSI)      learner_id, order_id      a learner's orders, newest first
     by_instructor (GSI)   instructor_id, order_id   an instructor's sales (statements, dashboards)
-    unsettled (GSI)       settle_shard, settles_at  paid orders whose instructor share is still pending,
+    unsettled (GSI)       settle_shard, settles_at  orders whose instructor share is still pending,
                                                     by the time it may be released (the settlement job);
-                                                    sparse: settling or refunding removes `settle_shard`
+                                                    sparse: settling or a full refund removes `settle_shard`
+                                                    (a partial refund keeps it: the rest still settles)
 
 Access patterns
     a receipt .............................. GetItem order_id (the service checks the owner)
     my orders .............................. Query by_learner
     sales of an instructor ................. Query by_instructor
     due for settlement ..................... Query unsettled, settles_at <= now
+    settle (inside the settlement) ......... Update settled_at, remove settle_shard, if still unsettled
     create (inside the purchase) ........... Put if order_id is new
     refund (inside the refund) ............. Update status paid -> refunded
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -155,18 +158,49 @@ def add_create(uow: UnitOfWork, order: Order, settles_at: str) -> None:
 
 def add_refund(uow: UnitOfWork, order: Order, refund_id: str, amount: Money, reason: str, refunded_by: str,
                now: datetime) -> None:
-    """Mark the order refunded, if it is still paid and still (un)settled as the refund assumed."""
+    """Mark the order refunded, if it is still paid and still (un)settled as the refund assumed.
+
+    A full refund leaves nothing to settle (the order leaves the `unsettled` index); after a partial
+    refund of an unsettled order the rest of the instructor's share still settles when it is due."""
     settled_as_read = OrderItem.settled_at.exists() if order.settled_at else OrderItem.settled_at.does_not_exist()
+    actions = [
+        OrderItem.status.set(REFUNDED), OrderItem.refund_id.set(refund_id), OrderItem.refund_amount.set(amount.amount),
+        OrderItem.refund_reason.set(reason), OrderItem.refunded_by.set(refunded_by), OrderItem.refunded_at.set(now),
+    ]
+    if amount.amount >= order.total.amount:
+        actions.append(OrderItem.settle_shard.remove())
     uow.update(
         OrderItem(order.order_id),
-        actions=[
-            OrderItem.status.set(REFUNDED), OrderItem.refund_id.set(refund_id), OrderItem.refund_amount.set(amount.amount),
-            OrderItem.refund_reason.set(reason), OrderItem.refunded_by.set(refunded_by), OrderItem.refunded_at.set(now),
-            OrderItem.settle_shard.remove(),
-        ],
+        actions=actions,
         condition=(OrderItem.status == PAID) & settled_as_read,
         on_fail=lambda: errors.Conflict("The order changed while it was being refunded; try again"),
     )
+
+
+def due_for_settlement(now_iso: str, page_size: int = 100) -> Iterator[Order]:
+    """Orders whose instructor share is still pending and may be released by `now_iso`, oldest first.
+
+    Read from the `unsettled` index, which may lag the table by a moment: the settlement's own
+    condition (`add_settle`) is what decides."""
+    for item in OrderItem.unsettled.query(UNSETTLED, OrderItem.settles_at <= now_iso, page_size=page_size):
+        yield to_order(item)
+
+
+def add_settle(uow: UnitOfWork, order: Order, now: datetime) -> None:
+    """Mark the order settled, if it is still unsettled and in the state (paid, or partly refunded) it was read in."""
+    uow.update(
+        OrderItem(order.order_id),
+        actions=[OrderItem.settled_at.set(now), OrderItem.settle_shard.remove()],
+        condition=(OrderItem.settle_shard.exists() & OrderItem.settled_at.does_not_exist()
+                   & (OrderItem.status == order.status)),
+        on_fail=lambda: errors.Conflict(f"Order {order.order_id} was settled or refunded meanwhile"),
+    )
+
+
+def of_instructor_since(instructor_id: str, since_order_id: str) -> Iterator[Order]:
+    """An instructor's orders from `since_order_id` on (order ids are ULIDs: from a moment on), oldest first."""
+    for item in OrderItem.by_instructor.query(instructor_id, OrderItem.order_id >= since_order_id, page_size=200):
+        yield to_order(item)
 
 
 def of_learner(learner_id: str, limit: int, start_key: dict | None):

@@ -1,0 +1,326 @@
+"""Weekly payouts: each instructor's available balance, sent to their bank account, once per period.
+
+Two steps, so that the work scales past one Lambda's 15 minutes:
+
+1. `fan_out(now)` (the scheduled job, Monday 10:00 in Korea) only decides whom to look at: the
+   instructors with a payout account (the `payable` index) whose available balance is at least
+   the minimum (balances read 100 at a time), and every instructor with a payout still in transit
+   (the `in_transit` index). It sends one SQS message per instructor, `{instructor_id, period}`.
+2. `process(instructor_id, period)` (the queue worker) pays one instructor, in steps that each
+   leave a state the next delivery, or the next week's run, completes:
+
+   a. create: ONE transaction puts the payout (condition: no payout for (instructor, period)) and
+      posts `payout:<instructor>:<period>`, available -> in transit, for the whole available
+      balance; that transfer seals the available account (see "Statements and seals" in
+      services/ledger.py) on the condition that nothing was posted to it since it was read;
+   b. send: the payout port transfers the money, idempotent on the payout id (a repeat never
+      pays twice; it answers what became of the first);
+   c. record: ONE transaction marks the payout `paid` (in transit -> paid out) or `failed` (in
+      transit -> available: the money is paid with the next period's payout), on the condition
+      that it is still in transit.
+
+   A crash after (a) leaves a payout in transit: the redelivered message, or the next run (the
+   `in_transit` index), sends it, with the same payout id. A crash after (b) is the same: the
+   port answers the outcome it already has. An unknown outcome (`pending`) fails the message,
+   which SQS delivers again later. Running the job twice, or a message delivered twice, finds the
+   period's payout and only completes it.
+
+Periods are ISO weeks in Korea (`2030-W02`). A payout's statement is the instructor's available
+account's entries between the previous payout's seal and its own: each sale settled, each refund
+of a settled sale, each failed payout's money come back; they sum to its amount exactly.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from chalicelib import clock, config, errors, ids, metrics
+from chalicelib.aws import client
+from chalicelib.money import Money
+from chalicelib.services import ledger, payout_accounts
+from chalicelib.services.ledger import Transfer, credit, debit
+from chalicelib.services.payout_gateway import FAILED, PAID, PayoutRequest, payout_gateway
+from chalicelib.store import payout_accounts as accounts_store
+from chalicelib.store import payouts as store
+from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store.payouts import IN_TRANSIT, Payout
+from chalicelib.store.transactions import Contention, UnitOfWork, retry_on_contention
+
+log = logging.getLogger("classpay.payouts")
+
+KST = timezone(timedelta(hours=9), "KST")  # Korea keeps no daylight saving time
+BALANCES_PER_READ = 100  # a BatchGetItem's limit
+MESSAGES_PER_SEND = 10  # a SendMessageBatch's limit
+
+
+class PayoutPending(Exception):
+    """The bank has not said yet what became of a payout: it stays in transit; ask again later."""
+
+
+class PayoutNotCreated(Exception):
+    """A payout could not be created now (too many concurrent changes): the message is retried."""
+
+
+class StatementMismatch(Exception):
+    """The available balance is not the sum of its entries since the last payout: nothing is paid."""
+
+
+def period_of(moment: datetime) -> str:
+    year, week, _ = moment.astimezone(KST).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+# --- 1. the fan-out --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FanOut:
+    period: str
+    instructors_with_account: int
+    messages: int  # one per instructor to pay or to finish
+    in_transit: int  # of those, instructors with a payout still in transit
+    below_minimum: int
+
+
+class _QueueSender:
+    """SendMessageBatch, 10 at a time; an entry the queue refuses is sent once more, then the run fails
+    (running the job again is harmless)."""
+
+    def __init__(self, queue_name: str):
+        self.sqs = client("sqs")
+        self.url = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        self.pending: list[str] = []
+        self.sent = 0
+
+    def add(self, body: dict) -> None:
+        self.pending.append(json.dumps(body, separators=(",", ":")))
+        if len(self.pending) == MESSAGES_PER_SEND:
+            self.flush()
+
+    def flush(self) -> None:
+        bodies, self.pending = self.pending, []
+        for _attempt in range(2):
+            if not bodies:
+                return
+            answer = self.sqs.send_message_batch(QueueUrl=self.url, Entries=[
+                {"Id": str(n), "MessageBody": body} for n, body in enumerate(bodies)])
+            self.sent += len(answer.get("Successful", []))
+            bodies = [bodies[int(failed["Id"])] for failed in answer.get("Failed", [])]
+        if bodies:
+            raise RuntimeError(f"the payout queue refused {len(bodies)} messages; run the payout job again")
+
+
+def _message(instructor_id: str, period: str, currency: str) -> dict:
+    return {"instructor_id": instructor_id, "period": period, "currency": currency}
+
+
+def fan_out(now: datetime | None = None) -> FanOut:
+    """Send one message per instructor to pay (or with a payout to finish) this period."""
+    now = now or clock.now()
+    period, currency, minimum = period_of(now), config.wallet_currency(), config.payout_minimum()
+    sender = _QueueSender(config.payout_queue())
+    unfinished = {instructor_id for instructor_id, _period in store.in_transit_keys()}
+    for instructor_id in sorted(unfinished):
+        sender.add(_message(instructor_id, period, currency))
+    with_account = below = 0
+    batch: list[str] = []
+
+    def look_at(instructor_ids: list[str]) -> int:
+        accounts = [ledger.instructor_available(instructor_id, currency) for instructor_id in instructor_ids]
+        balances = ledger.balances_of(accounts)
+        skipped = 0
+        for instructor_id, account in zip(instructor_ids, accounts, strict=True):
+            if balances[account.account_id].amount >= minimum:
+                sender.add(_message(instructor_id, period, currency))
+            else:
+                skipped += 1
+        return skipped
+
+    for instructor_id in accounts_store.payable_instructor_ids():
+        with_account += 1
+        if instructor_id in unfinished:
+            continue
+        batch.append(instructor_id)
+        if len(batch) == BALANCES_PER_READ:
+            below += look_at(batch)
+            batch = []
+    if batch:
+        below += look_at(batch)
+    sender.flush()
+    log.info("payouts %s: %d messages (%d to finish), %d instructors below the minimum",
+             period, sender.sent, len(unfinished), below)
+    return FanOut(period, with_account, sender.sent, len(unfinished), below)
+
+
+# --- 2. one instructor ----------------------------------------------------------------------------
+
+def process(instructor_id: str, period: str, currency: str | None = None) -> str:
+    """Pay `instructor_id` for `period` (and finish any earlier payout still in transit).
+
+    Returns the period's payout status, or why there is none. Raises `PayoutPending` while the
+    bank's answer is unknown (the message is retried)."""
+    currency = currency or config.wallet_currency()
+    for earlier in store.in_transit_periods(instructor_id):
+        payout = store.get(instructor_id, earlier)
+        if payout is not None and payout.status == IN_TRANSIT and earlier != period:
+            complete(payout)
+    payout = store.get(instructor_id, period)
+    if payout is None:
+        payout = create(instructor_id, period, currency)
+        if payout is None:
+            return "nothing to pay"
+    if payout.status == IN_TRANSIT:
+        return complete(payout).status
+    return payout.status
+
+
+def create(instructor_id: str, period: str, currency: str) -> Payout | None:
+    """Step (a): the payout and its transfer, for the whole available balance; None if there is
+    nothing to pay (no account, below the minimum, a later period already paid)."""
+    account = accounts_store.get(instructor_id, consistent=True)
+    if account is None:
+        return None
+    latest = store.latest(instructor_id)
+    if latest is not None and latest.period >= period:
+        return latest if latest.period == period else None  # a late message for an earlier week
+    available = ledger.instructor_available(instructor_id, currency)
+
+    def attempt() -> Payout | None:
+        now = clock.now()
+        seal, entry_count, balance = ledger.sealed_through(available)
+        if balance.amount < config.payout_minimum():
+            return None
+        since_seal = sum(entry.amount.amount for entry in ledger.entries_between(available, seal))
+        if since_seal != balance.amount and ledger.sealed_through(available) != (seal, entry_count, balance):
+            raise Contention("an entry was posted while the payout read the account")  # read again
+        if since_seal != balance.amount:
+            log.error("payout refused: available balance %d is not its entries since the last payout (%d)",
+                      balance.amount, since_seal, extra={"fields": {"instructor_id": instructor_id}})
+            raise StatementMismatch(f"available balance of {instructor_id} disagrees with its entries")
+        payout_id = ids.new_id()
+        uow = UnitOfWork()
+        posted = ledger.add_transfer(uow, Transfer(
+            transfer_id=f"payout:{instructor_id}:{period}", kind="payout",
+            legs=(debit(available, balance), credit(ledger.instructor_in_transit(instructor_id, currency), balance)),
+            memo={"payout_id": payout_id, "period": period},
+        ), now=now, seal=available, expect_entry_count=entry_count)
+        payout = Payout(
+            instructor_id=instructor_id, period=period, payout_id=payout_id, status=IN_TRANSIT, amount=balance,
+            created_at=now, updated_at=now, from_seq=seal, seal_seq=posted.seq, bank_code=account.bank_code,
+            account_last4=account.account_last4, holder_name=account.holder_name,
+            account_ciphertext=account.account_ciphertext,
+        )
+        store.add_create(uow, payout)
+        uow.commit()
+        log.info("payout created", extra={"fields": {"payout_id": payout_id, "period": period,
+                                                     "instructor_id": instructor_id, "amount": balance.amount}})
+        return payout
+
+    try:
+        return retry_on_contention(attempt)
+    except errors.Conflict:
+        existing = store.get(instructor_id, period)  # another delivery created it meanwhile
+        if existing is None:
+            raise PayoutNotCreated(f"payout of {instructor_id} for {period}: too many concurrent changes") from None
+        return existing
+
+
+def complete(payout: Payout) -> Payout:
+    """Steps (b) and (c): send the payout (again: the port is idempotent) and record the outcome."""
+    gateway = payout_gateway()
+    outcome = gateway.send(PayoutRequest(
+        payout_id=payout.payout_id, instructor_id=payout.instructor_id, amount=payout.amount,
+        bank_code=payout.bank_code,
+        account_number=payout_accounts.account_number(payout.instructor_id, payout.account_ciphertext),
+        holder_name=payout.holder_name, description=f"classpay {payout.period}",
+    ))
+    if outcome.status not in (PAID, FAILED):
+        log.info("payout pending at the bank", extra={"fields": {"payout_id": payout.payout_id,
+                                                                 "reason": outcome.reason}})
+        raise PayoutPending(f"payout {payout.payout_id}: {outcome.reason or 'no answer yet'}")
+    return record(payout, outcome.status, outcome.reference, outcome.reason)
+
+
+def record(payout: Payout, status: str, reference: str | None = None, reason: str | None = None) -> Payout:
+    """Step (c): the outcome and its transfer in one transaction (once: the payout must be in transit)."""
+    instructor, currency = payout.instructor_id, payout.amount.currency
+    in_transit = ledger.instructor_in_transit(instructor, currency)
+    if status == PAID:
+        transfer = Transfer(f"payout_paid:{instructor}:{payout.period}", "payout_paid",
+                            (debit(in_transit, payout.amount),
+                             credit(ledger.instructor_paid_out(instructor, currency), payout.amount)),
+                            memo={"payout_id": payout.payout_id, "period": payout.period})
+    else:
+        transfer = Transfer(f"payout_returned:{instructor}:{payout.period}", "payout_returned",
+                            (debit(in_transit, payout.amount),
+                             credit(ledger.instructor_available(instructor, currency), payout.amount)),
+                            memo={"payout_id": payout.payout_id, "period": payout.period})
+
+    def attempt() -> None:
+        now = clock.now()
+        uow = UnitOfWork()
+        store.add_outcome(uow, payout, status, now, reference, reason)
+        ledger.add_transfer(uow, transfer, now=now)
+        uow.commit()
+
+    try:
+        retry_on_contention(attempt)
+    except errors.Conflict:
+        pass  # recorded by another delivery meanwhile: read below
+    else:
+        if status == PAID:
+            metrics.emit(metrics.PAYOUTS_PAID)
+            metrics.emit(metrics.PAYOUT_AMOUNT, payout.amount.amount, unit="None", Currency=currency)
+        else:
+            metrics.emit(metrics.PAYOUTS_FAILED)
+        log.info("payout %s", status, extra={"fields": {"payout_id": payout.payout_id, "reason": reason}})
+    recorded = store.get(payout.instructor_id, payout.period)
+    if recorded is None or recorded.status == IN_TRANSIT:
+        raise PayoutPending(f"payout {payout.payout_id}: its outcome could not be recorded yet")
+    return recorded
+
+
+# --- statements -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatementLine:
+    kind: str  # sale | refund | returned_payout | <another transfer kind>
+    amount: Money  # signed: what it added to (or took from) the payout
+    posted_at: datetime
+    order_id: str | None = None
+    refund_id: str | None = None
+    payout_id: str | None = None
+
+
+_LINE_KINDS = {"settlement": "sale", "refund": "refund", "payout_returned": "returned_payout"}
+
+
+def statement(payout: Payout) -> list[StatementLine]:
+    """What the payout paid: the available account's entries between its two seals, oldest first."""
+    available = ledger.instructor_available(payout.instructor_id, payout.amount.currency)
+    entries = list(ledger.entries_between(available, payout.from_seq, payout.seal_seq))
+    memos = ledger.transfers([e.transfer_id for e in entries if e.transfer_kind != "settlement"])
+    lines = []
+    for entry in entries:
+        memo = memos.get(entry.transfer_id, {})
+        order_id = memo.get("order_id") or (entry.transfer_id.split(":", 1)[1]
+                                            if entry.transfer_kind in ("settlement", "refund") else None)
+        lines.append(StatementLine(
+            kind=_LINE_KINDS.get(entry.transfer_kind, entry.transfer_kind), amount=entry.amount,
+            posted_at=entry.posted_at, order_id=order_id, refund_id=memo.get("refund_id"),
+            payout_id=memo.get("payout_id") if entry.transfer_kind == "payout_returned" else None,
+        ))
+    return lines
+
+
+def payouts_of(instructor_id: str, limit: int, cursor: str | None) -> tuple[list[Payout], str | None]:
+    start = decode_cursor(cursor, partition={"instructor_id": instructor_id})
+    items, last_key = store.of_instructor(instructor_id, limit, start)
+    return items, encode_cursor(last_key)
+
+
+def payout_of(instructor_id: str, payout_id: str) -> tuple[Payout, list[StatementLine]]:
+    payout = store.by_id(instructor_id, payout_id) if len(payout_id) <= 64 else None
+    if payout is None:
+        raise errors.NotFound("No such payout")
+    return payout, statement(payout)
