@@ -134,3 +134,8 @@ def lesson_url_seconds() -> int:
 def join_opens_minutes() -> int:
     """How long before a live session starts its join details are shown to those who booked it."""
     return int(os.environ.get("SESSION_JOIN_OPENS_MINUTES", "15"))
+
+
+def default_timezone() -> str:
+    """The IANA time zone whose calendar days the dashboard counts in, unless the instructor set one."""
+    return os.environ.get("DASHBOARD_TIMEZONE", "Asia/Seoul")

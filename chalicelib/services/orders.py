@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from chalicelib import clock, config, errors, ids
 from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
-from chalicelib.services import ledger
+from chalicelib.services import ledger, stats
 from chalicelib.services.ledger import Transfer, credit, debit
 from chalicelib.store import coupons, courses, enrollments
 from chalicelib.store import orders as store
@@ -107,6 +107,9 @@ def _commit_purchase(order: Order, receipt: Receipt) -> Order:
             transfer_id=f"order:{order.order_id}", kind="purchase", legs=legs,
             memo={"order_id": order.order_id, "course_id": order.course_id},
         ), now=order.created_at)
+    stats.add_event(uow, course_id=order.course_id, instructor_id=order.instructor_id, at=order.created_at,
+                    currency=order.total.currency, gross=order.total.amount, fee=order.platform_fee.amount,
+                    net=order.instructor_share.amount, orders=1, enrollments=1)
     receipt.record_result(uow, order)
     uow.commit()
     return order
@@ -165,10 +168,15 @@ def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | Non
     return retry_on_contention(lambda: _commit_refund(order, refund_amount, reason, caller.user_id, now, receipt))
 
 
+def _fee_back(order: Order, amount: Money) -> Money:
+    """The platform fee's part of a refund of `amount`, in proportion (rounded down)."""
+    return Money(order.platform_fee.amount * amount.amount // order.total.amount, amount.currency) \
+        if order.total.amount else Money.zero(amount.currency)
+
+
 def _refund_legs(order: Order, amount: Money) -> tuple:
     """Take the refund back in proportion: the platform's fee share and the instructor's share."""
-    fee_back = Money(order.platform_fee.amount * amount.amount // order.total.amount, amount.currency) \
-        if order.total.amount else Money.zero(amount.currency)
+    fee_back = _fee_back(order, amount)
     instructor_back = amount - fee_back
     # A settled sale is taken back from what the instructor has available, otherwise from pending.
     instructor = (ledger.instructor_available if order.settled_at else ledger.instructor_pending)(
@@ -193,6 +201,10 @@ def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, n
             memo={"order_id": order.order_id, "refund_id": refund_id},
         ), now=now, on_insufficient=lambda _account: errors.RefundNotAllowed(
             "The instructor's balance no longer covers this refund"))
+    fee_back = _fee_back(order, amount)
+    stats.add_event(uow, course_id=order.course_id, instructor_id=order.instructor_id, at=now,
+                    currency=amount.currency, refunds=1, refunded=amount.amount, refund_fee=fee_back.amount,
+                    refund_net=amount.amount - fee_back.amount)
     refunded = replace(order, status=store.REFUNDED, refund_id=refund_id, refund_amount=amount,
                        refund_reason=reason, refunded_at=now)
     receipt.record_result(uow, refunded)
