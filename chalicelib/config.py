@@ -179,3 +179,8 @@ def reminder_lead_minutes() -> int:
     """A live session's learners are reminded once, this long before it starts (or when it is first
     seen inside that window)."""
     return _int_setting("REMINDER_LEAD_MINUTES", 60)
+
+
+def default_timezone() -> str:
+    """The IANA time zone whose calendar days the dashboard counts in, unless the instructor set one."""
+    return os.environ.get("DASHBOARD_TIMEZONE", "Asia/Seoul")

@@ -21,6 +21,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import clock, config, errors
 from chalicelib.aws import client
 from chalicelib.roles import ADMINS, Caller
+from chalicelib.services import stats
 from chalicelib.store import certificates, courses, enrollments, users
 from chalicelib.store.courses import COURSE, CURRICULUM, Course, CourseItem, Lesson, LiveSession
 from chalicelib.store.cursors import decode_cursor, encode_cursor
@@ -205,6 +206,7 @@ def _complete(caller: Caller, course: CourseItem, enrollment: Enrollment, lesson
     enrollments.add_completion(uow, caller.user_id, course.course_id, lesson_id, position_seconds,
                                completed_before=len(enrollment.completed_lessons), completed_at=now,
                                certificate_id=certificate.verification_id)
+    stats.add_event(uow, course_id=course.course_id, instructor_id=course.instructor_id, at=now, completions=1)
     uow.commit()
     return dataclasses.replace(
         enrollment, status=enrollments.COMPLETED, completed_lessons=enrollment.completed_lessons | {lesson_id},

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from chalicelib import clock, config, errors, ids
 from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
-from chalicelib.services import ledger
+from chalicelib.services import ledger, stats
 from chalicelib.services.ledger import Transfer, credit, debit
 from chalicelib.store import coupons, courses, enrollments
 from chalicelib.store import orders as store
@@ -107,6 +107,9 @@ def _commit_purchase(order: Order, receipt: Receipt) -> Order:
             transfer_id=f"order:{order.order_id}", kind="purchase", legs=legs,
             memo={"order_id": order.order_id, "course_id": order.course_id},
         ), now=order.created_at)
+    stats.add_event(uow, course_id=order.course_id, instructor_id=order.instructor_id, at=order.created_at,
+                    currency=order.total.currency, gross=order.total.amount, fee=order.platform_fee.amount,
+                    net=order.instructor_share.amount, orders=1, enrollments=1)
     receipt.record_result(uow, order)
     uow.commit()
     return order
@@ -205,6 +208,10 @@ def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, n
             memo={"order_id": order.order_id, "refund_id": refund_id},
         ), now=now, on_insufficient=lambda _account: errors.RefundNotAllowed(
             "The instructor's balance no longer covers this refund"))
+    fee_back, instructor_back = refund_split(order, amount)
+    stats.add_event(uow, course_id=order.course_id, instructor_id=order.instructor_id, at=now,
+                    currency=amount.currency, refunds=1, refunded=amount.amount, refund_fee=fee_back.amount,
+                    refund_net=instructor_back.amount)
     refunded = replace(order, status=store.REFUNDED, refund_id=refund_id, refund_amount=amount,
                        refund_reason=reason, refunded_at=now)
     receipt.record_result(uow, refunded)

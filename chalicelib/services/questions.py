@@ -11,10 +11,12 @@ import msgspec
 
 from chalicelib import clock, errors, ids
 from chalicelib.roles import ADMINS, Caller
+from chalicelib.services import stats
 from chalicelib.services.learning import enrollment_granting_access
 from chalicelib.store import courses, questions, users
 from chalicelib.store.cursors import decode_cursor, encode_cursor
 from chalicelib.store.questions import Answer, Question
+from chalicelib.store.transactions import UnitOfWork, retry_on_contention
 
 PUBLISHED = "published"
 INSTRUCTOR, LEARNER, ADMIN = "instructor", "learner", "admin"
@@ -52,13 +54,17 @@ def ask(caller: Caller, course_id: str, title: str, body: str) -> Question:
     course = _published_course(course_id)
     if enrollment_granting_access(caller, course_id) is None:
         raise errors.Forbidden("Only learners enrolled in this course may ask about it")
+    now = clock.now()
     question = Question(
         question_id=ids.new_id(), course_id=course_id, instructor_id=course.instructor_id,
         learner_id=caller.user_id, learner_name=_display_name(caller.user_id, "Learner"), title=title, body=body,
-        status=questions.UNANSWERED, answer_count=0, created_at=clock.to_rfc3339(clock.now()),
+        status=questions.UNANSWERED, answer_count=0, created_at=clock.to_rfc3339(now),
         last_answered_at=None,
     )
-    questions.save_question(question)
+    uow = UnitOfWork()
+    questions.add_question(uow, question)
+    stats.add_event(uow, course_id=course_id, instructor_id=course.instructor_id, at=now, questions=1)
+    uow.commit()
     return question
 
 
@@ -92,8 +98,23 @@ def answer(caller: Caller, question_id: str, body: str) -> Answer:
     now = clock.now()
     reply = Answer(ids.new_id(), question_id, caller.user_id, _display_name(caller.user_id, role.title()), role,
                    body, clock.to_rfc3339(now))
-    questions.save_answer(reply, by_instructor=role == INSTRUCTOR, answered_at=now)
-    return reply
+    by_instructor = role == INSTRUCTOR
+    read = [question]  # the first try uses the question read above; a retry reads it again
+
+    def attempt() -> Answer:
+        current = read.pop() if read else questions.get_question(question_id)
+        if current is None:
+            raise errors.NotFound(f"No question {question_id}")
+        first = by_instructor and current.status == questions.UNANSWERED
+        uow = UnitOfWork()
+        questions.add_answer(uow, reply, by_instructor=by_instructor, answered_at=now, first_by_instructor=first)
+        if first:  # the dashboard counts a question answered once: when its instructor first answers it
+            stats.add_event(uow, course_id=current.course_id, instructor_id=current.instructor_id, at=now,
+                            answered=1)
+        uow.commit()
+        return reply
+
+    return retry_on_contention(attempt)
 
 
 def unanswered_for_me(caller: Caller, limit: int, cursor: str | None) -> tuple[list[Question], str | None]:

@@ -12,6 +12,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, errors, ids
 from chalicelib.roles import Caller
+from chalicelib.services import stats
 from chalicelib.services.learning import enrollment_granting_access
 from chalicelib.store import courses, reviews, users
 from chalicelib.store.courses import CourseItem
@@ -56,6 +57,8 @@ def write_review(caller: Caller, course_id: str, rating: int, text: str) -> Revi
         current = read.pop() if read else _published_course(course_id)
         uow = UnitOfWork()
         reviews.add_new_review(uow, current, review, _totals(current))
+        stats.add_event(uow, course_id=course_id, instructor_id=current.instructor_id, at=now, reviews=1,
+                        rating_sum=review.rating, rating_count=1)
         uow.commit()
         return review
 
@@ -81,6 +84,9 @@ def edit_review(caller: Caller, course_id: str, rating: int | None, text: str | 
         now = clock.now()
         uow = UnitOfWork()
         reviews.add_review_edit(uow, course, before, new_rating, new_text, now, _totals(course))
+        # an edit moves only the rating sum, by the difference, on the day of the edit
+        stats.add_event(uow, course_id=course_id, instructor_id=course.instructor_id, at=now,
+                        rating_sum=new_rating - before.rating)
         uow.commit()
         return Review(before.review_id, course_id, caller.user_id, before.learner_name, new_rating, new_text,
                       before.created_at, now, before.reply_text, before.replied_at)

@@ -10,6 +10,7 @@ from chalicelib.store import ledger
 from chalicelib.store.certificates import CertificateItem
 from chalicelib.store.coupons import CouponItem
 from chalicelib.store.courses import CatalogItem
+from chalicelib.store.daily_stats import DailyStatsItem
 from chalicelib.store.enrollments import EnrollmentItem
 from chalicelib.store.idempotency import IdempotencyItem
 from chalicelib.store.orders import OrderItem
@@ -24,7 +25,7 @@ from chalicelib.store.users import UserItem
 # Every table the app expects; the bootstrap creates them and `/health` checks them.
 ALL_MODELS = (
     UserItem, CatalogItem, CourseTermItem, EnrollmentItem, *ledger.MODELS, IdempotencyItem, TopupItem, OrderItem,
-    CouponItem, CertificateItem, ReviewItem, QnaItem, PayoutAccountItem, PayoutItem,
+    CouponItem, CertificateItem, ReviewItem, QnaItem, PayoutAccountItem, PayoutItem, DailyStatsItem,
 )
 
 

@@ -13,7 +13,7 @@ Access patterns
     a question with its answers ............... one Query on the question's partition
     a course's questions ...................... Query by_course (optionally filtered by status)
     unanswered questions of an instructor ..... Query unanswered_by_instructor (no scan)
-    ask ....................................... Put if absent
+    ask ....................................... Put if absent (with the dashboard's daily count)
     answer .................................... one transaction: Put the answer, Update the question
                                                 (answer_count + 1; the instructor's answer marks it answered
                                                 and removes it from unanswered_by_instructor)
@@ -32,7 +32,7 @@ from pynamodb.models import Model
 
 from chalicelib import errors
 from chalicelib.store.base import table_meta
-from chalicelib.store.transactions import UnitOfWork
+from chalicelib.store.transactions import Contention, UnitOfWork
 
 QUESTION = "question"
 ANSWER_PREFIX = "answer#"
@@ -145,30 +145,44 @@ def get_thread(question_id: str) -> tuple[Question, list[Answer]] | None:
     return (question, answers) if question else None
 
 
-def save_question(question: Question) -> None:
-    QuestionItem(
-        question.question_id, QUESTION, course_id=question.course_id, created_at=question.created_at,
-        unanswered_for=question.instructor_id, instructor_id=question.instructor_id,
-        learner_id=question.learner_id, learner_name=question.learner_name, title=question.title,
-        body=question.body, status=UNANSWERED, answer_count=0,
-    ).save(condition=QnaItem.question_id.does_not_exist())
+def add_question(uow: UnitOfWork, question: Question) -> None:
+    """Ask: Put the question if its id is new (in the caller's unit of work, with the dashboard's count)."""
+    uow.put(
+        QuestionItem(
+            question.question_id, QUESTION, course_id=question.course_id, created_at=question.created_at,
+            unanswered_for=question.instructor_id, instructor_id=question.instructor_id,
+            learner_id=question.learner_id, learner_name=question.learner_name, title=question.title,
+            body=question.body, status=UNANSWERED, answer_count=0,
+        ),
+        condition=QnaItem.question_id.does_not_exist(),
+        on_fail=lambda: errors.Conflict("This question exists already"),
+    )
 
 
-def save_answer(answer: Answer, *, by_instructor: bool, answered_at: datetime) -> None:
-    """The answer and the question's counters in one transaction; refused if the question is gone."""
+def add_answer(uow: UnitOfWork, answer: Answer, *, by_instructor: bool, answered_at: datetime,
+               first_by_instructor: bool = False) -> None:
+    """The answer and the question's counters, in the caller's unit of work; refused if the question is gone.
+
+    `first_by_instructor` (the instructor answers a question read as unanswered) also requires the
+    question to be unanswered still, so the dashboard counts each question answered once: if another
+    instructor answer got there first, the transaction fails with `Contention` and the caller re-reads.
+    """
     actions = [QuestionItem.answer_count.add(1), QuestionItem.last_answered_at.set(answered_at)]
     if by_instructor:
         actions += [QuestionItem.status.set(ANSWERED), QuestionItem.unanswered_for.remove()]
-    uow = UnitOfWork()
     uow.put(
         AnswerItem(answer.question_id, ANSWER_PREFIX + answer.answer_id, answer_id=answer.answer_id,
                    created_at=answer.created_at, author_id=answer.author_id, author_name=answer.author_name,
                    author_role=answer.author_role, body=answer.body),
         condition=QnaItem.item.does_not_exist(),
     )
-    uow.update(QuestionItem(answer.question_id, QUESTION), actions=actions, condition=QnaItem.item.exists(),
-               on_fail=lambda: errors.NotFound(f"No question {answer.question_id}"))
-    uow.commit()
+    if first_by_instructor:
+        uow.update(QuestionItem(answer.question_id, QUESTION), actions=actions,
+                   condition=QnaItem.item.exists() & (QuestionItem.status == UNANSWERED),
+                   on_fail=lambda: Contention("the question was answered while this answer was written"))
+    else:
+        uow.update(QuestionItem(answer.question_id, QUESTION), actions=actions, condition=QnaItem.item.exists(),
+                   on_fail=lambda: errors.NotFound(f"No question {answer.question_id}"))
 
 
 def list_for_course(course_id: str, limit: int, start_key: dict | None, status: str | None = None):

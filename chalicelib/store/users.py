@@ -7,6 +7,8 @@ Access patterns
     get a profile by user id ............ GetItem
     create a profile once at sign-up .... PutItem if user_id does not exist
     an instructor edits name, bio, links  UpdateItem if the profile exists
+    an instructor's dashboard time zone . UpdateItem `timezone` if the profile exists
+    display names of a page of learners . BatchGetItem (name only; the instructor's learner list)
 
 Emails are kept for the owner's own `/me` and for mail; they are never shown
 to other users (instructors see display names only).
@@ -31,6 +33,7 @@ class UserProfile:
     created_at: datetime
     bio: str = ""
     links: tuple[str, ...] = ()
+    timezone: str | None = None
 
 
 class UserItem(Model):
@@ -43,10 +46,11 @@ class UserItem(Model):
     created_at = UTCDateTimeAttribute()
     bio = UnicodeAttribute(default="")
     links = ListAttribute(of=UnicodeAttribute, default=list)
+    timezone = UnicodeAttribute(null=True)  # IANA name; the instructor dashboard's day boundary
 
     def to_profile(self) -> UserProfile:
         return UserProfile(self.user_id, self.email, self.name, frozenset(self.groups or ()), self.created_at,
-                           self.bio or "", tuple(self.links or ()))
+                           self.bio or "", tuple(self.links or ()), self.timezone)
 
 
 def get_profile(user_id: str) -> UserProfile | None:
@@ -81,3 +85,16 @@ def update_public_profile(user_id: str, name: str, bio: str, links: list[str]) -
         condition=UserItem.user_id.exists(),
     )
     return item.to_profile()
+
+
+def set_timezone(user_id: str, timezone: str) -> None:
+    """The instructor's dashboard time zone (counts already made keep the days they were made in)."""
+    UserItem(user_id).update(actions=[UserItem.timezone.set(timezone)], condition=UserItem.user_id.exists())
+
+
+def display_names(user_ids: set[str]) -> dict[str, str]:
+    """Display names (only names: never emails) of many users, in one BatchGetItem per 100."""
+    if not user_ids:
+        return {}
+    return {item.user_id: item.name
+            for item in UserItem.batch_get(sorted(user_ids), attributes_to_get=["user_id", "name"])}

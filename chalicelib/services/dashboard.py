@@ -1,0 +1,146 @@
+"""The instructor dashboard: revenue, refunds, enrollments, completion, ratings and Q&A over time.
+
+Read from the daily aggregates (`store.daily_stats`), never from orders: one Query per
+course or per instructor over at most 366 days, whatever the number of sales. Days are
+calendar days in the instructor's time zone; `from`/`to` are inclusive. Weeks start on
+Monday; a period at either end of the range counts only the days inside it.
+
+Net revenue is what the instructor's ledger received for the period: instructor shares
+of purchases minus the instructor's part of refunds (`net - refund_net`).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from chalicelib import clock, config, errors
+from chalicelib.roles import Caller
+from chalicelib.services import stats
+from chalicelib.store import courses, daily_stats, enrollments, users
+from chalicelib.store.cursors import decode_cursor, encode_cursor
+
+DAY, WEEK, MONTH = "day", "week", "month"
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str  # the day, the week's Monday, or "YYYY-MM"
+    first_day: date
+    last_day: date
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    timezone: str
+    first_day: date
+    last_day: date
+    granularity: str
+    course_id: str | None
+    currency: str
+    totals: dict[str, int]
+    series: list[Period] = field(default_factory=list)
+
+
+def _own_course(caller: Caller, course_id: str):
+    course = courses.get_course_item(course_id) if len(course_id) <= 64 else None
+    if course is None or course.instructor_id != caller.user_id:
+        raise errors.NotFound(f"No course {course_id} in your studio")
+    return course
+
+
+def _range(first: date | None, last: date | None, tz: ZoneInfo) -> tuple[date, date]:
+    last = last or (clock.now().astimezone(tz).date() if first is None else first + timedelta(days=DEFAULT_DAYS - 1))
+    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise errors.ValidationFailed.on("from", "must be on or before `to`")
+    if (last - first).days + 1 > daily_stats.MAX_DAYS:
+        message = f"at most {daily_stats.MAX_DAYS} days from `from` to `to` (both included)"
+        raise errors.ValidationFailed(f"from/to: {message}", errors=[errors.FieldError("from", message),
+                                                                     errors.FieldError("to", message)])
+    return first, last
+
+
+def _period_start(day: date, granularity: str) -> date:
+    if granularity == WEEK:
+        return day - timedelta(days=day.weekday())
+    if granularity == MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def _label(start: date, granularity: str) -> str:
+    return start.strftime("%Y-%m") if granularity == MONTH else start.isoformat()
+
+
+def series(by_day: dict[str, dict[str, int]], first: date, last: date, granularity: str) -> list[Period]:
+    """Every period of the range in order, zeros included (charts and spreadsheets want no gaps)."""
+    periods: list[Period] = []
+    day = first
+    while day <= last:
+        start = _period_start(day, granularity)
+        days = []
+        while day <= last and _period_start(day, granularity) == start:
+            days.append(day)
+            day += timedelta(days=1)
+        counts = daily_stats.total(by_day.get(d.isoformat(), {}) for d in days)
+        periods.append(Period(_label(start, granularity), days[0], days[-1], counts))
+    return periods
+
+
+def dashboard(caller: Caller, first: date | None, last: date | None, course_id: str | None,
+              granularity: str = DAY) -> Dashboard:
+    profile = users.get_profile(caller.user_id)
+    tz = stats.zone(profile.timezone if profile else None)
+    first, last = _range(first, last, tz)
+    if course_id:
+        _own_course(caller, course_id)
+        scope = daily_stats.course_scope(course_id)
+    else:
+        scope = daily_stats.instructor_scope(caller.user_id)
+    rows = daily_stats.days_of(scope, first.isoformat(), last.isoformat())
+    by_day = {row.day: daily_stats.counts_of(row) for row in rows}
+    currency = next((row.currency for row in rows if row.currency), None) or config.wallet_currency()
+    return Dashboard(tz.key, first, last, granularity, course_id, currency, daily_stats.total(by_day.values()),
+                     series(by_day, first, last, granularity))
+
+
+def set_timezone(caller: Caller, name: str) -> str:
+    try:
+        tz = ZoneInfo(name)
+    except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        raise errors.ValidationFailed.on("timezone", "an IANA time zone name, e.g. Asia/Seoul") from None
+    users.set_timezone(caller.user_id, tz.key)
+    return tz.key
+
+
+# --- learners of a course ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Learner:
+    enrollment_id: str
+    learner_name: str
+    status: str
+    enrolled_at: str
+    progress_percent: int
+    completed_lessons: int
+    completed: bool
+    completed_at: object
+    last_lesson_id: str | None
+
+
+def course_learners(caller: Caller, course_id: str, limit: int, cursor: str | None) -> tuple[list[Learner], str | None]:
+    """A course's learners, newest enrollment first, with progress; display names only (never emails)."""
+    _own_course(caller, course_id)
+    start = decode_cursor(cursor, partition={"course_id": course_id})
+    result = enrollments.EnrollmentItem.by_course.query(course_id, scan_index_forward=False, limit=limit,
+                                                        last_evaluated_key=start)
+    items = [enrollments.to_enrollment(item) for item in result]
+    names = users.display_names({e.learner_id for e in items})
+    learners = [
+        Learner(e.enrollment_id, names.get(e.learner_id, "Learner"), e.status, e.enrolled_at, e.progress_percent,
+                len(e.completed_lessons), e.completed_at is not None, e.completed_at, e.last_lesson_id)
+        for e in items
+    ]
+    return learners, encode_cursor(result.last_evaluated_key)

@@ -1,0 +1,105 @@
+"""Daily aggregates for the instructor dashboard: one item per (course, day) and per (instructor, day).
+
+Table `<prefix>daily_stats`
+    hash key   scope      "course#<course_id>" | "instructor#<instructor_id>"
+    range key  day        "YYYY-MM-DD", a calendar day in the instructor's time zone
+
+Access patterns
+    a dashboard over a range ........... ONE Query per scope: scope = :s AND day BETWEEN :from AND :to
+                                         (at most 366 items; no scan, cost O(days) not O(orders))
+    count an event ..................... inside the event's own UnitOfWork: two UpdateItems with ADD
+                                         (course-day and instructor-day), which create the item if missing
+
+Counters (integers, money in minor units of `currency`):
+    gross, fee, net                      order totals, platform fees, instructor shares of purchases
+    refunds, refunded, refund_fee,       refund count, refunded amount, its platform-fee and
+    refund_net                           instructor parts (net revenue = net - refund_net)
+    orders, enrollments, completions
+    reviews, rating_sum, rating_count    a review edit moves rating_sum by the difference only
+    questions, answered                  answered: questions the course's instructor answered first
+
+Because every counter moves in the same transaction as the order, refund, enrollment,
+review or question it counts, the aggregates cannot drift from the records: a cancelled
+transaction counts nothing, a committed one counts exactly once.
+"""
+
+from collections.abc import Iterable
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from chalicelib.store.base import table_meta
+from chalicelib.store.transactions import UnitOfWork
+
+COUNTERS = (
+    "gross", "fee", "net", "refunds", "refunded", "refund_fee", "refund_net", "orders", "enrollments",
+    "completions", "reviews", "rating_sum", "rating_count", "questions", "answered",
+)
+MAX_DAYS = 366
+
+
+class DailyStatsItem(Model):
+    Meta = table_meta("daily_stats")
+
+    scope = UnicodeAttribute(hash_key=True)
+    day = UnicodeAttribute(range_key=True)
+    currency = UnicodeAttribute(null=True)
+    gross = NumberAttribute(null=True)
+    fee = NumberAttribute(null=True)
+    net = NumberAttribute(null=True)
+    refunds = NumberAttribute(null=True)
+    refunded = NumberAttribute(null=True)
+    refund_fee = NumberAttribute(null=True)
+    refund_net = NumberAttribute(null=True)
+    orders = NumberAttribute(null=True)
+    enrollments = NumberAttribute(null=True)
+    completions = NumberAttribute(null=True)
+    reviews = NumberAttribute(null=True)
+    rating_sum = NumberAttribute(null=True)
+    rating_count = NumberAttribute(null=True)
+    questions = NumberAttribute(null=True)
+    answered = NumberAttribute(null=True)
+
+
+def course_scope(course_id: str) -> str:
+    return f"course#{course_id}"
+
+
+def instructor_scope(instructor_id: str) -> str:
+    return f"instructor#{instructor_id}"
+
+
+def add_counts(uow: UnitOfWork, *, course_id: str, instructor_id: str, day: str, counts: dict[str, int],
+               currency: str | None = None) -> None:
+    """ADD `counts` to the course-day and the instructor-day, inside the event's unit of work.
+
+    Zero counts are left out; nothing is written when every count is zero. Two items per event.
+    """
+    moves = {name: int(value) for name, value in counts.items() if value}
+    unknown = set(moves) - set(COUNTERS)
+    if unknown:
+        raise ValueError(f"unknown counters {sorted(unknown)}")
+    if not moves:
+        return
+    for scope in (course_scope(course_id), instructor_scope(instructor_id)):
+        actions = [getattr(DailyStatsItem, name).add(value) for name, value in moves.items()]
+        if currency:
+            actions.append(DailyStatsItem.currency.set(currency))
+        uow.update(DailyStatsItem(scope, day), actions=actions)
+
+
+def days_of(scope: str, first_day: str, last_day: str) -> list[DailyStatsItem]:
+    """The scope's days in [first_day, last_day] that have any counts: one Query (paged past 1 MB)."""
+    return list(DailyStatsItem.query(scope, DailyStatsItem.day.between(first_day, last_day)))
+
+
+def counts_of(item: DailyStatsItem) -> dict[str, int]:
+    return {name: int(getattr(item, name) or 0) for name in COUNTERS}
+
+
+def total(rows: Iterable[dict[str, int]]) -> dict[str, int]:
+    summed = dict.fromkeys(COUNTERS, 0)
+    for row in rows:
+        for name in COUNTERS:
+            summed[name] += row.get(name, 0)
+    return summed
