@@ -73,6 +73,7 @@ def my_review(caller: Caller, course_id: str) -> Review:
 
 
 def edit_review(caller: Caller, course_id: str, rating: int | None, text: str | None) -> Review:
+    my_review(caller, course_id)  # no review of mine: nothing to edit (404), whoever asks
     if enrollment_granting_access(caller, course_id) is None:
         raise errors.Forbidden("Only learners enrolled in this course may review it")
 
@@ -98,7 +99,8 @@ def reply(caller: Caller, course_id: str, review_id: str, text: str) -> Review:
     """The course's instructor answers a review, once."""
     course = _published_course(course_id)
     if course.instructor_id != caller.user_id:
-        raise errors.Forbidden("Only the course's instructor may reply to its reviews")
+        # another instructor's course through the owner's route: 404, as for every owner route
+        raise errors.NotFound(f"No course {course_id} of yours")
     review = reviews.find_review(course_id, review_id)
     if review is None:
         raise errors.NotFound(f"No review {review_id} on this course")
