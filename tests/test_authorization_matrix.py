@@ -139,6 +139,16 @@ MATRIX = {
     ("GET", "/instructor/balance"): (None, instructors_only(200)),
     ("GET", "/instructor/questions/unanswered"): (None, instructors_only(200)),
     ("PUT", "/instructor/profile"): ({"name": "Ina"}, instructors_only(200)),
+    ("PUT", "/instructor/payout-account"): (
+        {"bank_code": "088", "account_number": "110-123-456789", "holder_name": "Ina"}, instructors_only(200)),
+    ("GET", "/instructor/payout-account"): (None, instructors_only(200)),
+    ("GET", "/instructor/payouts"): (None, instructors_only(200)),
+    ("GET", "/instructor/payouts/{payout_id}"): (None, instructors_only(404)),  # nobody's: no such payout
+    ("GET", "/instructor/dashboard"): (None, instructors_only(200)),
+    ("PUT", "/instructor/timezone"): ({"timezone": "Asia/Seoul"}, instructors_only(200)),
+    ("GET", "/instructor/dashboard.csv"): (None, instructors_only(200)),
+    ("GET", "/instructor/dashboard.png"): (None, instructors_only(200), {"Accept": "image/png"}),
+    ("GET", "/instructor/courses/{course_id}/enrollments"): (None, instructors_only(200, 404)),
     # --- admin ------------------------------------------------------------------------------------
     ("GET", "/admin/reconciliation"): (None, admins_only(200)),
     ("POST", "/admin/jobs/{job_name}/run"): ({}, admins_only(200)),
@@ -226,12 +236,16 @@ def world(api):
     assert spent.status_code == 201, spent.body  # the refund is spent: this learner cannot buy again
 
     topup = start_topup(api, tokens["learner"], 10_000)
+    for instructor in INSTRUCTORS:  # so that reading the payout account has one to show
+        account = api.call("PUT", "/instructor/payout-account", token=tokens[instructor],
+                           body={"bank_code": "004", "account_number": "123456-78-901234", "holder_name": "Matrix"})
+        assert account.status_code == 200, account.body
     world.ids.update(
         course_id=course_id, section_id=section_id, lesson_id=lesson_id,
         session_id=session.json_body["session_id"], order_id=enrolled.order_id, refunded_order_id=refunded.order_id,
         topup_id=topup["topup_id"], review_id=review.json_body["review_id"],
         question_id=question.json_body["question_id"], verification_id=certificate.json_body["verification_id"],
-        job_name="topup_expiry", spare_section_id=spare_section_id,
+        job_name="topup_expiry", spare_section_id=spare_section_id, payout_id="01NOSUCHPAYOUT",
         spare_lesson_id=spare_lesson.json_body["lesson_id"],
     )
     return world
@@ -246,17 +260,17 @@ def test_every_route_of_the_app_has_a_row(chalice_app):
 
 
 def test_every_row_names_every_caller():
-    for key, (_body, expected) in MATRIX.items():
+    for key, (_body, expected, *_headers) in MATRIX.items():
         assert set(expected) == set(ROLES), key
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "path"), list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])
 def test_each_caller_gets_the_status_the_spec_names(api, world, method, path, role):
-    body, expected = MATRIX[(method, path)]
+    body, expected, *extra_headers = MATRIX[(method, path)]
     if callable(body):
         body = body(world)
-    headers = {"Idempotency-Key": new_key("matrix")}
+    headers = {"Idempotency-Key": new_key("matrix"), **(extra_headers[0] if extra_headers else {})}
     response = api.call(method, world.path(path), body=body, token=world.tokens[role], headers=headers)
     assert response.status_code == expected[role], (role, response.body)
     if response.status_code >= 400 and world.tokens[role] is not None:  # no token: the gateway's own 401
