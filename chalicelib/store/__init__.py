@@ -14,14 +14,16 @@ from chalicelib.store.idempotency import IdempotencyItem
 from chalicelib.store.orders import OrderItem
 from chalicelib.store.payout_accounts import PayoutAccountItem
 from chalicelib.store.payouts import PayoutItem
+from chalicelib.store.reconciliation_runs import ReconciliationRunItem
 from chalicelib.store.search_terms import CourseTermItem
+from chalicelib.store.sent_mail import SentMailItem
 from chalicelib.store.topups import TopupItem
 from chalicelib.store.users import UserItem
 
 # Every table the app expects; the bootstrap creates them and `/health` checks them.
 ALL_MODELS = (
     UserItem, CatalogItem, CourseTermItem, EnrollmentItem, *ledger.MODELS, IdempotencyItem, TopupItem, OrderItem,
-    CouponItem, PayoutAccountItem, PayoutItem,
+    CouponItem, PayoutAccountItem, PayoutItem, SentMailItem, ReconciliationRunItem,
 )
 
 
