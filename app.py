@@ -60,6 +60,21 @@ def settlement(event):
     return _run_job("settlement")
 
 
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def session_reminders(event):
+    return _run_job("session_reminders")
+
+
+@app.schedule(Cron(0, 23, "*", "*", "?", "*"))  # daily, 08:00 KST
+def instructor_digest(event):
+    return _run_job("instructor_digest")
+
+
+@app.schedule(Cron(0, 18, "*", "*", "?", "*"))  # daily, 03:00 KST
+def reconciliation(event):
+    return _run_job("reconciliation")
+
+
 @app.schedule(Cron(0, 1, "?", "*", "MON", "*"))  # weekly, Monday 10:00 KST: one message per instructor to pay
 def payouts(event):
     return _run_job("payouts")

@@ -2,9 +2,12 @@
 
 Starts a moto server as its own process (or reuses one already on MOTO_PORT),
 runs the same bootstrap the tests use, seeds demo data, runs the scheduled jobs
-on a local clock (each on its interval, in this process) and serves the API
-with `chalice local --stage local` on 127.0.0.1:API_PORT. Ctrl-C stops what it
-started. Nothing listens on any interface but loopback.
+on a local clock (each on the app's own rate()/cron() schedule, through its
+Lambda handler, in this process), delivers the SQS queues to their workers
+(polling the emulated queues) and serves the API with `chalice local --stage
+local` on 127.0.0.1:API_PORT. Ctrl-C stops what it started. Nothing listens on
+any interface but loopback. Mail is sent to moto's SES: each mail is one log
+line (`mail sent`), and moto keeps the mail itself (README, "Payouts and jobs").
 """
 
 import os
@@ -14,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -46,24 +50,89 @@ def _aws_environment(moto_port: int) -> dict[str, str]:
     }
 
 
-def _local_clock(stop: threading.Event) -> None:
-    """Run each job on its interval, as EventBridge would, against the same emulated AWS."""
-    from chalicelib import clock
-    from chalicelib.jobs import JOBS
+def _context(function: str):
+    from chalice.local import LambdaContext
 
-    next_run = {name: 0.0 for name in JOBS}
+    return LambdaContext(function, memory_size=512)
+
+
+def _scheduled_event(function: str, moment: datetime) -> dict:
+    return {"version": "0", "id": f"local-{function}-{int(moment.timestamp())}", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "000000000000", "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": os.environ.get("AWS_DEFAULT_REGION", ""), "resources": [], "detail": {}}
+
+
+def _local_clock(app, stop: threading.Event) -> None:
+    """Run each scheduled function on the app's own schedule (its rate() or cron() expression, read
+    from `app.event_sources`), as EventBridge would: through its Lambda handler, in this process,
+    against the same emulated AWS. A rate() job also runs once at start; a cron() job when its
+    minute comes (UTC)."""
+    from infra.schedules import Cron, schedules
+
+    planned = schedules(app)
+    last_run: dict[str, float] = {}
+    last_minute = None
+    for name, (expression, _) in sorted(planned.items()):
+        print(f"[local clock] {name}: {expression}", flush=True)
     while not stop.wait(1.0):
-        for name, job in JOBS.items():
-            if time.monotonic() < next_run[name]:
+        now = datetime.now(UTC)
+        minute = now.replace(second=0, microsecond=0)
+        for name, (_expression, schedule) in planned.items():
+            if isinstance(schedule, Cron):
+                if minute == last_minute or not schedule.matches(now):
+                    continue
+            elif not schedule.is_due(last_run.get(name), time.monotonic()):
                 continue
-            next_run[name] = time.monotonic() + job.every_seconds
+            last_run[name] = time.monotonic()
             try:
-                result = job.run(clock.now())
-            except Exception as error:  # noqa: BLE001 - a failing job is reported and retried next tick
+                result = app.handler_map[name](_scheduled_event(name, now), _context(name))
+            except Exception as error:  # noqa: BLE001 - a failing job is reported and runs again next time
                 print(f"[local clock] {name} failed: {error!r}", flush=True)
                 continue
-            if any(result.values()):
+            if isinstance(result, dict) and any(v for k, v in result.items() if k not in ("period", "since", "until",
+                                                                                         "cutoff", "checked_at", "ok")):
                 print(f"[local clock] {name}: {result}", flush=True)
+        last_minute = minute
+
+
+def _queue_poller(app, stop: threading.Event) -> None:
+    """Deliver the app's SQS queues to their workers, as Lambda's event source would: up to 10
+    messages a batch; those not reported in `batchItemFailures` are deleted, the others come back
+    after the queue's visibility timeout (and go to its dead-letter queue after 5 tries)."""
+    import boto3
+
+    from infra.schedules import queue_workers
+
+    sqs = boto3.client("sqs")
+    workers = {name: sqs.get_queue_url(QueueName=queue)["QueueUrl"] for name, queue in queue_workers(app).items()}
+    while not stop.is_set():
+        for name, url in workers.items():
+            try:
+                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2,
+                                               AttributeNames=["All"]).get("Messages", [])
+            except Exception as error:  # noqa: BLE001 - the emulator going away ends `make run` anyway
+                print(f"[queue] {name}: {error!r}", flush=True)
+                stop.wait(2.0)
+                continue
+            if not messages:
+                continue
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            event = {"Records": [{
+                "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": sqs.meta.region_name,
+            } for m in messages]}
+            try:
+                answer = app.handler_map[name](event, _context(name)) or {}
+                failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+            except Exception as error:  # noqa: BLE001 - the whole batch comes back, as on Lambda
+                print(f"[queue] {name} failed: {error!r}", flush=True)
+                continue
+            done = [m for m in messages if m["MessageId"] not in failed]
+            if done:
+                sqs.delete_message_batch(QueueUrl=url, Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)])
+            print(f"[queue] {name}: {len(messages)} messages, {len(failed)} to retry", flush=True)
 
 
 def _banner(api_port: int, accounts) -> str:
@@ -120,8 +189,11 @@ def main() -> int:
         )
         started.append(chalice)
         _wait_for(api_port, "chalice local", chalice)
+        from app import app  # this process runs the schedules and queue workers, as Lambda would
+
         stop_clock = threading.Event()
-        threading.Thread(target=_local_clock, args=(stop_clock,), daemon=True).start()
+        threading.Thread(target=_local_clock, args=(app, stop_clock), daemon=True).start()
+        threading.Thread(target=_queue_poller, args=(app, stop_clock), daemon=True).start()
         print(_banner(api_port, accounts), flush=True)
         while all(process.poll() is None for process in started):
             time.sleep(0.5)

@@ -1,6 +1,7 @@
 """Admin: the ledger's proof of itself (`GET /admin/reconciliation`)."""
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
@@ -57,3 +58,26 @@ def get_reconciliation(call: Call):
     from chalicelib.services import reconciliation  # deferred: an admin tool stays out of every cold start
 
     return render(reconciliation.run())
+
+
+class RunsQuery(msgspec.Struct):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10
+
+
+class ReconciliationRunOut(msgspec.Struct):
+    checked_at: str
+    ok: bool
+    violation_count: int
+    violations: list[dict]
+    totals: dict
+
+
+@reconciliation_api.endpoint(
+    "GET", "/admin/reconciliation/runs", policy=ADMIN, query=RunsQuery, response=list[ReconciliationRunOut],
+    summary="The daily reconciliation job's recorded results, newest first",
+)
+def reconciliation_runs(call: Call):
+    from chalicelib.store import reconciliation_runs as runs
+
+    return [ReconciliationRunOut(r.checked_at, r.ok, r.violation_count, r.violations, r.totals)
+            for r in runs.latest(call.query.limit)]

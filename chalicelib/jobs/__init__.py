@@ -37,4 +37,7 @@ JOBS = {job.name: job for job in (
     Job("topup_expiry", "chalicelib.jobs.topup_expiry", 300),
     Job("settlement", "chalicelib.jobs.settlement", DAY),
     Job("payouts", "chalicelib.jobs.payouts", 7 * DAY),
+    Job("session_reminders", "chalicelib.jobs.session_reminders", 300),
+    Job("instructor_digest", "chalicelib.jobs.instructor_digest", DAY),
+    Job("reconciliation", "chalicelib.jobs.reconciliation", DAY),
 )}

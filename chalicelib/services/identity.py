@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from chalicelib import clock, config, errors
 from chalicelib.aws import client
-from chalicelib.roles import SIGNUP_ROLES, Caller
+from chalicelib.roles import ADMINS, SIGNUP_ROLES, Caller
 from chalicelib.store import users
 from chalicelib.store.users import UserProfile
 
@@ -82,3 +82,19 @@ def profile_of(caller: Caller) -> UserProfile:
     if profile is None:
         raise errors.NotFound("No profile for this account")
     return UserProfile(profile.user_id, profile.email, profile.name, caller.groups, profile.created_at)
+
+
+def admins() -> list[tuple[str, str]]:
+    """(user id, email) of every member of the `admins` group (Cognito's ListUsersInGroup, page by page)."""
+    cognito = client("cognito-idp")
+    found, token = [], None
+    while True:
+        page = cognito.list_users_in_group(UserPoolId=config.user_pool_id(), GroupName=ADMINS, Limit=60,
+                                           **({"NextToken": token} if token else {}))
+        for user in page.get("Users", []):
+            attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
+            if attributes.get("email"):
+                found.append((attributes.get("sub", user["Username"]), attributes["email"]))
+        token = page.get("NextToken")
+        if not token:
+            return found

@@ -17,15 +17,18 @@ from chalicelib.store.orders import OrderItem
 from chalicelib.store.payout_accounts import PayoutAccountItem
 from chalicelib.store.payouts import PayoutItem
 from chalicelib.store.questions import QnaItem
+from chalicelib.store.reconciliation_runs import ReconciliationRunItem
 from chalicelib.store.reviews import ReviewItem
 from chalicelib.store.search_terms import CourseTermItem
+from chalicelib.store.sent_mail import SentMailItem
 from chalicelib.store.topups import TopupItem
 from chalicelib.store.users import UserItem
 
 # Every table the app expects; the bootstrap creates them and `/health` checks them.
 ALL_MODELS = (
     UserItem, CatalogItem, CourseTermItem, EnrollmentItem, *ledger.MODELS, IdempotencyItem, TopupItem, OrderItem,
-    CouponItem, CertificateItem, ReviewItem, QnaItem, PayoutAccountItem, PayoutItem, DailyStatsItem,
+    CouponItem, CertificateItem, ReviewItem, QnaItem, PayoutAccountItem, PayoutItem, DailyStatsItem, SentMailItem,
+    ReconciliationRunItem,
 )
 
 

@@ -7,11 +7,14 @@ Table `<prefix>enrollments`
 Indexes
     newest_by_learner (LSI)   learner_id, enrolled_at    "my learning", newest first
     by_course (GSI)           course_id, enrolled_at     an instructor's learners of a course
+    by_session (GSI)          session_id, learner_id     learners booked on a live session (reminders);
+                              sparse (only enrollments with a seat), projects `status`
 
 Access patterns
     may this learner open this course? ........ GetItem (learner_id, course_id)
     my enrollments, newest first .............. Query newest_by_learner
     learners of a course ....................... Query by_course
+    learners booked on a live session .......... Query by_session
     enroll (inside the purchase transaction) .. Put if absent or ended
     end (inside the refund transaction) ....... Update status=ended if active|completed
 
@@ -30,7 +33,7 @@ from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 from pynamodb.expressions.condition import size
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, LocalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib import errors
@@ -58,6 +61,15 @@ class ByCourse(GlobalSecondaryIndex):
     enrolled_at = UnicodeAttribute(range_key=True)
 
 
+class BySession(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_session"
+        projection = IncludeProjection(["status"])  # progress updates do not rewrite the index
+
+    session_id = UnicodeAttribute(hash_key=True)
+    learner_id = UnicodeAttribute(range_key=True)
+
+
 class EnrollmentItem(Model):
     Meta = table_meta("enrollments")
 
@@ -79,6 +91,7 @@ class EnrollmentItem(Model):
 
     newest_by_learner = NewestByLearner()
     by_course = ByCourse()
+    by_session = BySession()
 
 
 @dataclass(frozen=True)
@@ -214,3 +227,9 @@ def add_completion(uow: UnitOfWork, learner_id: str, course_id: str, lesson_id: 
         condition=(EnrollmentItem.status == ACTIVE) & _unchanged_since_read(completed_before),
         on_fail=lambda: Contention("the enrollment changed since it was read"),
     )
+
+
+def booked_learners(session_id: str) -> list[str]:
+    """Learners holding a seat on a live session now (their enrollment grants access)."""
+    return [item.learner_id for item in EnrollmentItem.by_session.query(session_id)
+            if item.status in (ACTIVE, COMPLETED)]

@@ -1,0 +1,185 @@
+"""The instructor digest: once a day, one mail per instructor with activity in the last 24 hours.
+
+Whom to look at, without a scan: instructors whose *pending* balance item changed in the window
+(a sale or a learner's refund writes it; the `by_kind` index lists those items, 100 read per
+call), plus whoever `learning_active_instructors` names (the hook below). For each, the orders of
+the last refund window and a day (Query `by_instructor`, order ids being ULIDs: from a moment on)
+give the new enrollments, revenue and refunds of the day. One mail per instructor and day
+(`digest:<instructor_id>:<KST date>`), however often the job runs.
+
+Not in the digest yet: refunds of orders older than the refund window (only admins make those),
+and reviews and questions: see the hook.
+"""
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from chalicelib import clock, config, ids
+from chalicelib.services import mail
+from chalicelib.store import ledger as ledger_store
+from chalicelib.store import orders as orders_store
+from chalicelib.store import users
+
+log = logging.getLogger("classpay.jobs.digest")
+KST = timezone(timedelta(hours=9), "KST")
+WINDOW = timedelta(days=1)
+
+
+# --- HOOK(learning): reviews and questions ------------------------------------------------------------
+# The learning branch (reviews, Q&A) is not on this branch. It should make these two functions
+# answer from its own indexes; until then the digest counts zero reviews and questions, and
+# instructors whose only activity is a review or a question get no digest.
+
+@dataclass(frozen=True)
+class LearningActivity:
+    new_reviews: int = 0
+    unanswered_questions: int = 0
+
+
+def learning_activity(instructor_id: str, since: datetime, until: datetime) -> LearningActivity:
+    """HOOK(learning): reviews of the instructor's courses posted in [since, until), and questions on
+    them still without an answer."""
+    return LearningActivity()
+
+
+def learning_active_instructors(since: datetime, until: datetime) -> Iterable[str]:
+    """HOOK(learning): instructors with a new review or an unanswered question in [since, until)."""
+    return ()
+
+
+# --- the digest ----------------------------------------------------------------------------------------
+
+@dataclass
+class CourseDay:
+    title: str
+    enrollments: int = 0
+    share: int = 0
+
+
+@dataclass
+class InstructorDay:
+    instructor_id: str
+    since: datetime
+    until: datetime
+    currency: str
+    new_enrollments: int = 0
+    sales: int = 0  # what learners paid
+    revenue: int = 0  # the instructor's share of it
+    refunds: int = 0
+    refunded: int = 0
+    learning: LearningActivity = field(default_factory=LearningActivity)
+    courses: dict[str, CourseDay] = field(default_factory=dict)
+
+    @property
+    def has_activity(self) -> bool:
+        return bool(self.new_enrollments or self.refunds or self.learning.new_reviews
+                    or self.learning.unanswered_questions)
+
+
+@dataclass(frozen=True)
+class DigestResult:
+    since: datetime
+    until: datetime
+    instructors_looked_at: int
+    sent: int
+    already_sent: int
+    failed: int
+
+
+def _money(amount: int, currency: str) -> str:
+    return f"₩{amount:,}" if currency == "KRW" else f"{amount / 100:,.2f} {currency}"
+
+
+def day_of(instructor_id: str, since: datetime, until: datetime) -> InstructorDay:
+    """What happened to an instructor's sales in [since, until)."""
+    day = InstructorDay(instructor_id, since, until, config.wallet_currency())
+    first = ids.lowest_at(since - timedelta(days=config.refund_window_days()) - WINDOW)
+    for order in orders_store.of_instructor_since(instructor_id, first):
+        course = day.courses.setdefault(order.course_id, CourseDay(order.course_title))
+        if since <= order.created_at < until:
+            day.new_enrollments += 1
+            day.sales += order.total.amount
+            day.revenue += order.instructor_share.amount
+            course.enrollments += 1
+            course.share += order.instructor_share.amount
+        if order.refunded_at and since <= order.refunded_at < until and order.refund_amount:
+            day.refunds += 1
+            day.refunded += order.refund_amount.amount
+    day.courses = {cid: c for cid, c in day.courses.items() if c.enrollments}
+    day.learning = learning_activity(instructor_id, since, until)
+    return day
+
+
+def render(day: InstructorDay, name: str) -> tuple[str, str]:
+    """(subject, text) of the digest mail."""
+    money = lambda amount: _money(amount, day.currency)  # noqa: E731
+    subject = (f"[classpay] Your day: {day.new_enrollments} new enrollment{'s' if day.new_enrollments != 1 else ''}, "
+               f"{money(day.revenue)}")
+    lines = [
+        f"Hi {name},", "",
+        f"Your classpay day, {day.since.astimezone(KST):%Y-%m-%d %H:%M} to {day.until.astimezone(KST):%Y-%m-%d %H:%M} KST:",
+        "",
+        f"- New enrollments: {day.new_enrollments}",
+        f"- Revenue: {money(day.revenue)} (your share of {money(day.sales)} in sales)",
+        f"- Refunds: {day.refunds} ({money(day.refunded)} returned to learners)",
+        f"- New reviews: {day.learning.new_reviews}",
+        f"- Unanswered questions: {day.learning.unanswered_questions}",
+    ]
+    if day.courses:
+        lines += ["", "By course:"]
+        lines += [f"  {c.title}: {c.enrollments} new, {money(c.share)}"
+                  for c in sorted(day.courses.values(), key=lambda c: (-c.share, c.title))]
+    lines += ["", "Your balance and payouts: GET /instructor/balance, GET /instructor/payouts", "classpay"]
+    return subject, "\n".join(lines) + "\n"
+
+
+def _candidates(since: datetime, until: datetime) -> Iterator[str]:
+    seen: set[str] = set()
+    batch: list[str] = []
+
+    def changed(account_ids: list[str]) -> Iterator[str]:
+        for item in ledger_store.get_accounts(account_ids).values():
+            if item.owner_id and item.updated_at >= since and item.owner_id not in seen:
+                seen.add(item.owner_id)
+                yield item.owner_id
+
+    for account_id in ledger_store.account_ids_of_kind("instructor_pending"):
+        batch.append(account_id)
+        if len(batch) == 100:
+            yield from changed(batch)
+            batch = []
+    if batch:
+        yield from changed(batch)
+    for instructor_id in learning_active_instructors(since, until):
+        if instructor_id not in seen:
+            seen.add(instructor_id)
+            yield instructor_id
+
+
+def send_digests(now: datetime | None = None) -> DigestResult:
+    until = now or clock.now()
+    since = until - WINDOW
+    looked = sent = already = failed = 0
+    for instructor_id in _candidates(since, until):
+        looked += 1
+        day = day_of(instructor_id, since, until)
+        if not day.has_activity:
+            continue
+        profile = users.get_profile(instructor_id)
+        if profile is None:
+            continue
+        subject, text = render(day, profile.name)
+        try:
+            if mail.send_once(f"digest:{instructor_id}:{until.astimezone(KST):%Y-%m-%d}",
+                              mail.Mail(profile.email, subject, text), kind="instructor_digest",
+                              recipient_id=instructor_id, now=until):
+                sent += 1
+            else:
+                already += 1
+        except Exception:  # noqa: BLE001 - the next instructors still get theirs; this one is retried next run
+            log.exception("digest not sent", extra={"fields": {"instructor_id": instructor_id}})
+            failed += 1
+    log.info("digest: %d instructors looked at, %d sent, %d sent before, %d failed", looked, sent, already, failed)
+    return DigestResult(since, until, looked, sent, already, failed)
