@@ -4,8 +4,9 @@ Builds an instructor with COURSES published courses, buys each once through the 
 aggregates are written the way production writes them), then fills a whole year of daily
 aggregates for every course and the instructor (as a year of sales would have left them).
 Then times GET /instructor/dashboard (366 days; by day, week, month; the instructor and one
-course), the CSV, and the PNG chart (first render in the process includes importing matplotlib),
-counting the DynamoDB operations each request makes. Also: what a purchase costs now.
+course), the CSV, and the PNG chart,
+counting the DynamoDB operations each request makes; the first chart in the process
+includes importing Pillow and loading the fonts. Also: what a purchase costs now.
 
     .venv/bin/python bench/dashboard_calls.py [REQUESTS]
 """
@@ -125,7 +126,7 @@ def main() -> None:
                              ", ".join(f"{op} {k}" for op, k in sorted(ops.items()))))
 
             png = {"Accept": "image/png"}
-            measure("chart PNG, 366 days (1st: imports matplotlib)", f"/instructor/dashboard.png?{window}", png, 1)
+            measure("chart PNG, 366 days (1st: imports Pillow, fonts)", f"/instructor/dashboard.png?{window}", png, 1)
             measure("dashboard, instructor, 366 days by day", f"/instructor/dashboard?{window}")
             measure("dashboard, instructor, by week", f"/instructor/dashboard?{window}&granularity=week")
             measure("dashboard, instructor, by month", f"/instructor/dashboard?{window}&granularity=month")
