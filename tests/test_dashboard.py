@@ -359,3 +359,28 @@ def test_course_learners_show_names_progress_and_completion_never_emails_and_pag
     assert learners[0]["completed"] is False and learners[0]["progress_percent"] == 0
     assert "@" not in first.body.decode() + rest.body.decode()
     assert rest.json_body["next_cursor"] is None
+
+
+def test_reconciliation_proves_each_instructors_dashboard_net_revenue_against_the_ledger(api, monkeypatch):
+    from chalicelib.store.daily_stats import DailyStatsItem, instructor_scope
+
+    Clock(monkeypatch, datetime(2026, 6, 1, 2, tzinfo=UTC))
+    token = _instructor(api)
+    instructor_id = _me(api, token)
+    course = make_course(api, token, amount=10_001)
+    assert buy(api, funded_learner(api, 30_000), course).status_code == 201
+    refunding = funded_learner(api, 30_000)
+    assert refund_order(api, refunding, buy(api, refunding, course).json_body["order_id"]).status_code == 200
+    admin = api.admin_token()
+    assert api.get("/admin/reconciliation", token=admin).json_body["ok"] is True
+
+    drifted = DailyStatsItem(instructor_scope(instructor_id), "2026-06-01")
+    drifted.update(actions=[DailyStatsItem.net.add(1)])  # what a write outside the sale's transaction could do
+    try:
+        report = api.get("/admin/reconciliation", token=admin).json_body
+        assert report["ok"] is False
+        assert [v["invariant"] for v in report["violations"]] == ["dashboard_net_equals_ledger"]
+        assert instructor_id in report["violations"][0]["detail"]
+    finally:
+        drifted.update(actions=[DailyStatsItem.net.add(-1)])
+    assert api.get("/admin/reconciliation", token=admin).json_body["ok"] is True

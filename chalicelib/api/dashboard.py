@@ -1,7 +1,7 @@
 """The instructor dashboard: figures over time as JSON, CSV and a PNG chart; a course's learners.
 
 Instructors only, own courses only (another instructor's course answers 404). Services,
-and matplotlib for the chart, are imported inside the views so no other route's cold
+and Pillow for the chart, are imported inside the views so no other route's cold
 start pays for them.
 """
 
@@ -181,7 +181,7 @@ def get_dashboard_png(call: Call):
     if PNG not in accept.lower() and "*/*" not in accept:
         raise errors.NotAcceptable("Send `Accept: image/png` to receive the chart",
                                    errors=[errors.FieldError("Accept", "must allow image/png")])
-    from chalicelib.services import charts  # matplotlib is imported on the first chart only
+    from chalicelib.services import charts  # Pillow is imported on the first chart only
     board = _board(call)
     return Reply(charts.render(board, call.query.metric), content_type=PNG, headers={"Cache-Control": "private"})
 

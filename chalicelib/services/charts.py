@@ -1,10 +1,15 @@
-"""The dashboard's PNG chart. matplotlib is imported here, on a container's first chart only.
+"""The dashboard's PNG chart, drawn with Pillow (imported here, on a container's first chart only).
 
-Rendered with matplotlib's object API (`Figure` on the Agg canvas, no pyplot state), so
-concurrent requests in one process do not share a figure.
+Why not matplotlib: with numpy it adds ~50 MB unzipped to the Lambda package (over the
+50 MB zipped upload limit with the rest of classpay), and `chalice package` cannot fetch
+current numpy wheels for Lambda. Pillow is already in the package (certificates), and the
+bundled Nanum Square fonts render Hangul course titles too. The chart is drawn at twice
+its size and scaled down, which anti-aliases lines and text.
 """
 
+import functools
 import io
+import math
 import os
 
 MONEY = {"net": ("Net revenue", lambda c: c["net"] - c["refund_net"]),
@@ -12,63 +17,92 @@ MONEY = {"net": ("Net revenue", lambda c: c["net"] - c["refund_net"]),
          "refunded": ("Refunds", lambda c: c["refunded"])}
 COUNTS = ("orders", "enrollments", "completions", "reviews", "questions")
 MINOR_DIGITS = {"KRW": 0, "JPY": 0, "USD": 2, "EUR": 2}
-ACCENT, NEGATIVE, GRID, TEXT, MUTED = "#2f6fed", "#d64545", "#e6e8ee", "#374151", "#6b7280"
+ACCENT, ACCENT_FILL, NEGATIVE = (47, 111, 237), (203, 219, 252), (214, 69, 69)
+GRID, AXIS, TEXT, MUTED, WHITE = (230, 232, 238), (156, 163, 175), (55, 65, 81), (107, 114, 128), (255, 255, 255)
 BARS_UP_TO = 62  # more periods than this are drawn as a filled line
+WIDTH, HEIGHT, SCALE = 900, 400, 2
+LEFT, RIGHT, TOP, BOTTOM = 90, 24, 78, 52  # plot margins, in output pixels
+FONTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fonts")
 
 
-def _values(board, metric: str) -> tuple[str, list[float], bool]:
+@functools.cache
+def _font(bold: bool, size: int):
+    from PIL import ImageFont
+    return ImageFont.truetype(os.path.join(FONTS, "NanumSquareB.ttf" if bold else "NanumSquareR.ttf"), size * SCALE)
+
+
+def _values(board, metric: str) -> tuple[str, list[float], int]:
     if metric in MONEY:
         title, pick = MONEY[metric]
-        scale = 10 ** MINOR_DIGITS.get(board.currency, 2)
-        return f"{title} ({board.currency})", [pick(p.counts) / scale for p in board.series], True
+        digits = MINOR_DIGITS.get(board.currency, 2)
+        return f"{title} ({board.currency})", [pick(p.counts) / 10**digits for p in board.series], digits
     if metric in COUNTS:
-        return metric.capitalize(), [float(p.counts[metric]) for p in board.series], False
+        return metric.capitalize(), [float(p.counts[metric]) for p in board.series], 0
     raise ValueError(metric)
 
 
-def render(board, metric: str = "net") -> bytes:
-    os.environ.setdefault("MPLCONFIGDIR", "/tmp/matplotlib")  # Lambda's home is read-only  # noqa: S108
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values covering [low, high] (steps of 1, 2, 2.5 or 5 times a power of ten)."""
+    low, high = min(low, 0.0), max(high, 0.0)
+    if high == low:
+        high = low + 1
+    raw = (high - low) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first, last = math.floor(low / step), math.ceil(high / step)
+    return [n * step for n in range(first, last + 1)]
 
-    title, values, is_money = _values(board, metric)
+
+def render(board, metric: str = "net") -> bytes:
+    from PIL import Image, ImageDraw
+
+    s = SCALE
+    title, values, digits = _values(board, metric)
     labels = [p.label for p in board.series]
-    digits = MINOR_DIGITS.get(board.currency, 2) if is_money else 0
-    figure = Figure(figsize=(9, 4), dpi=110)
-    axes = figure.subplots()
-    positions = list(range(len(values)))
-    if len(values) <= BARS_UP_TO:
-        colors = [ACCENT if v >= 0 else NEGATIVE for v in values]
-        axes.bar(positions, values, color=colors, width=0.8, linewidth=0)
-    else:  # a year of days: a filled line reads better than 366 hairline bars
-        axes.fill_between(positions, values, step="mid", color=ACCENT, alpha=0.25, linewidth=0)
-        axes.step(positions, values, where="mid", color=ACCENT, linewidth=1)
-    axes.axhline(0, color="#9ca3af", linewidth=0.8)
+    image = Image.new("RGB", (WIDTH * s, HEIGHT * s), WHITE)
+    draw = ImageDraw.Draw(image)
     scope = f"course {board.course_id}" if board.course_id else "all courses"
-    figure.text(0.012, 0.955, f"{title} by {board.granularity}", fontsize=13, color=TEXT, fontweight="bold",
-                ha="left", va="top")
-    figure.text(0.012, 0.885, f"{board.first_day} to {board.last_day} ({board.timezone}) · {scope} · "
-                f"total {sum(values):,.{digits}f}", fontsize=9, color=MUTED, ha="left", va="top")
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-    axes.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=not is_money))
-    step = max(1, -(-len(labels) // 12))
-    axes.set_xticks(positions[::step], labels[::step], fontsize=8,
-                    rotation=0 if len(labels[::step]) <= 8 or board.granularity == "month" else 30,
-                    ha="center" if len(labels[::step]) <= 8 or board.granularity == "month" else "right")
-    axes.set_xlim(-0.6, max(len(values), 1) - 0.4)
-    low, high = min(values, default=0), max(values, default=0)
-    axes.set_ylim(min(0, low * 1.1), high * 1.1 if high > 0 else 1)
-    axes.grid(axis="y", color=GRID, linewidth=0.8)
-    axes.set_axisbelow(True)
-    for side in ("top", "right", "left"):
-        axes.spines[side].set_visible(False)
-    axes.spines["bottom"].set_color("#9ca3af")
-    axes.tick_params(colors=TEXT, length=0)
+    draw.text((16 * s, 14 * s), f"{title} by {board.granularity}", font=_font(True, 18), fill=TEXT)
+    draw.text((16 * s, 42 * s), f"{board.first_day} to {board.last_day} ({board.timezone}) · {scope} · "
+              f"total {sum(values):,.{digits}f}", font=_font(False, 12), fill=MUTED)
+
+    x0, x1, y0, y1 = LEFT * s, (WIDTH - RIGHT) * s, TOP * s, (HEIGHT - BOTTOM) * s
+    ticks = nice_ticks(min(values, default=0), max(values, default=0))
+    low, high = ticks[0], ticks[-1]
+
+    def y_of(value: float) -> float:
+        return y1 - (value - low) / (high - low) * (y1 - y0)
+
+    for tick in ticks:
+        y = y_of(tick)
+        draw.line([(x0, y), (x1, y)], fill=GRID, width=s)
+        draw.text((x0 - 10 * s, y), f"{tick:,.0f}" if tick == int(tick) else f"{tick:,.1f}", font=_font(False, 11),
+                  fill=TEXT, anchor="rm")
+
+    n = max(len(values), 1)
+    slot = (x1 - x0) / n
+    zero = y_of(0)
+    if len(values) <= BARS_UP_TO:
+        for i, value in enumerate(values):
+            if value:
+                left, right = x0 + slot * (i + 0.1), x0 + slot * (i + 0.9)
+                top, bottom = sorted((y_of(value), zero))
+                draw.rectangle([(left, top), (right, bottom)], fill=ACCENT if value > 0 else NEGATIVE)
+    else:  # a year of days: a filled step line reads better than 366 hairline bars
+        outline = []
+        for i, value in enumerate(values):
+            outline += [(x0 + slot * i, y_of(value)), (x0 + slot * (i + 1), y_of(value))]
+        draw.polygon([(x0, zero), *outline, (x1, zero)], fill=ACCENT_FILL)
+        draw.line(outline, fill=ACCENT, width=s)
+    draw.line([(x0, zero), (x1, zero)], fill=AXIS, width=s)
+
+    every = max(1, math.ceil(len(labels) / 12))
+    for i in range(0, len(labels), every):
+        draw.text((x0 + slot * (i + 0.5), y1 + 10 * s), labels[i], font=_font(False, 11), fill=TEXT, anchor="mt")
     if not any(values):
-        axes.text(0.5, 0.5, "no activity in this period", transform=axes.transAxes, ha="center", color=MUTED)
-    figure.tight_layout(rect=(0, 0, 1, 0.84))
+        draw.text(((x0 + x1) / 2, (y0 + y1) / 2), "no activity in this period", font=_font(False, 13), fill=MUTED,
+                  anchor="mm")
+
     out = io.BytesIO()
-    figure.savefig(out, format="png")
+    image.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS).save(out, format="PNG", optimize=True)
     return out.getvalue()

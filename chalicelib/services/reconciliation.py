@@ -21,6 +21,11 @@ Beyond the ledger (reading orders, enrollments and sessions whole, page by page)
 - each ended enrollment's order was refunded, with its refund transfer posted;
 - each paid order is the order of an enrollment that grants access;
 - no live session holds more bookings than seats.
+
+And the dashboard against the ledger: each instructor's daily aggregates, summed over all
+days (one Query per instructor), give the net revenue (instructor shares of sales minus the
+instructor's part of refunds) that the instructor's pending and available accounts received
+from order and refund transfers (`order:<id>`, `refund:<order_id>`).
 """
 
 import logging
@@ -31,7 +36,7 @@ from chalicelib import clock
 from chalicelib.money import CURRENCIES, Money
 from chalicelib.services import ledger
 from chalicelib.services.ledger import Account, AccountKind
-from chalicelib.store import admin_scans, enrollments, orders
+from chalicelib.store import admin_scans, daily_stats, enrollments, orders
 from chalicelib.store import ledger as store
 
 log = logging.getLogger("classpay.reconciliation")
@@ -68,14 +73,17 @@ class AccountCheck:
     entries_sum: int
     entry_count: int
     violations: list[Violation]
+    sales_sum: int = 0  # entries of order and refund transfers (what the dashboard's net revenue counts)
 
 
 def check_account(account: Account) -> AccountCheck:
     """One account: its balance item (if it keeps one) against its entries, and its sign."""
     item = None if account.hot else store.get_account(account.account_id, consistent=True)
-    total = count = 0
+    total = count = sales = 0
     violations: list[Violation] = []
     for entry in ledger.entries_of(account):
+        if entry.transfer_id.startswith(SALES_TRANSFERS) and entry.amount.currency == account.currency:
+            sales += entry.amount.amount
         if entry.amount.currency != account.currency:
             violations.append(Violation("entry_currency", f"{entry.transfer_id} is in {entry.amount.currency}",
                                         account.account_id, account.currency))
@@ -93,7 +101,36 @@ def check_account(account: Account) -> AccountCheck:
             violations.append(Violation("not_negative", f"balance is {balance}", account.account_id, account.currency))
     elif account.never_negative and total < 0:
         violations.append(Violation("not_negative", f"entries sum to {total}", account.account_id, account.currency))
-    return AccountCheck(account, total, count, violations)
+    return AccountCheck(account, total, count, violations, sales)
+
+
+SALES_TRANSFERS = ("order:", "refund:")  # the transfers of orders and their refunds (ids per business event)
+SALES_ACCOUNTS = frozenset({AccountKind.INSTRUCTOR_PENDING, AccountKind.INSTRUCTOR_AVAILABLE})
+
+
+def _dashboard_net(instructor_id: str, currency: str) -> int:
+    """The instructor's net revenue over all days, as the dashboard's aggregates have it."""
+    rows = daily_stats.days_of(daily_stats.instructor_scope(instructor_id), "0000-00-00", "9999-99-99")
+    counts = daily_stats.total(daily_stats.counts_of(row) for row in rows if (row.currency or currency) == currency)
+    return counts["net"] - counts["refund_net"]
+
+
+def _ledger_sales(instructor_id: str, currency: str) -> int:
+    return sum(check_account(Account(kind, currency, instructor_id)).sales_sum for kind in sorted(SALES_ACCOUNTS))
+
+
+def _dashboard_violations(ledger_sales: dict[tuple[str, str], int]) -> list[Violation]:
+    found = []
+    for (instructor_id, currency), sales in sorted(ledger_sales.items()):
+        if _dashboard_net(instructor_id, currency) == sales:
+            continue
+        # not a snapshot: read both again once before reporting (a sale may have committed meanwhile)
+        dashboard, sales = _dashboard_net(instructor_id, currency), _ledger_sales(instructor_id, currency)
+        if dashboard != sales:
+            found.append(Violation("dashboard_net_equals_ledger",
+                                   f"instructor {instructor_id}: dashboard net revenue {dashboard}, ledger {sales}",
+                                   currency=currency))
+    return found
 
 
 def _accounts() -> list[Account]:
@@ -109,11 +146,15 @@ def run(now: datetime | None = None) -> Report:
     checked_at = now or clock.now()
     totals = {currency: CurrencyTotals(currency) for currency in CURRENCIES}
     violations: list[Violation] = []
+    ledger_sales: dict[tuple[str, str], int] = {}
     for account in _accounts():
         check = check_account(account)
         if check.violations:
             check = check_account(account)  # once more: a transfer may have committed meanwhile
         violations.extend(check.violations)
+        if account.kind in SALES_ACCOUNTS:
+            key = (account.owner_id, account.currency)
+            ledger_sales[key] = ledger_sales.get(key, 0) + check.sales_sum
         currency_totals = totals[account.currency]
         currency_totals.entries_sum += check.entries_sum
         currency_totals.entry_count += check.entry_count
@@ -121,6 +162,7 @@ def run(now: datetime | None = None) -> Report:
         kind = str(account.kind)
         currency_totals.by_kind[kind] = currency_totals.by_kind.get(kind, 0) + check.entries_sum
     violations.extend(_sales_violations())
+    violations.extend(_dashboard_violations(ledger_sales))
     for currency_totals in totals.values():
         if currency_totals.entries_sum != 0:
             violations.append(Violation("entries_sum_to_zero", f"entries sum to {currency_totals.entries_sum}",
