@@ -12,7 +12,7 @@ export API_PORT MOTO_PORT
 STAGE ?= prod
 PACKAGE_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-northeast-2}
 
-.PHONY: run test lint lint-infra package policy bench clean
+.PHONY: run test lint lint-infra package policy bench fuzz clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,13 +43,14 @@ lint-infra: package
 policy: $(STAMP)
 	CLASSPAY_UPDATE_POLICY=1 $(BIN)/python -m pytest
 
+# Every benchmark in bench/ (incl. a locust run on chalice local, loopback), rewriting bench/RESULTS.md.
 bench: $(STAMP)
-	$(BIN)/python bench/cold_start.py
-	$(BIN)/python bench/catalog.py 10000 100
-	$(BIN)/python bench/ledger_calls.py
-	$(BIN)/python bench/orders.py 40
-	$(BIN)/python bench/package_size.py
-	$(BIN)/python bench/learning_calls.py 50
+	$(BIN)/python bench/run_all.py
+
+# Schemathesis against `chalice local` on an emulated AWS (its own ports), half an hour per caller.
+FUZZ_SECONDS ?= 1800
+fuzz: $(STAMP)
+	MOTO_PORT=$${FUZZ_MOTO_PORT:-5804} API_PORT=$${FUZZ_API_PORT:-8804} $(BIN)/python -m infra.fuzz --max-time $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache out build

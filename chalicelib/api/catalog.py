@@ -14,7 +14,8 @@ catalog_api = ApiBlueprint(__name__, tag="catalog")
 
 
 class CatalogQuery(PageQuery):
-    q: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    q: Annotated[str, msgspec.Meta(min_length=1, max_length=100,
+                                   description="words of two or more characters; every one must match")] | None = None
     category: Category | None = None
     sort: Literal["popular", "rating", "newest", "price_asc", "price_desc"] = "popular"
 

@@ -30,19 +30,33 @@ def _error_classes(endpoint: Endpoint) -> list[type[errors.DomainError]]:
     return implied + list(endpoint.errors)
 
 
+# API Gateway (and `chalice local`) answer for the authorizer before the app runs: 401 without a
+# token, 403 for a token that fails verification. Those bodies are the gateway's, not problem documents.
+GATEWAY_ERROR = {
+    "type": "object",
+    "description": "API Gateway's own answer when the authorizer refuses: no token (401) or a bad one (403)",
+    "properties": {"message": {"type": "string"}, "Message": {"type": "string"}},
+}
+
+
 def _problem_responses(endpoint: Endpoint) -> dict:
     codes_by_status: dict[int, list[str]] = {}
     for error_class in _error_classes(endpoint):
         status = STATUS_BY_CODE.get(error_class.code, 400)
         if error_class.code not in codes_by_status.setdefault(status, []):
             codes_by_status[status].append(error_class.code)
-    return {
+    responses = {
         str(status): {
             "description": "Problem: " + ", ".join(codes),
             "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for status, codes in sorted(codes_by_status.items())
     }
+    if not endpoint.policy.public:
+        for status, why in (("401", "no bearer token"), ("403", "a token that fails verification")):
+            responses[status]["description"] += f"; or the gateway's refusal of {why}"
+            responses[status]["content"]["application/json"] = {"schema": {"$ref": "#/components/schemas/GatewayError"}}
+    return responses
 
 
 def _operation(endpoint: Endpoint, schema_of: dict) -> dict:
@@ -91,6 +105,9 @@ def document() -> dict:
     types = list(dict.fromkeys(types))
     schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
     schema_of = dict(zip(types, schemas, strict=True))
+    for endpoint in ENDPOINTS:
+        if endpoint.body is not None and getattr(endpoint.body, "json_schema_extra", None):
+            components[endpoint.body.__name__].update(endpoint.body.json_schema_extra)
     # Query structs become parameters; inline their properties rather than referencing them.
     for endpoint in ENDPOINTS:
         if endpoint.query is not None:
@@ -107,7 +124,7 @@ def document() -> dict:
         },
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": components,
+            "schemas": {**components, "GatewayError": GATEWAY_ERROR},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }

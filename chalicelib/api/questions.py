@@ -12,12 +12,12 @@ import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import INSTRUCTOR, LEARNER, SIGNED_IN, ApiBlueprint, Call
-from chalicelib.api.schemas import Input, Page, PageQuery, Title
+from chalicelib.api.schemas import VISIBLE, Input, Page, PageQuery, Title
 from chalicelib.store.questions import Answer, Question
 
 questions_api = ApiBlueprint(__name__, tag="questions")
 
-PlainText = Annotated[str, msgspec.Meta(min_length=1, max_length=5000, pattern=r"\S",
+PlainText = Annotated[str, msgspec.Meta(min_length=1, max_length=5000, pattern=VISIBLE,
                                         description="plain text, returned as sent (never rendered as HTML)")]
 
 

@@ -6,20 +6,20 @@ called rather than on every container start.
 """
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from chalicelib import clock, errors
 from chalicelib.api.routing import INSTRUCTOR, LEARNER, PUBLIC, ApiBlueprint, Call
-from chalicelib.api.schemas import Input, Page, PageQuery
+from chalicelib.api.schemas import VISIBLE, Input, Page, PageQuery
 from chalicelib.store.reviews import Review
 
 reviews_api = ApiBlueprint(__name__, tag="reviews")
 
 Stars = Annotated[int, msgspec.Meta(ge=1, le=5, description="1 to 5 stars")]
-ReviewText = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=r"\S",
+ReviewText = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=VISIBLE,
                                          description="plain text, returned as sent (never rendered as HTML)")]
 
 
@@ -29,6 +29,7 @@ class NewReview(Input):
 
 
 class ReviewChanges(Input):
+    json_schema_extra: ClassVar[dict] = {"minProperties": 1}  # an empty edit is refused
     rating: Stars | UnsetType = UNSET
     text: ReviewText | UnsetType = UNSET
 

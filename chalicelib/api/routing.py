@@ -240,6 +240,7 @@ def reply(result: Any, declared: Endpoint) -> Response:
 # --- input decoding -----------------------------------------------------------------------------
 
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_INT_GOT_FLOAT = re.compile(r"Expected `int[^`]*`, got `float`")
 _NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `(?P<name>[^`]+)`")
 
 
@@ -262,9 +263,30 @@ def decode_body(schema: type, raw_body: bytes | None, required: bool = True) -> 
     try:
         return msgspec.json.decode(raw_body, type=schema)
     except msgspec.ValidationError as error:
+        if _INT_GOT_FLOAT.search(str(error)):
+            return _decode_integral_floats(schema, raw_body, error)
         raise _field_error(error) from None
     except msgspec.DecodeError as error:
         raise errors.MalformedRequest(str(error), errors=[errors.FieldError("body", str(error))]) from None
+
+
+def _integral(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
+def _decode_integral_floats(schema: type, raw_body: bytes, error: msgspec.ValidationError) -> Any:
+    """JSON has one number type: `3.0` is the integer 3 (as JSON Schema says); `3.5` is still refused."""
+    normalized = msgspec.json.encode(_integral(msgspec.json.decode(raw_body)))
+    try:
+        return msgspec.json.decode(normalized, type=schema)
+    except msgspec.ValidationError as again:
+        raise _field_error(again) from None
 
 
 def decode_query(schema: type, query_params) -> Any:

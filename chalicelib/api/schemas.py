@@ -1,29 +1,41 @@
 """Request and response shapes shared by several areas (msgspec Structs).
 
-Structs are strict: unknown fields are refused, integers are never floats,
+Structs are strict: unknown fields are refused, integers are whole numbers (3.0 is 3, 3.5 is refused),
 strings have bounds. The OpenAPI document is generated from these types.
 """
 
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, ClassVar, Generic, TypeVar
 
 import msgspec
 
 T = TypeVar("T")
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
-Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
+# What the identity provider accepts as an email username (a@b.c is refused there, so it is here).
+Email = Annotated[str, msgspec.Meta(min_length=6, max_length=254,
+                                    pattern=r"^[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+# A character that is not white space, spelled out so that Python (msgspec) and the JSON Schema (ECMA-262)
+# dialect agree: `\S` differs between them (Python counts \x1c-\x1f and \x85 as space, ECMA counts \ufeff).
+VISIBLE = r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=VISIBLE)]
+# The user pool's password policy (infra/bootstrap.py PASSWORD_POLICY): a lower- and an upper-case letter and a digit.
+Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256,
+                                       pattern=r"^(?=[\s\S]*[a-z])(?=[\s\S]*[A-Z])(?=[\s\S]*[0-9])")]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=8192)]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=r"\S")]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=VISIBLE)]
 LongText = Annotated[str, msgspec.Meta(max_length=5000)]
-HttpsUrl = Annotated[str, msgspec.Meta(max_length=500, pattern=r"^https://\S+$")]
+HttpsUrl = Annotated[str, msgspec.Meta(max_length=500, pattern=f"^https://{VISIBLE}+$")]
 AwareDateTime = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 with a time zone")]
 Position = Annotated[int, msgspec.Meta(ge=0, le=10_000, description="0-based place in its list")]
 
 
 class Input(msgspec.Struct, forbid_unknown_fields=True):
-    """Base of every request body: a field the API does not know is an error, not ignored."""
+    """Base of every request body: a field the API does not know is an error, not ignored.
+
+    `json_schema_extra` (a ClassVar) adds to the body's schema in the API document what a Struct cannot say,
+    e.g. `{"minProperties": 1}` for a change set that refuses to be empty."""
+
+    json_schema_extra: ClassVar[dict] = {}
 
 
 Currency = Annotated[str, msgspec.Meta(pattern=r"^(KRW|USD)$", description="ISO 4217 code (KRW, USD)")]

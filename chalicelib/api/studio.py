@@ -4,7 +4,7 @@ Every route is for instructors; the services check that the course is the caller
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -119,6 +119,7 @@ class NewSession(Input):
 
 
 class SessionChanges(Input):
+    json_schema_extra: ClassVar[dict] = {"minProperties": 1}  # an empty change is refused
     capacity: Capacity | UnsetType = UNSET
     join_url: HttpsUrl | None | UnsetType = UNSET
 

@@ -49,8 +49,8 @@ def search_courses(q: str, category: str | None, limit: int, cursor: str | None)
     the other words are checked against the terms each candidate course wrote.
     """
     terms = search.query_terms(q)
-    if not terms:
-        raise errors.ValidationFailed.on("q", "search for at least one word of two or more characters")
+    if not terms:  # no word of two or more characters: nothing can match every word
+        return CoursePage([], None)
     first, others = terms[0], set(terms[1:])
     start = decode_cursor(cursor, partition={"term": first})
     after = start["course_id"]["S"] if start else None

@@ -1,0 +1,48 @@
+"""Load on `chalice local` over an emulated AWS: the learner path (browse -> detail -> buy) with locust.
+
+Starts the `make run` stack on its own loopback ports (`infra/stack.py`),
+runs locust headless for a bounded time with a few users, and prints the
+figures per request. Nothing listens beyond 127.0.0.1.
+
+    .venv/bin/python bench/load.py [SECONDS] [USERS]
+"""
+
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from infra.stack import clean_environment, running_stack  # noqa: E402
+
+MOTO_PORT = int(os.environ.get("BENCH_MOTO_PORT", "5805"))
+API_PORT = int(os.environ.get("BENCH_API_PORT", "8805"))
+
+
+def main() -> int:
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    users = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+    with running_stack(MOTO_PORT, API_PORT) as base_url, tempfile.TemporaryDirectory() as scratch:
+        prefix = Path(scratch) / "load"
+        command = [str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"),
+                   "--headless", "--host", base_url, "--users", str(users), "--spawn-rate", str(users),
+                   "--run-time", f"{seconds}s", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
+                   "--stop-timeout", "5"]
+        result = subprocess.run(command, env=clean_environment(), capture_output=True, text=True, check=False)
+        rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))
+    sys.stdout.write(f"locust {users} users for {seconds} s against chalice local on moto (loopback)\n")
+    sys.stdout.write(f"  {'request':<24}{'count':>7}{'fail':>6}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}\n")
+    for row in rows:
+        sys.stdout.write(f"  {row['Name']:<24}{row['Request Count']:>7}{row['Failure Count']:>6}"
+                         f"{float(row['Requests/s']):>8.1f}{row['50%']:>8}{row['95%']:>8}{row['99%']:>8}\n")
+    failures = sum(int(r["Failure Count"]) for r in rows if r["Name"] == "Aggregated")
+    sys.stdout.write(f"failures: {failures}\n")
+    return 0 if result.returncode in (0, 1) and failures == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""`make bench`: run every benchmark in bench/ and rewrite bench/RESULTS.md from what they print.
+
+Each benchmark runs as its own process; its output goes into RESULTS.md verbatim
+under a header naming the machine and the versions, with a summary table of
+the measured figure, the target and their ratio (measured / target: <= 1.00
+meets a "at most" target). The analysis of earlier runs is in bench/NOTES.md.
+
+    .venv/bin/python bench/run_all.py
+"""
+
+import datetime
+import importlib.metadata
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "RESULTS.md"
+
+# (script and arguments, what it measures)
+BENCHMARKS = [
+    (["cold_start.py"], "cold start of `import app` vs a bare Chalice+boto3+PynamoDB app"),
+    (["catalog.py", "10000", "100"], "catalog routes over 10,000 courses: DynamoDB calls and handler time"),
+    (["ledger_calls.py"], "DynamoDB calls per money request"),
+    (["orders.py", "40"], "purchases and refunds: DynamoDB calls, throughput with 1 and 8 threads"),
+    (["package_size.py"], "deployment package size vs the bare app"),
+    (["learning_calls.py", "50"], "learning routes: DynamoDB calls per request"),
+    (["load.py", "30", "4"], "locust on `chalice local`: browse -> detail -> buy, 4 users, 30 s"),
+]
+
+# (script, what, regex whose group 1 is the measured figure, target, unit)
+TARGETS = [
+    ("cold_start.py", "cold start ratio classpay / bare", r"ratio\s+([\d.]+)", 1.3, "x"),
+    ("catalog.py", "DynamoDB calls for a listing page", r"GET /courses \(popular, all\)\s+([\d.]+)", 1, "calls"),
+    ("catalog.py", "DynamoDB calls for a course page", r"GET /courses/\{id\}\s+([\d.]+)", 1, "calls"),
+    ("ledger_calls.py", "TransactWriteItems per confirm", r"POST \.\.\./confirm\s+200\s+\d+ calls:.*?(\d+) TransactWriteItems",
+     1, "transactions"),
+    ("orders.py", "DynamoDB calls per purchase (2 reads + claim + 1 transaction)", r"POST /orders\s+201\s+(\d+) calls", 4,
+     "calls"),
+    ("orders.py", "transaction conflicts with 8 threads", r"8 thread\(s\):.*?(\d+) transaction conflicts", 0, "conflicts"),
+    ("package_size.py", "package ratio classpay / bare", r"ratio classpay / bare:\s+([\d.]+)", 1.2, "x"),
+    ("load.py", "failed requests on the learner path", r"failures:\s+(\d+)", 0, "failures"),
+]
+
+VERSIONS = ["chalice", "boto3", "pynamodb", "msgspec", "moto", "locust", "schemathesis"]
+
+
+def _machine() -> list[str]:
+    versions = []
+    for name in VERSIONS:
+        try:
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return [
+        f"- Run: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()}; " + ", ".join(versions),
+    ]
+
+
+def _ratio(measured: float, target: float) -> str:
+    if target == 0:
+        return "meets" if measured == 0 else "MISSED"
+    ratio = measured / target
+    return f"{ratio:.2f}" + ("" if ratio <= 1.0 else "  MISSED")
+
+
+def main() -> int:
+    outputs: dict[str, tuple[str, float, int]] = {}
+    for arguments, what in BENCHMARKS:
+        script = arguments[0]
+        sys.stdout.write(f"== {script} ({what})\n")
+        sys.stdout.flush()
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, str(ROOT / script), *arguments[1:]], cwd=ROOT.parent,
+                                capture_output=True, text=True, check=False)
+        output = result.stdout.strip() or result.stderr.strip()[-3000:]
+        outputs[script] = (output, time.monotonic() - started, result.returncode)
+        sys.stdout.write(output + "\n")
+    lines = ["# Benchmark results", "",
+             "Written by `make bench` (`bench/run_all.py`); do not edit by hand. Analysis of earlier runs: "
+             "[NOTES.md](NOTES.md).", "", *_machine(), "",
+             "## Targets", "", "| benchmark | figure | measured | target | ratio |", "|---|---|---|---|---|"]
+    for script, what, pattern, target, unit in TARGETS:
+        match = re.search(pattern, outputs.get(script, ("", 0, 1))[0])
+        if match:
+            measured = float(match.group(1))
+            lines.append(f"| {script} | {what} | {measured:g} {unit} | {'<=' if target else '='} {target:g} {unit} | "
+                         f"{_ratio(measured, target)} |")
+        else:
+            lines.append(f"| {script} | {what} | not measured | {target:g} {unit} | - |")
+    lines += [""]
+    for arguments, what in BENCHMARKS:
+        output, seconds, code = outputs[arguments[0]]
+        status = "" if code == 0 else f", exit code {code}"
+        lines += [f"## `bench/{' '.join(arguments)}`", "", f"{what} ({seconds:.0f} s{status})", "", "```", output,
+                  "```", ""]
+    RESULTS.write_text("\n".join(lines))
+    sys.stdout.write(f"wrote {RESULTS.relative_to(ROOT.parent)}\n")
+    return max(code for _, _, code in outputs.values())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

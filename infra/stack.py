@@ -1,0 +1,120 @@
+"""The `make run` stack on any ports, for tools that attack it from outside (fuzzer, load test).
+
+    python -m infra.stack --moto-port 5801 --api-port 8801
+
+starts a moto server on loopback, bootstraps the `local` stage's resources,
+seeds the demo data and serves `chalice local` — the same steps as
+`infra/local.py` (`make run`), without the local job clock — then prints
+`READY <api url>` and waits until it is terminated (SIGTERM/SIGINT), stopping
+what it started. From Python, `running_stack(moto_port, api_port)` runs it as
+a child process (its own environment, so an in-process moto of a test session
+never sees it) and yields the API's base URL.
+"""
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from infra.local import HOST, PROJECT_DIR, STAGE, _aws_environment, _listening, _wait_for
+
+
+def serve(moto_port: int, api_port: int) -> int:
+    if api_port == moto_port:
+        raise SystemExit("the API and moto ports must differ")
+    for port in (moto_port, api_port):
+        if _listening(port):
+            raise SystemExit(f"{HOST}:{port} is taken")
+    started: list[subprocess.Popen] = []
+    os.environ.update(_aws_environment(moto_port))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        moto = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        started.append(moto)
+        _wait_for(moto_port, "moto server", moto)
+
+        from infra import bootstrap, seed
+
+        os.environ.update(bootstrap.stage_environment(STAGE))
+        os.environ.update(bootstrap.create_stage_resources(STAGE))
+        seed.seed_demo()
+        chalice = subprocess.Popen(
+            [str(Path(sys.executable).parent / "chalice"), "local", "--stage", STAGE,
+             "--host", HOST, "--port", str(api_port), "--no-autoreload"],  # edits during a run must not restart it
+            cwd=PROJECT_DIR, env=os.environ.copy(), start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        started.append(chalice)
+        _wait_for(api_port, "chalice local", chalice)
+        sys.stdout.write(f"READY http://{HOST}:{api_port}\n")
+        sys.stdout.flush()
+        while all(process.poll() is None for process in started):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for process in reversed(started):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in started:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def clean_environment() -> dict[str, str]:
+    """The caller's environment without the AWS and stage settings a test session may have put there."""
+    import json
+
+    stages = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"].values()
+    managed = {name for stage in stages for name in stage.get("environment_variables", {})}
+    managed |= {"USER_POOL_ID", "USER_POOL_CLIENT_ID", "PAYOUT_ACCOUNT_KEY_ID", "CLASSPAY_UPDATE_POLICY"}
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in managed}
+
+
+@contextlib.contextmanager
+def running_stack(moto_port: int, api_port: int, timeout: float = 180) -> Iterator[str]:
+    """Run the stack in a child process; yield the API's base URL; stop it afterwards."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.stack", "--moto-port", str(moto_port), "--api-port", str(api_port)],
+        cwd=PROJECT_DIR, env=clean_environment(), stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        line = ""
+        while not line.startswith("READY"):
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                raise RuntimeError(f"the stack exited with code {process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the stack did not start in time")
+        yield line.split()[1]
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "8000")))
+    arguments = parser.parse_args()
+    return serve(arguments.moto_port, arguments.api_port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
