@@ -151,6 +151,7 @@ MATRIX = {
     ("GET", "/instructor/courses/{course_id}/enrollments"): (None, instructors_only(200, 404)),
     # --- admin ------------------------------------------------------------------------------------
     ("GET", "/admin/reconciliation"): (None, admins_only(200)),
+    ("GET", "/admin/reconciliation/runs"): (None, admins_only(200)),
     ("POST", "/admin/jobs/{job_name}/run"): ({}, admins_only(200)),
 }
 
