@@ -24,7 +24,10 @@ Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256,
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=8192)]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=VISIBLE)]
 LongText = Annotated[str, msgspec.Meta(max_length=5000)]
-HttpsUrl = Annotated[str, msgspec.Meta(max_length=500, pattern=f"^https://{VISIBLE}+$")]
+# A host name (letters, digits, dots, hyphens; an optional port), then an optional path of visible characters:
+# no user info, no IP-literal brackets, nothing a URL parser would choke on.
+HttpsUrl = Annotated[str, msgspec.Meta(max_length=500,
+                                       pattern=r"^https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:/[!-~]*)?$")]
 AwareDateTime = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 with a time zone")]
 Position = Annotated[int, msgspec.Meta(ge=0, le=10_000, description="0-based place in its list")]
 
