@@ -44,8 +44,11 @@ INPUT_ERRORS = {"VALIDATION_FAILED", "MALFORMED_REQUEST", "UNSUPPORTED_MEDIA_TYP
 ALWAYS_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 # 422 VALIDATION_FAILED for a rule no schema can state, because it depends on the clock or on stored state:
 # a time that must be in the future, a file type that must fit the lesson's kind, a capacity not below the
-# seats already booked.
+# seats already booked; or on a table the schema does not carry: a range whose `from` must not pass its
+# `to`, a bank code from the banks we pay to, an IANA time zone name.
 STATE_DEPENDENT = {
+    "GET /instructor/dashboard", "GET /instructor/dashboard.csv", "GET /instructor/dashboard.png",
+    "PUT /instructor/payout-account", "PUT /instructor/timezone",
     "POST /instructor/courses/{course_id}/sessions", "POST /instructor/courses/{course_id}/coupons",
     "POST /instructor/courses/{course_id}/publish", "POST /instructor/courses/{course_id}/lessons/{lesson_id}/upload-url",
     "PATCH /instructor/courses/{course_id}/sessions/{session_id}",
