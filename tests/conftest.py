@@ -29,10 +29,18 @@ from infra import iam  # noqa: E402
 # against it). Installed before moto and before any botocore session exists.
 iam.RECORDER.install()
 
+from hypothesis import settings  # noqa: E402
 from moto import mock_aws  # noqa: E402  (after the credentials above)
 
 from infra import bootstrap  # noqa: E402
 from tests.moto_isolation import serialize_dynamodb_operations  # noqa: E402
+
+# The same examples on every run: the IAM policy test compares the AWS calls of the whole suite
+# with the deployed policy, so the suite must make the same calls each time. Explore new examples
+# with HYPOTHESIS_PROFILE=explore (random, and remembers failures in .hypothesis/).
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 PASSWORD = "Classpay-test-1"
 _serial = itertools.count()

@@ -145,6 +145,19 @@ def test_catalog_and_detail_are_one_query_each_and_never_scan(api, instructor, a
     assert "Scan" not in aws_calls.of("dynamodb")
 
 
+@pytest.mark.parametrize("category", ["design", None])
+@pytest.mark.parametrize("sort", ["popular", "rating", "newest", "price_asc", "price_desc"])
+def test_every_sort_in_a_category_and_overall_is_one_query_on_its_own_index(api, instructor, aws_calls, sort, category):
+    make_course(api, instructor, title=f"Sorted by {sort}", category="design")
+    aws_calls.clear()
+    page = api.get(f"/courses?sort={sort}&limit=20" + (f"&category={category}" if category else ""))
+    assert page.status_code == 200 and page.json_body["items"]
+    assert aws_calls.of("dynamodb") == ["Query"]
+    prices = [c["price"]["amount"] for c in page.json_body["items"]]
+    if sort.startswith("price"):
+        assert prices == sorted(prices, reverse=sort == "price_desc")
+
+
 # --- publishing rules ------------------------------------------------------------------------------
 
 def test_publishing_without_lessons_is_refused_naming_what_is_missing(api, instructor):
