@@ -116,8 +116,27 @@ def seed_wallets() -> None:
         wallet.confirm_topup(user_id, topup.topup_id, topup.checkout.payment_key, gateway=FakeGateway())
 
 
+# Demo instructors' payout accounts (the fake bank pays these; one ending in 0000 it would refuse).
+DEMO_PAYOUT_ACCOUNTS = {
+    "instructor@classpay.test": ("088", "110-234-567891", "Ina Instructor"),
+    "instructor2@classpay.test": ("090", "3333-01-2345678", "Ivan Instructor"),
+}
+
+
+def seed_payout_accounts() -> None:
+    """Give demo instructors a payout account, unless they have one."""
+    from chalicelib.services import payout_accounts
+    from chalicelib.store import payout_accounts as store
+
+    for email, (bank_code, number, holder) in DEMO_PAYOUT_ACCOUNTS.items():
+        user_id = _user_id(email)
+        if store.get(user_id) is None:
+            payout_accounts.save(user_id, bank_code, number, holder)
+
+
 def seed_demo() -> list[DemoAccount]:
     accounts = seed_accounts()
     seed_courses()
     seed_wallets()
+    seed_payout_accounts()
     return accounts

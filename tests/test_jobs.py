@@ -38,3 +38,15 @@ def test_prod_refuses_to_move_the_clock(api, monkeypatch):
     response = api.post("/admin/jobs/scheduled_publishing/run", {"now": "2030-01-01T00:00:00Z"},
                         token=api.admin_token())
     assert response.status_code == 422 and response.json_body["errors"][0]["field"] == "now"
+
+
+def test_every_job_runs_through_its_scheduled_lambda_handler_and_answers_json(functions):
+    from chalicelib.jobs import JOBS
+    from tests.jobs import run_scheduled
+    from tests.test_payouts import take_messages
+
+    for name in JOBS:
+        summary = run_scheduled(functions, name)  # Lambda returns it as JSON: no datetime may be left in it
+        assert isinstance(summary, dict) and summary, name
+    assert isinstance(run_scheduled(functions, "topup_expiry")["cutoff"], str)
+    take_messages()  # the payout job's messages, if any: the payout tests deliver their own

@@ -22,3 +22,10 @@ def test_seeding_twice_funds_the_demo_learner_once(api):
     assert api.get("/wallet", token=token).json_body["balance"] == {"amount": 200_000, "currency": "KRW"}
     entries = api.get("/wallet/entries", token=token).json_body["items"]
     assert [e["kind"] for e in entries] == ["topup"]
+
+
+def test_demo_instructors_have_a_masked_payout_account(api):
+    seed.seed_demo()
+    token = api.log_in("instructor@classpay.test", seed.DEMO_PASSWORD)["access_token"]
+    account = api.get("/instructor/payout-account", token=token)
+    assert account.status_code == 200 and account.json_body["account_number_masked"] == "****7891"

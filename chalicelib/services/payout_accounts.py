@@ -13,6 +13,7 @@ from datetime import datetime
 from chalicelib import clock, config, errors
 from chalicelib.aws import client
 from chalicelib.store import payout_accounts as store
+from chalicelib.store.payout_accounts import mask
 
 # Korean banks by their 3-digit code (금융결제원 표준 은행코드), as transfers name them.
 BANKS = {
@@ -32,10 +33,6 @@ class PayoutAccountView:
     account_number_masked: str
     holder_name: str
     updated_at: datetime
-
-
-def mask(last4: str) -> str:
-    return f"****{last4}"
 
 
 def _context(instructor_id: str) -> dict[str, str]:

@@ -20,7 +20,9 @@ Adapters (stage configuration `PAYOUT_GATEWAY`, never a branch on the stage in c
 - `TossPayoutGateway`: the shape of Toss Payments' payouts API (지급대행 v2): the seller (the
   instructor, `refSellerId`) with its bank account, then `POST /v2/payouts` with
   `refPayoutId` = our payout id, both bodies encrypted as JWE (`dir`, `A256GCM`) with the
-  merchant's security key from SSM. Verify it against Toss's sandbox before going live.
+  merchant's security key from SSM. Verify it against Toss's sandbox before going live; in
+  particular it assumes that registering a `refSellerId` again answers the existing seller, and it
+  does not yet update a seller whose bank account changed (see the report of issue 6).
 
 Account numbers are never logged.
 """

@@ -15,6 +15,7 @@ Access patterns
     a receipt .............................. GetItem order_id (the service checks the owner)
     my orders .............................. Query by_learner
     sales of an instructor ................. Query by_instructor
+    an instructor's sales since a moment ... Query by_instructor, order_id >= the moment's lowest ULID (digest)
     due for settlement ..................... Query unsettled, settles_at <= now
     settle (inside the settlement) ......... Update settled_at, remove settle_shard, if still unsettled
     create (inside the purchase) ........... Put if order_id is new

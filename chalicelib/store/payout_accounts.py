@@ -28,6 +28,11 @@ from chalicelib.store.base import table_meta
 PAYABLE = "payable"
 
 
+def mask(last4: str) -> str:
+    """How an account number is shown: its last four digits only."""
+    return f"****{last4}"
+
+
 class Payable(GlobalSecondaryIndex):
     class Meta:
         index_name = "payable"
