@@ -114,6 +114,11 @@ def test_the_digest_tells_each_instructor_with_activity_their_day_once(api, func
     assert buy(api, second, python).status_code == 201
     sql_order = buy(api, first, sql)
     assert refund(api, first, sql_order.json_body["order_id"]).status_code == 200
+    assert api.post(f"/courses/{python}/reviews", {"rating": 5, "text": "Clear and practical"},
+                    token=first).status_code == 201
+    for title in ("Pandas or polars?", "Is SQL covered?"):
+        assert api.post(f"/courses/{python}/questions", {"title": title, "body": "Thanks!"},
+                        token=second).status_code == 201
 
     with clock_at(monkeypatch, later(hours=1)):
         result = run_scheduled(functions, "instructor_digest")
@@ -127,9 +132,33 @@ def test_the_digest_tells_each_instructor_with_activity_their_day_once(api, func
     assert "- New enrollments: 3" in body
     assert "- Revenue: ₩104,000 (your share of ₩130,000 in sales)" in body
     assert "- Refunds: 1 (₩30,000 returned to learners)" in body
-    assert "- New reviews: 0" in body and "- Unanswered questions: 0" in body  # HOOK(learning) until it lands
+    assert "- New reviews: 1" in body and "- Unanswered questions: 2 (2 new)" in body
     assert "  Python for Data: 2 new, ₩80,000" in body and "  SQL Basics: 1 new, ₩24,000" in body
     assert mails_to(quiet_email) == []
+
+
+def test_an_instructor_whose_day_brought_only_a_review_gets_a_digest_and_old_questions_alone_do_not(
+        api, functions, monkeypatch):
+    email, _ = api.sign_up(("instructor",), "Rita Reviewed")
+    instructor = api.log_in(email)["access_token"]
+    course_id = make_course(api, instructor, title="Watercolour", amount=20_000)
+    _, learner = learner_with_email(api)
+    assert buy(api, learner, course_id).status_code == 201
+    assert api.post(f"/courses/{course_id}/questions", {"title": "Which paper?", "body": "Cold press?"},
+                    token=learner).status_code == 201
+
+    with clock_at(monkeypatch, later(days=1, hours=1)):  # the sale and the question are a day old: nothing new
+        looked_at = run_scheduled(functions, "instructor_digest")["instructors_looked_at"]
+    assert looked_at >= 1 and mails_to(email) == []
+
+    with clock_at(monkeypatch, later(days=1, hours=2)):
+        assert api.post(f"/courses/{course_id}/reviews", {"rating": 4, "text": "Lovely"},
+                        token=learner).status_code == 201
+    with clock_at(monkeypatch, later(days=1, hours=3)):  # the review is new, the sale is not
+        run_scheduled(functions, "instructor_digest")
+    (digest,) = mails_to(email)
+    assert digest.subject == "[classpay] Your day: 0 new enrollments, ₩0"
+    assert "- New reviews: 1" in digest.body and "- Unanswered questions: 1 (0 new)" in digest.body
 
 
 def test_the_digest_counts_only_the_last_day(api, monkeypatch):

@@ -2,24 +2,30 @@
 
 Whom to look at, without a scan: instructors whose *pending* balance item changed in the window
 (a sale or a learner's refund writes it; the `by_kind` index lists those items, 100 read per
-call), plus whoever `learning_active_instructors` names (the hook below). For each, the orders of
-the last refund window and a day (Query `by_instructor`, order ids being ULIDs: from a moment on)
-give the new enrollments, revenue and refunds of the day. One mail per instructor and day
-(`digest:<instructor_id>:<KST date>`), however often the job runs.
+call), or whose dashboard day items count a review or a question on a day the window touches (a
+BatchGetItem per 100 of them). Everyone with a course a learner could review has sold it, so has
+a pending account. For each, the orders of the last refund window and a day (Query
+`by_instructor`, order ids being ULIDs: from a moment on) give the new enrollments, revenue and
+refunds of the day; a Query per course counts new reviews, and the sparse unanswered index the
+questions waiting. One mail per instructor and day (`digest:<instructor_id>:<KST date>`),
+however often the job runs.
 
-Not in the digest yet: refunds of orders older than the refund window (only admins make those),
-and reviews and questions: see the hook.
+Not in the digest: refunds of orders older than the refund window (only admins make those).
 """
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from chalicelib import clock, config, ids
 from chalicelib.services import mail
+from chalicelib.store import courses as courses_store
+from chalicelib.store import daily_stats as stats_store
 from chalicelib.store import ledger as ledger_store
 from chalicelib.store import orders as orders_store
+from chalicelib.store import questions as questions_store
+from chalicelib.store import reviews as reviews_store
 from chalicelib.store import users
 
 log = logging.getLogger("classpay.jobs.digest")
@@ -27,26 +33,30 @@ KST = timezone(timedelta(hours=9), "KST")
 WINDOW = timedelta(days=1)
 
 
-# --- HOOK(learning): reviews and questions ------------------------------------------------------------
-# The learning branch (reviews, Q&A) is not on this branch. It should make these two functions
-# answer from its own indexes; until then the digest counts zero reviews and questions, and
-# instructors whose only activity is a review or a question get no digest.
+# --- reviews and questions ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class LearningActivity:
     new_reviews: int = 0
-    unanswered_questions: int = 0
+    new_questions: int = 0  # asked in the window and still waiting for the instructor
+    unanswered_questions: int = 0  # all those waiting, however old
 
 
 def learning_activity(instructor_id: str, since: datetime, until: datetime) -> LearningActivity:
-    """HOOK(learning): reviews of the instructor's courses posted in [since, until), and questions on
-    them still without an answer."""
-    return LearningActivity()
+    """Reviews of the instructor's courses posted in [since, until) (one Query per course), and the
+    questions waiting for the instructor (one Query of their sparse unanswered index)."""
+    start, end = clock.to_rfc3339(since), clock.to_rfc3339(until)
+    courses, _ = courses_store.list_by_instructor(instructor_id, None, None)
+    new_reviews = sum(reviews_store.count_posted_between(c.course_id, start, end) for c in courses)
+    waiting, _ = questions_store.unanswered_for_instructor(instructor_id, None, None)
+    return LearningActivity(new_reviews, sum(start <= q.created_at < end for q in waiting), len(waiting))
 
 
-def learning_active_instructors(since: datetime, until: datetime) -> Iterable[str]:
-    """HOOK(learning): instructors with a new review or an unanswered question in [since, until)."""
-    return ()
+def _local_days(since: datetime, until: datetime) -> list[str]:
+    """Every calendar day the window touches in some time zone (UTC-12 to UTC+14): the dashboard
+    counts reviews and questions on the instructor's own days."""
+    first, last = (since - timedelta(hours=12)).date(), (until + timedelta(hours=14)).date()
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
 # --- the digest ----------------------------------------------------------------------------------------
@@ -74,8 +84,9 @@ class InstructorDay:
 
     @property
     def has_activity(self) -> bool:
+        # Old unanswered questions alone send no mail (no daily nagging); the mail shows them.
         return bool(self.new_enrollments or self.refunds or self.learning.new_reviews
-                    or self.learning.unanswered_questions)
+                    or self.learning.new_questions)
 
 
 @dataclass(frozen=True)
@@ -125,7 +136,7 @@ def render(day: InstructorDay, name: str) -> tuple[str, str]:
         f"- Revenue: {money(day.revenue)} (your share of {money(day.sales)} in sales)",
         f"- Refunds: {day.refunds} ({money(day.refunded)} returned to learners)",
         f"- New reviews: {day.learning.new_reviews}",
-        f"- Unanswered questions: {day.learning.unanswered_questions}",
+        f"- Unanswered questions: {day.learning.unanswered_questions} ({day.learning.new_questions} new)",
     ]
     if day.courses:
         lines += ["", "By course:"]
@@ -136,26 +147,28 @@ def render(day: InstructorDay, name: str) -> tuple[str, str]:
 
 
 def _candidates(since: datetime, until: datetime) -> Iterator[str]:
+    """Instructors whose pending balance changed in the window (a sale or a refund), or whose
+    dashboard counted a review or a question on a day the window touches."""
     seen: set[str] = set()
-    batch: list[str] = []
+    days = _local_days(since, until)
 
-    def changed(account_ids: list[str]) -> Iterator[str]:
-        for item in ledger_store.get_accounts(account_ids).values():
-            if item.owner_id and item.updated_at >= since and item.owner_id not in seen:
+    def active(account_ids: list[str]) -> Iterator[str]:
+        accounts = [a for a in ledger_store.get_accounts(account_ids).values() if a.owner_id]
+        learning = stats_store.instructors_with_reviews_or_questions(
+            [a.owner_id for a in accounts if a.updated_at < since], days)
+        for item in accounts:
+            if (item.updated_at >= since or item.owner_id in learning) and item.owner_id not in seen:
                 seen.add(item.owner_id)
                 yield item.owner_id
 
+    batch: list[str] = []
     for account_id in ledger_store.account_ids_of_kind("instructor_pending"):
         batch.append(account_id)
         if len(batch) == 100:
-            yield from changed(batch)
+            yield from active(batch)
             batch = []
     if batch:
-        yield from changed(batch)
-    for instructor_id in learning_active_instructors(since, until):
-        if instructor_id not in seen:
-            seen.add(instructor_id)
-            yield instructor_id
+        yield from active(batch)
 
 
 def send_digests(now: datetime | None = None) -> DigestResult:

@@ -5,6 +5,7 @@ Table `<prefix>daily_stats`
     range key  day        "YYYY-MM-DD", a calendar day in the instructor's time zone
 
 Access patterns
+    instructors with learning activity . BatchGetItem of instructor-days (the daily digest's candidates)
     a dashboard over a range ........... ONE Query per scope: scope = :s AND day BETWEEN :from AND :to
                                          (at most 366 items; no scan, cost O(days) not O(orders))
     count an event ..................... inside the event's own UnitOfWork: two UpdateItems with ADD
@@ -91,6 +92,13 @@ def add_counts(uow: UnitOfWork, *, course_id: str, instructor_id: str, day: str,
 def days_of(scope: str, first_day: str, last_day: str) -> list[DailyStatsItem]:
     """The scope's days in [first_day, last_day] that have any counts: one Query (paged past 1 MB)."""
     return list(DailyStatsItem.query(scope, DailyStatsItem.day.between(first_day, last_day)))
+
+
+def instructors_with_reviews_or_questions(instructor_ids: Iterable[str], days: Iterable[str]) -> set[str]:
+    """Which of these instructors had a review or a question counted on one of these days (BatchGetItem)."""
+    keys = [(instructor_scope(i), day) for i in instructor_ids for day in days]
+    return {item.scope.removeprefix("instructor#") for item in DailyStatsItem.batch_get(keys)
+            if (item.reviews or 0) > 0 or (item.questions or 0) > 0}
 
 
 def counts_of(item: DailyStatsItem) -> dict[str, int]:

@@ -10,6 +10,7 @@ Indexes (local: same partition, strongly consistent if asked)
 
 Access patterns
     a course's reviews, newest first ........... Query newest
+    a course's reviews posted in a window ...... Query newest, created_at >= since (the daily digest)
     my review of a course ...................... GetItem (course_id, learner_id)
     write / edit a review ...................... Put if absent / Update if rating unchanged since read,
                                                  in ONE transaction with the course's rating counters
@@ -124,6 +125,13 @@ def find_review(course_id: str, review_id: str) -> Review | None:
 def list_newest(course_id: str, limit: int, start_key: dict | None):
     result = ReviewItem.newest.query(course_id, scan_index_forward=False, limit=limit, last_evaluated_key=start_key)
     return [to_review(item) for item in result], result.last_evaluated_key
+
+
+def count_posted_between(course_id: str, since: str, until: str) -> int:
+    """How many reviews of the course were first posted in [since, until) (RFC 3339 UTC strings)."""
+    posted = ReviewItem.newest.query(course_id, ReviewItem.created_at >= since,
+                                     attributes_to_get=["course_id", "learner_id", "created_at"])
+    return sum(1 for item in posted if item.created_at < until)
 
 
 def _add_rating_change(uow: UnitOfWork, course: CourseItem, before: RatingTotals, after: RatingTotals) -> None:
