@@ -177,7 +177,7 @@ def main() -> None:
                     render_pdf.cache_clear()
                 client.ok("GET", f"/certificates/{verification_id}?format=pdf", headers={"Accept": "application/pdf"})
 
-            pdf(0, False)  # the first PDF of a container also imports fpdf2 (about 0.2 s more)
+            pdf(0, False)  # the first PDF of a container also imports Pillow and loads the fonts
             measure("GET /certificates/{id}?format=pdf (render)", max(5, reads // 5), lambda n: pdf(n, False))
             measure("GET /certificates/{id}?format=pdf (cached)", reads, lambda n: pdf(n, True))
             measure("GET /me/sessions", reads, lambda n: client.ok("GET", "/me/sessions", token=busy))

@@ -368,12 +368,17 @@ def test_certificate_pdf_renders_korean_names(api, instructor):
     assert response.status_code == 200, response.body
     assert response.headers["Content-Type"] == "application/pdf"
     assert response.body.startswith(b"%PDF-")
-    assert b"NanumSquare" in response.body  # the Hangul font is embedded (subset)
     public = api.call("GET", f"/certificates/{verification_id}?format=pdf", headers={"Accept": "*/*"})
     assert public.status_code == 200 and public.body.startswith(b"%PDF-")
 
-    text = PdfReader(io.BytesIO(response.body)).pages[0].extract_text()
-    assert "김민지" in text and "파이썬 데이터 분석 입문" in text and verification_id in text
+    pdf = PdfReader(io.BytesIO(response.body))
+    assert len(pdf.pages) == 1 and [round(v) for v in pdf.pages[0].mediabox[2:]] == [842, 595]  # A4 landscape
+    assert verification_id in pdf.metadata.title
+    assert "김민지" in pdf.metadata.subject and "파이썬 데이터 분석 입문" in pdf.metadata.subject
+    (page,) = pdf.pages[0].images
+    assert page.image.size == (2339, 1654)  # 200 dpi
+    ink = page.image.convert("L").point(lambda v: 255 if v < 128 else 0)
+    assert ink.getbbox() is not None and sum(ink.histogram()[255:]) > 10_000  # text and borders, not a blank page
 
 
 def test_a_pdf_needs_an_accept_header_that_allows_it(api, course):

@@ -4,23 +4,25 @@ A certificate is issued once, by the progress write that completes an enrollment
 (see `learning._complete`). Verification is public and shows only the learner's
 display name, the course title and the completion date.
 
-The PDF is drawn with fpdf2, imported only when a PDF is asked for, so no other
-route pays for it at cold start. Text is set in Nanum Square (bundled in
-`chalicelib/fonts/`, SIL OFL), which covers Hangul as well as Latin.
+The PDF is drawn with Pillow, imported only when a PDF is asked for, so no other
+route pays for it at cold start. Text is set in Nanum Square (`typeface.py`), which
+covers Hangul as well as Latin. Why a drawn page and not a PDF of text: a PDF library
+that embeds TrueType fonts (fpdf2) needs fontTools, which alone made the Lambda package
+1.3x a bare app's; Pillow is already there for the dashboard's chart. The page looks the
+same in every viewer; the name, course and verification id are in the metadata too.
 """
 
 import functools
-import os
+import io
 from datetime import date
 
 import msgspec
 
 from chalicelib import errors
 from chalicelib.roles import Caller
+from chalicelib.services.typeface import nanum
 from chalicelib.store import certificates, enrollments
 from chalicelib.store.certificates import Certificate
-
-FONTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fonts")
 
 
 class PublicCertificate(msgspec.Struct, frozen=True):
@@ -60,54 +62,79 @@ def verify(verification_id: str) -> PublicCertificate:
     return public_view(certificate)
 
 
-@functools.lru_cache(maxsize=32)  # a certificate never changes; loading the fonts is most of the ~200 ms
+DPI = 200  # sharp in print, small to send (a page is ~150 KB)
+A4_LANDSCAPE_MM = (297, 210)
+INK, BLUE, GREY, LIGHT = (30, 30, 30), (40, 70, 120), (90, 90, 90), (120, 120, 120)
+
+
+def _px(mm: float) -> int:
+    return round(mm / 25.4 * DPI)
+
+
+def _font(bold: bool, points: float):
+    return nanum(bold, round(points / 72 * DPI))
+
+
+def _wrap(draw, text: str, font, width: int) -> list[str]:
+    """`text` in lines no wider than `width`: at spaces, or inside a word too long for a line."""
+    lines: list[str] = []
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and draw.textlength(candidate, font=font) <= width:
+            lines[-1] = candidate
+            continue
+        while draw.textlength(word, font=font) > width and len(word) > 1:
+            cut = max(n for n in range(1, len(word)) if draw.textlength(word[:n], font=font) <= width or n == 1)
+            lines.append(word[:cut])
+            word = word[cut:]
+        lines.append(word)
+    return lines or [""]
+
+
+@functools.lru_cache(maxsize=32)  # a certificate never changes
 def render_pdf(certificate: PublicCertificate) -> bytes:
-    """One landscape A4 page: title, name, course, date, verification id."""
-    from fpdf import FPDF  # lazily: a few tens of ms of imports that only this route needs
+    """One landscape A4 page (title, name, course, date, verification id), drawn with Pillow and
+    saved as a one-image PDF; the name, course and id are also in the PDF's metadata."""
+    from PIL import Image, ImageDraw  # lazily: only this route and the chart need Pillow
 
-    pdf = FPDF(orientation="landscape", format="A4")
-    pdf.set_title(f"Certificate {certificate.verification_id}")
-    pdf.set_creator("classpay")
-    pdf.set_auto_page_break(False)
-    pdf.add_font("nanum", "", os.path.join(FONTS, "NanumSquareR.ttf"))
-    pdf.add_font("nanum", "B", os.path.join(FONTS, "NanumSquareB.ttf"))
-    pdf.add_page()
-    width, height = pdf.w, pdf.h
+    width, height = _px(A4_LANDSCAPE_MM[0]), _px(A4_LANDSCAPE_MM[1])
+    page = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(page)
+    draw.rectangle([_px(10), _px(10), width - _px(10), height - _px(10)], outline=BLUE, width=_px(1.2))
+    draw.rectangle([_px(14), _px(14), width - _px(14), height - _px(14)], outline=BLUE, width=_px(0.4))
+    text_width = width - 2 * _px(30)
 
-    pdf.set_draw_color(40, 70, 120)
-    pdf.set_line_width(1.2)
-    pdf.rect(10, 10, width - 20, height - 20)
-    pdf.set_line_width(0.4)
-    pdf.rect(14, 14, width - 28, height - 28)
-
-    def line(text: str, size: float, style: str = "", gap: float = 0, color=(30, 30, 30)) -> None:
-        pdf.set_font("nanum", style, size)
-        pdf.set_text_color(*color)
-        pdf.set_x(30)
-        pdf.multi_cell(width - 60, size * 0.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
-        if gap:
-            pdf.ln(gap)
-
-    def fitting(text: str, style: str, largest: float, smallest: float, lines: int) -> float:
-        """The largest size (in steps of 2 pt) at which `text` takes at most `lines` lines."""
+    def fitting(text: str, largest: float, smallest: float, most_lines: int) -> float:
+        """The largest size (in steps of 2 pt) at which `text` takes at most `most_lines` lines."""
         size = largest
-        while size > smallest:
-            pdf.set_font("nanum", style, size)
-            if len(pdf.multi_cell(width - 60, size * 0.5, text, dry_run=True, output="LINES")) <= lines:
-                break
+        while size > smallest and len(_wrap(draw, text, _font(True, size), text_width)) > most_lines:
             size -= 2
         return size
 
-    pdf.set_y(32)
-    line("수료증", 34, "B", 2, color=(40, 70, 120))
-    line("Certificate of Completion", 16, gap=12, color=(90, 90, 90))
-    line("This certifies that", 12, gap=4, color=(90, 90, 90))
-    line(certificate.learner_name, fitting(certificate.learner_name, "B", 30, 16, 1), "B", 6)
-    line("has completed the course", 12, gap=4, color=(90, 90, 90))
-    line(certificate.course_title, fitting(certificate.course_title, "B", 22, 12, 2), "B")
+    y = _px(32)
 
-    pdf.set_y(height - 52)
-    line(f"수료일 Completed on {certificate.completed_on.isoformat()}", 13, gap=8)
-    line(f"Verification ID {certificate.verification_id}", 11, color=(90, 90, 90))
-    line(f"Verify at /certificates/{certificate.verification_id}", 9, color=(120, 120, 120))
-    return bytes(pdf.output())
+    def line(text: str, points: float, bold: bool = False, gap_mm: float = 0, color=INK) -> None:
+        nonlocal y
+        for part in _wrap(draw, text, _font(bold, points), text_width):
+            draw.text((width // 2, y), part, font=_font(bold, points), fill=color, anchor="mt")
+            y += _px(points * 0.5)
+        y += _px(gap_mm)
+
+    line("수료증", 34, True, 2, BLUE)
+    line("Certificate of Completion", 16, gap_mm=12, color=GREY)
+    line("This certifies that", 12, gap_mm=4, color=GREY)
+    line(certificate.learner_name, fitting(certificate.learner_name, 30, 16, 1), True, 6)
+    line("has completed the course", 12, gap_mm=4, color=GREY)
+    line(certificate.course_title, fitting(certificate.course_title, 22, 12, 2), True)
+
+    y = height - _px(52)
+    line(f"수료일 Completed on {certificate.completed_on.isoformat()}", 13, gap_mm=8)
+    line(f"Verification ID {certificate.verification_id}", 11, color=GREY)
+    line(f"Verify at /certificates/{certificate.verification_id}", 9, color=LIGHT)
+
+    out = io.BytesIO()
+    page.save(out, format="PDF", resolution=DPI, quality=90, title=f"Certificate {certificate.verification_id}",
+              subject=f"{certificate.learner_name} completed {certificate.course_title} on "
+                      f"{certificate.completed_on.isoformat()}",
+              keywords=f"verification id {certificate.verification_id}", author="classpay", creator="classpay")
+    return out.getvalue()

@@ -2,15 +2,15 @@
 
 Why not matplotlib: with numpy it adds ~50 MB unzipped to the Lambda package (over the
 50 MB zipped upload limit with the rest of classpay), and `chalice package` cannot fetch
-current numpy wheels for Lambda. Pillow is already in the package (certificates), and the
-bundled Nanum Square fonts render Hangul course titles too. The chart is drawn at twice
+current numpy wheels for Lambda. Pillow also draws the certificates, and the
+bundled Nanum Square fonts (`typeface.py`) render Hangul course titles too. The chart is drawn at twice
 its size and scaled down, which anti-aliases lines and text.
 """
 
-import functools
 import io
 import math
-import os
+
+from chalicelib.services.typeface import nanum
 
 MONEY = {"net": ("Net revenue", lambda c: c["net"] - c["refund_net"]),
          "gross": ("Gross sales", lambda c: c["gross"]),
@@ -22,13 +22,10 @@ GRID, AXIS, TEXT, MUTED, WHITE = (230, 232, 238), (156, 163, 175), (55, 65, 81),
 BARS_UP_TO = 62  # more periods than this are drawn as a filled line
 WIDTH, HEIGHT, SCALE = 900, 400, 2
 LEFT, RIGHT, TOP, BOTTOM = 90, 24, 78, 52  # plot margins, in output pixels
-FONTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fonts")
 
 
-@functools.cache
 def _font(bold: bool, size: int):
-    from PIL import ImageFont
-    return ImageFont.truetype(os.path.join(FONTS, "NanumSquareB.ttf" if bold else "NanumSquareR.ttf"), size * SCALE)
+    return nanum(bold, size * SCALE)
 
 
 def _values(board, metric: str) -> tuple[str, list[float], int]:
