@@ -29,6 +29,8 @@ BENCHMARKS = [
     (["orders.py", "40"], "purchases and refunds: DynamoDB calls, throughput with 1 and 8 threads"),
     (["package_size.py"], "deployment package size vs the bare app"),
     (["learning_calls.py", "50"], "learning routes: DynamoDB calls per request"),
+    (["dashboard_calls.py"], "instructor dashboard over a year: DynamoDB calls and handler time"),
+    (["payouts.py", "1000"], "weekly payouts: the fan-out and the worker on 1,000 instructors, 10,000 entries"),
     (["load.py", "30", "4"], "locust on `chalice local`: browse -> detail -> buy, 4 users, 30 s"),
 ]
 
@@ -43,6 +45,8 @@ TARGETS = [
      "calls"),
     ("orders.py", "transaction conflicts with 8 threads", r"8 thread\(s\):.*?(\d+) transaction conflicts", 0, "conflicts"),
     ("package_size.py", "package ratio classpay / bare", r"ratio classpay / bare:\s+([\d.]+)", 1.2, "x"),
+    ("dashboard_calls.py", "DynamoDB calls for a one-year dashboard of one course",
+     r"dashboard, one course, 366 days by day\s+(\d+)", 1, "calls"),
     ("load.py", "failed requests on the learner path", r"failures:\s+(\d+)", 0, "failures"),
 ]
 
