@@ -2,13 +2,14 @@
 
 Whom to look at, without a scan: instructors whose *pending* balance item changed in the window
 (a sale or a learner's refund writes it; the `by_kind` index lists those items, 100 read per
-call), or whose dashboard day items count a review or a question on a day the window touches (a
-BatchGetItem per 100 of them). Everyone with a course a learner could review has sold it, so has
-a pending account. For each, the orders of the last refund window and a day (Query
+call), or whose dashboard day items count a review or a question on a day the window touches
+(3 or 4 BatchGetItems per 100 of them). Only instructors who have earned something have a pending
+account: one whose learners all enrolled for free (a free course, a 100% coupon) gets no digest.
+For each, the orders of the last refund window and a day (Query
 `by_instructor`, order ids being ULIDs: from a moment on) give the new enrollments, revenue and
-refunds of the day; a Query per course counts new reviews, and the sparse unanswered index the
-questions waiting. One mail per instructor and day (`digest:<instructor_id>:<KST date>`),
-however often the job runs.
+refunds of the day; a Query per course (the instructor's courses: one Query) counts new reviews,
+and the sparse unanswered index counts the questions waiting. One mail per instructor and day
+(`digest:<instructor_id>:<KST date>`), however often the job runs.
 
 Not in the digest: refunds of orders older than the refund window (only admins make those).
 """
@@ -16,7 +17,7 @@ Not in the digest: refunds of orders older than the refund window (only admins m
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from chalicelib import clock, config, ids
 from chalicelib.services import mail
@@ -44,18 +45,18 @@ class LearningActivity:
 
 def learning_activity(instructor_id: str, since: datetime, until: datetime) -> LearningActivity:
     """Reviews of the instructor's courses posted in [since, until) (one Query per course), and the
-    questions waiting for the instructor (one Query of their sparse unanswered index)."""
+    questions waiting for the instructor (two counting Queries of their sparse unanswered index)."""
     start, end = clock.to_rfc3339(since), clock.to_rfc3339(until)
     courses, _ = courses_store.list_by_instructor(instructor_id, None, None)
     new_reviews = sum(reviews_store.count_posted_between(c.course_id, start, end) for c in courses)
-    waiting, _ = questions_store.unanswered_for_instructor(instructor_id, None, None)
-    return LearningActivity(new_reviews, sum(start <= q.created_at < end for q in waiting), len(waiting))
+    waiting = questions_store.count_unanswered(instructor_id)
+    return LearningActivity(new_reviews, min(questions_store.count_unanswered(instructor_id, start), waiting), waiting)
 
 
 def _local_days(since: datetime, until: datetime) -> list[str]:
     """Every calendar day the window touches in some time zone (UTC-12 to UTC+14): the dashboard
     counts reviews and questions on the instructor's own days."""
-    first, last = (since - timedelta(hours=12)).date(), (until + timedelta(hours=14)).date()
+    first, last = (since.astimezone(UTC) - timedelta(hours=12)).date(), (until.astimezone(UTC) + timedelta(hours=14)).date()
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 

@@ -13,6 +13,7 @@ Access patterns
     a question with its answers ............... one Query on the question's partition
     a course's questions ...................... Query by_course (optionally filtered by status)
     unanswered questions of an instructor ..... Query unanswered_by_instructor (no scan)
+    how many wait, how many since a moment .... Query unanswered_by_instructor, Select COUNT (the daily digest)
     ask ....................................... Put if absent (with the dashboard's daily count)
     answer .................................... one transaction: Put the answer, Update the question
                                                 (answer_count + 1; the instructor's answer marks it answered
@@ -197,3 +198,9 @@ def unanswered_for_instructor(instructor_id: str, limit: int, start_key: dict | 
     """An instructor's unanswered questions, oldest first (what has waited longest comes first)."""
     result = QnaItem.unanswered_by_instructor.query(instructor_id, limit=limit, last_evaluated_key=start_key)
     return [to_question(item) for item in result if isinstance(item, QuestionItem)], result.last_evaluated_key
+
+
+def count_unanswered(instructor_id: str, since: str | None = None) -> int:
+    """How many questions wait for the instructor (asked at or after `since`, RFC 3339 UTC, if given)."""
+    condition = QnaItem.created_at >= since if since else None
+    return QnaItem.unanswered_by_instructor.count(instructor_id, condition)
