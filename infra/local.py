@@ -10,6 +10,7 @@ any interface but loopback. Mail is sent to moto's SES: each mail is one log
 line (`mail sent`), and moto keeps the mail itself (README, "Payouts and jobs").
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -155,24 +157,26 @@ Ctrl-C stops everything.
 """
 
 
-def main() -> int:
-    api_port = int(os.environ.get("API_PORT", "8000"))
-    moto_port = int(os.environ.get("MOTO_PORT", "5000"))
+@contextlib.contextmanager
+def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bool) -> Iterator[list]:
+    """A moto server on loopback (or the one already on `moto_port`, if `reuse_moto`), the stage's
+    resources, the demo data and `chalice local`; yields the demo accounts and stops what it
+    started when the block ends. `quiet` (for tools that attack the stack): no output from the
+    children and no reload of `chalice local` when files change under it."""
     if api_port == moto_port:
         raise SystemExit("API_PORT and MOTO_PORT must differ")
-    if _listening(api_port):
-        raise SystemExit(f"{HOST}:{api_port} is taken; set API_PORT")
-
+    for port in (api_port,) if reuse_moto else (api_port, moto_port):
+        if _listening(port):
+            raise SystemExit(f"{HOST}:{port} is taken; choose another port")
     started: list[subprocess.Popen] = []
+    output = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if quiet else {}
     os.environ.update(_aws_environment(moto_port))
     try:
         if _listening(moto_port):
             print(f"Reusing the AWS emulator already on {HOST}:{moto_port}")
         else:
-            moto = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            )
+            moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
             started.append(moto)
             _wait_for(moto_port, "moto server", moto)
 
@@ -181,25 +185,14 @@ def main() -> int:
         os.environ.update(bootstrap.stage_environment(STAGE))
         os.environ.update(bootstrap.create_stage_resources(STAGE))
         accounts = seed.seed_demo()
-
         chalice = subprocess.Popen(
-            [str(Path(sys.executable).parent / "chalice"), "local", "--stage", STAGE,
-             "--host", HOST, "--port", str(api_port)],
-            cwd=PROJECT_DIR, env=os.environ.copy(), start_new_session=True,
+            [str(Path(sys.executable).parent / "chalice"), "local", "--stage", STAGE, "--host", HOST,
+             "--port", str(api_port), *(["--no-autoreload"] if quiet else [])],
+            cwd=PROJECT_DIR, env=os.environ.copy(), start_new_session=True, **output,
         )
         started.append(chalice)
         _wait_for(api_port, "chalice local", chalice)
-        from app import app  # this process runs the schedules and queue workers, as Lambda would
-
-        stop_clock = threading.Event()
-        threading.Thread(target=_local_clock, args=(app, stop_clock), daemon=True).start()
-        threading.Thread(target=_queue_poller, args=(app, stop_clock), daemon=True).start()
-        print(_banner(api_port, accounts), flush=True)
-        while all(process.poll() is None for process in started):
-            time.sleep(0.5)
-        return 1
-    except KeyboardInterrupt:
-        return 0
+        yield accounts, started
     finally:
         for process in reversed(started):
             if process.poll() is None:
@@ -209,6 +202,29 @@ def main() -> int:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_while_running(processes: list[subprocess.Popen]) -> None:
+    """Until one of them exits."""
+    while all(process.poll() is None for process in processes):
+        time.sleep(0.5)
+
+
+def main() -> int:
+    api_port = int(os.environ.get("API_PORT", "8000"))
+    moto_port = int(os.environ.get("MOTO_PORT", "5000"))
+    try:
+        with emulated_stack(moto_port, api_port, reuse_moto=True, quiet=False) as (accounts, started):
+            from app import app  # this process runs the schedules and queue workers, as Lambda would
+
+            stop_clock = threading.Event()
+            threading.Thread(target=_local_clock, args=(app, stop_clock), daemon=True).start()
+            threading.Thread(target=_queue_poller, args=(app, stop_clock), daemon=True).start()
+            print(_banner(api_port, accounts), flush=True)
+            wait_while_running(started)
+            return 1
+    except KeyboardInterrupt:
+        return 0
 
 
 if __name__ == "__main__":

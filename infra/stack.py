@@ -3,8 +3,8 @@
     python -m infra.stack --moto-port 5801 --api-port 8801
 
 starts a moto server on loopback, bootstraps the `local` stage's resources,
-seeds the demo data and serves `chalice local` — the same steps as
-`infra/local.py` (`make run`), without the local job clock — then prints
+seeds the demo data and serves `chalice local` — `make run`'s `emulated_stack`
+(`infra/local.py`), without the local job clock — then prints
 `READY <api url>` and waits until it is terminated (SIGTERM/SIGINT), stopping
 what it started. From Python, `running_stack(moto_port, api_port)` runs it as
 a child process (its own environment, so an in-process moto of a test session
@@ -19,57 +19,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
-from infra.local import HOST, PROJECT_DIR, STAGE, _aws_environment, _listening, _wait_for
+from infra.local import HOST, PROJECT_DIR, emulated_stack, wait_while_running
 
 
 def serve(moto_port: int, api_port: int) -> int:
-    if api_port == moto_port:
-        raise SystemExit("the API and moto ports must differ")
-    for port in (moto_port, api_port):
-        if _listening(port):
-            raise SystemExit(f"{HOST}:{port} is taken")
-    started: list[subprocess.Popen] = []
-    os.environ.update(_aws_environment(moto_port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        moto = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        started.append(moto)
-        _wait_for(moto_port, "moto server", moto)
-
-        from infra import bootstrap, seed
-
-        os.environ.update(bootstrap.stage_environment(STAGE))
-        os.environ.update(bootstrap.create_stage_resources(STAGE))
-        seed.seed_demo()
-        chalice = subprocess.Popen(
-            [str(Path(sys.executable).parent / "chalice"), "local", "--stage", STAGE,
-             "--host", HOST, "--port", str(api_port), "--no-autoreload"],  # edits during a run must not restart it
-            cwd=PROJECT_DIR, env=os.environ.copy(), start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        started.append(chalice)
-        _wait_for(api_port, "chalice local", chalice)
-        sys.stdout.write(f"READY http://{HOST}:{api_port}\n")
-        sys.stdout.flush()
-        while all(process.poll() is None for process in started):
-            time.sleep(0.5)
-        return 1
+        with emulated_stack(moto_port, api_port, reuse_moto=False, quiet=True) as (_, started):
+            sys.stdout.write(f"READY http://{HOST}:{api_port}\n")
+            sys.stdout.flush()
+            wait_while_running(started)
+            return 1
     except KeyboardInterrupt:
         return 0
-    finally:
-        for process in reversed(started):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
 
 
 def clean_environment() -> dict[str, str]:
