@@ -16,8 +16,7 @@ from datetime import datetime
 @dataclass(frozen=True)
 class Job:
     name: str
-    module: str
-    every_seconds: int  # its period, for reference: the schedule (deployed and on `make run`'s clock) is app.py's
+    module: str  # its schedule (deployed, and on `make run`'s clock) is app.py's
 
     def run(self, now: datetime) -> dict:
         result = importlib.import_module(self.module).run(now)
@@ -31,13 +30,12 @@ def json_safe(result: dict) -> dict:
         value, datetime) else str(value)))
 
 
-DAY = 24 * 3600
 JOBS = {job.name: job for job in (
-    Job("scheduled_publishing", "chalicelib.jobs.scheduled_publishing", 300),
-    Job("topup_expiry", "chalicelib.jobs.topup_expiry", 300),
-    Job("settlement", "chalicelib.jobs.settlement", DAY),
-    Job("payouts", "chalicelib.jobs.payouts", 7 * DAY),
-    Job("session_reminders", "chalicelib.jobs.session_reminders", 300),
-    Job("instructor_digest", "chalicelib.jobs.instructor_digest", DAY),
-    Job("reconciliation", "chalicelib.jobs.reconciliation", DAY),
+    Job("scheduled_publishing", "chalicelib.jobs.scheduled_publishing"),
+    Job("topup_expiry", "chalicelib.jobs.topup_expiry"),
+    Job("settlement", "chalicelib.jobs.settlement"),
+    Job("payouts", "chalicelib.jobs.payouts"),
+    Job("session_reminders", "chalicelib.jobs.session_reminders"),
+    Job("instructor_digest", "chalicelib.jobs.instructor_digest"),
+    Job("reconciliation", "chalicelib.jobs.reconciliation"),
 )}
