@@ -161,6 +161,24 @@ def test_an_instructor_whose_day_brought_only_a_review_gets_a_digest_and_old_que
     assert "- New reviews: 1" in digest.body and "- Unanswered questions: 1 (0 new)" in digest.body
 
 
+def test_an_instructor_whose_learners_all_enrolled_free_still_hears_of_their_questions(api, functions):
+    email, _ = api.sign_up(("instructor",), "Fred Free")
+    instructor = api.log_in(email)["access_token"]
+    course_id = make_course(api, instructor, title="Free Sketching", amount=10_000)
+    assert api.post(f"/instructor/courses/{course_id}/coupons",
+                    {"code": "gift", "kind": "percent", "value": 100, "max_redemptions": 5,
+                     "expires_at": later(days=2).isoformat()}, token=instructor).status_code == 201
+    _, learner = learner_with_email(api)
+    order = buy(api, learner, course_id, coupon_code="GIFT")
+    assert order.status_code == 201 and order.json_body["total"]["amount"] == 0  # no money moved: no ledger account
+    assert api.post(f"/courses/{course_id}/questions", {"title": "Pencils?", "body": "Which ones?"},
+                    token=learner).status_code == 201
+
+    run_scheduled(functions, "instructor_digest")
+    (digest,) = mails_to(email)
+    assert "- New enrollments: 1" in digest.body and "- Unanswered questions: 1 (1 new)" in digest.body
+
+
 def test_the_digest_counts_only_the_last_day(api, monkeypatch):
     from chalicelib.services import digest
 

@@ -1,13 +1,10 @@
 """The instructor digest: once a day, one mail per instructor with activity in the last 24 hours.
 
-Whom to look at, without a scan: instructors whose *pending* balance item changed in the window
-(a sale or a learner's refund writes it; the `by_kind` index lists those items, 100 read per
-call), or whose dashboard day items count a review or a question on a day the window touches
-(3 or 4 BatchGetItems per 100 of them). Only instructors who have earned something have a pending
-account: one whose learners all enrolled for free (a free course, a 100% coupon) gets no digest.
-For each, the orders of the last refund window and a day (Query
-`by_instructor`, order ids being ULIDs: from a moment on) give the new enrollments, revenue and
-refunds of the day; a Query per course (the instructor's courses: one Query) counts new reviews,
+Whom to look at, without a scan: the instructors whose dashboard counted an event (a sale, a
+refund, a completion, a review, a question) on a calendar day the window touches, in any time zone
+(the sparse `active_instructors` index of the daily aggregates: a Query per day, 3 or 4 days).
+For each, the orders of the last refund window and a day (Query `by_instructor`, order ids being
+ULIDs: from a moment on) give the new enrollments, revenue and refunds of the day; a Query per course (the instructor's courses: one Query) counts new reviews,
 and the sparse unanswered index counts the questions waiting. One mail per instructor and day
 (`digest:<instructor_id>:<KST date>`), however often the job runs.
 
@@ -23,7 +20,6 @@ from chalicelib import clock, config, ids
 from chalicelib.services import mail
 from chalicelib.store import courses as courses_store
 from chalicelib.store import daily_stats as stats_store
-from chalicelib.store import ledger as ledger_store
 from chalicelib.store import orders as orders_store
 from chalicelib.store import questions as questions_store
 from chalicelib.store import reviews as reviews_store
@@ -148,28 +144,13 @@ def render(day: InstructorDay, name: str) -> tuple[str, str]:
 
 
 def _candidates(since: datetime, until: datetime) -> Iterator[str]:
-    """Instructors whose pending balance changed in the window (a sale or a refund), or whose
-    dashboard counted a review or a question on a day the window touches."""
+    """Instructors with any event counted on a day the window touches, in some time zone."""
     seen: set[str] = set()
-    days = _local_days(since, until)
-
-    def active(account_ids: list[str]) -> Iterator[str]:
-        accounts = [a for a in ledger_store.get_accounts(account_ids).values() if a.owner_id]
-        learning = stats_store.instructors_with_reviews_or_questions(
-            [a.owner_id for a in accounts if a.updated_at < since], days)
-        for item in accounts:
-            if (item.updated_at >= since or item.owner_id in learning) and item.owner_id not in seen:
-                seen.add(item.owner_id)
-                yield item.owner_id
-
-    batch: list[str] = []
-    for account_id in ledger_store.account_ids_of_kind("instructor_pending"):
-        batch.append(account_id)
-        if len(batch) == 100:
-            yield from active(batch)
-            batch = []
-    if batch:
-        yield from active(batch)
+    for day in _local_days(since, until):
+        for instructor_id in stats_store.instructors_active_on(day):
+            if instructor_id not in seen:
+                seen.add(instructor_id)
+                yield instructor_id
 
 
 def send_digests(now: datetime | None = None) -> DigestResult:

@@ -4,8 +4,11 @@ Table `<prefix>daily_stats`
     hash key   scope      "course#<course_id>" | "instructor#<instructor_id>"
     range key  day        "YYYY-MM-DD", a calendar day in the instructor's time zone
 
+Index (sparse, keys only: only instructor-days carry `active_day`)
+    active_instructors   active_day, scope     the instructors with any event on a day
+
 Access patterns
-    instructors with learning activity . BatchGetItem of instructor-days (the daily digest's candidates)
+    instructors with any event on a day  Query active_instructors (the daily digest's candidates)
     a dashboard over a range ........... ONE Query per scope: scope = :s AND day BETWEEN :from AND :to
                                          (at most 366 items; no scan, cost O(days) not O(orders))
     count an event ..................... inside the event's own UnitOfWork: two UpdateItems with ADD
@@ -22,11 +25,16 @@ Counters (integers, money in minor units of `currency`):
 Because every counter moves in the same transaction as the order, refund, enrollment,
 review or question it counts, the aggregates cannot drift from the records: a cancelled
 transaction counts nothing, a committed one counts exactly once.
+
+`active_day` is set to the item's own day by every event, so the index gets one write per
+instructor and day (an update that leaves an index's attributes unchanged does not write it):
+no hot partition, however busy the day.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.store.base import table_meta
@@ -37,6 +45,15 @@ COUNTERS = (
     "completions", "reviews", "rating_sum", "rating_count", "questions", "answered",
 )
 MAX_DAYS = 366
+
+
+class ActiveInstructors(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "active_instructors"
+        projection = KeysOnlyProjection()
+
+    active_day = UnicodeAttribute(hash_key=True)
+    scope = UnicodeAttribute(range_key=True)
 
 
 class DailyStatsItem(Model):
@@ -60,14 +77,20 @@ class DailyStatsItem(Model):
     rating_count = NumberAttribute(null=True)
     questions = NumberAttribute(null=True)
     answered = NumberAttribute(null=True)
+    active_day = UnicodeAttribute(null=True)  # = day, on instructor-days only
+
+    active_instructors = ActiveInstructors()
 
 
 def course_scope(course_id: str) -> str:
     return f"course#{course_id}"
 
 
+INSTRUCTOR_PREFIX = "instructor#"
+
+
 def instructor_scope(instructor_id: str) -> str:
-    return f"instructor#{instructor_id}"
+    return f"{INSTRUCTOR_PREFIX}{instructor_id}"
 
 
 def add_counts(uow: UnitOfWork, *, course_id: str, instructor_id: str, day: str, counts: dict[str, int],
@@ -86,6 +109,8 @@ def add_counts(uow: UnitOfWork, *, course_id: str, instructor_id: str, day: str,
         actions = [getattr(DailyStatsItem, name).add(value) for name, value in moves.items()]
         if currency:
             actions.append(DailyStatsItem.currency.set(currency))
+        if scope.startswith(INSTRUCTOR_PREFIX):
+            actions.append(DailyStatsItem.active_day.set(day))
         uow.update(DailyStatsItem(scope, day), actions=actions)
 
 
@@ -94,11 +119,11 @@ def days_of(scope: str, first_day: str, last_day: str) -> list[DailyStatsItem]:
     return list(DailyStatsItem.query(scope, DailyStatsItem.day.between(first_day, last_day)))
 
 
-def instructors_with_reviews_or_questions(instructor_ids: Iterable[str], days: Iterable[str]) -> set[str]:
-    """Which of these instructors had a review or a question counted on one of these days (BatchGetItem)."""
-    keys = [(instructor_scope(i), day) for i in instructor_ids for day in days]
-    return {item.scope.removeprefix("instructor#") for item in DailyStatsItem.batch_get(keys)
-            if (item.reviews or 0) > 0 or (item.questions or 0) > 0}
+def instructors_active_on(day: str) -> Iterator[str]:
+    """The instructors with any counted event (sale, refund, completion, review, question, answer)
+    on `day` in their time zone: Query active_instructors, paged."""
+    for item in DailyStatsItem.active_instructors.query(day):
+        yield item.scope.removeprefix(INSTRUCTOR_PREFIX)
 
 
 def counts_of(item: DailyStatsItem) -> dict[str, int]:
