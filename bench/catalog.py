@@ -8,22 +8,13 @@ client. Targets: 1 DynamoDB call for a listing page and for a course page.
 """
 
 import logging
-import os
 import random
 import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-northeast-2")
-for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
-    del os.environ[name]
-
-import botocore.client  # noqa: E402
-from moto import mock_aws  # noqa: E402
+from harness import ROOT, Calls, in_process_stage
 
 CATEGORIES = ("programming", "data", "design", "business", "marketing", "music", "language", "photography",
               "lifestyle", "finance")
@@ -65,36 +56,21 @@ def seed(count: int) -> list[str]:
 
 
 def measure(http, paths: list[str], requests: int) -> tuple[float, float, float]:
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(client, operation, params):
-        if client.meta.service_model.service_name == "dynamodb":
-            calls.append(operation)
-        return original(client, operation, params)
-
-    botocore.client.BaseClient._make_api_call = counting
     timings = []
-    try:
+    with Calls() as calls:
         for n in range(requests):
             started = time.perf_counter()
             response = http.get(paths[n % len(paths)])
             timings.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, response.body
-    finally:
-        botocore.client.BaseClient._make_api_call = original
     quantiles = statistics.quantiles(timings, n=20)
-    return len(calls) / requests, statistics.median(timings), quantiles[18]
+    return calls.dynamodb().total() / requests, statistics.median(timings), quantiles[18]
 
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     requests = int(sys.argv[2]) if len(sys.argv) > 2 else 200
-    from infra import bootstrap
-
-    os.environ.update(bootstrap.stage_environment("test"))
-    with mock_aws():
-        os.environ.update(bootstrap.create_stage_resources("test"))
+    with in_process_stage():
         started = time.perf_counter()
         ids = seed(count)
         seeded = time.perf_counter() - started

@@ -12,51 +12,13 @@ includes importing Pillow and loading the fonts. Also: what a purchase costs now
 """
 
 import logging
-import os
 import statistics
 import sys
 import time
-from collections import Counter as Tally
 from datetime import date, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-northeast-2")
-for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
-    del os.environ[name]
-
-import botocore.client  # noqa: E402
-from learning_calls import Client  # noqa: E402
-from moto import mock_aws  # noqa: E402
-
-
-class Counter:
-    """DynamoDB operations made while a block runs, and the seconds spent inside them (moto's share)."""
-
-    def __init__(self):
-        self.operations: list[str] = []
-        self.aws_seconds = 0.0
-        self._original = botocore.client.BaseClient._make_api_call
-
-    def __enter__(self):
-        original, counter = self._original, self
-
-        def counting(client, operation, params):
-            started = time.perf_counter()
-            try:
-                return original(client, operation, params)
-            finally:
-                counter.aws_seconds += time.perf_counter() - started
-                if client.meta.service_model.service_name == "dynamodb":
-                    counter.operations.append(operation)
-
-        botocore.client.BaseClient._make_api_call = counting
-        return self
-
-    def __exit__(self, *exc):
-        botocore.client.BaseClient._make_api_call = self._original
+from harness import ROOT, Calls, in_process_stage
+from learning_calls import Client
 
 COURSES = 5
 FIRST, LAST = date(2025, 1, 1), date(2025, 12, 31)
@@ -82,11 +44,7 @@ def fill_year(instructor_id: str, course_ids: list[str]) -> int:
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    from infra import bootstrap
-
-    os.environ.update(bootstrap.stage_environment("test"))
-    with mock_aws():
-        os.environ.update(bootstrap.create_stage_resources("test"))
+    with in_process_stage():
         from chalice.test import Client as ChaliceClient
 
         from app import app
@@ -104,9 +62,9 @@ def main() -> None:
             learner = funded_learner(api, 1_000_000)
             purchase_ops = []
             for course_id in course_ids:
-                with Counter() as counter:
+                with Calls() as calls:
                     assert buy(api, learner, course_id).status_code == 201
-                purchase_ops.append(counter.operations)
+                purchase_ops.append(calls.dynamodb())
             fill_year(teacher_id, course_ids)
             window = f"from={FIRST}&to={LAST}"
             rows = []
@@ -114,15 +72,15 @@ def main() -> None:
             def measure(name, path, headers=None, n=runs):
                 timings, own, counted = [], [], []
                 for _ in range(n):
-                    with Counter() as counter:
+                    with Calls() as calls:
                         started = time.perf_counter()
                         response = api.call("GET", path, token=teacher, headers=headers)
                         timings.append((time.perf_counter() - started) * 1000)
-                    own.append(timings[-1] - counter.aws_seconds * 1000)
+                    own.append(timings[-1] - calls.aws_seconds * 1000)
                     assert response.status_code == 200, (path, response.status_code, response.body[:200])
-                    counted.append(counter.operations)
-                ops = Tally(counted[-1])
-                rows.append((name, len(counted[-1]), statistics.median(timings), statistics.median(own),
+                    counted.append(calls.dynamodb())
+                ops = counted[-1]
+                rows.append((name, ops.total(), statistics.median(timings), statistics.median(own),
                              ", ".join(f"{op} {k}" for op, k in sorted(ops.items()))))
 
             png = {"Accept": "image/png"}
@@ -142,8 +100,8 @@ def main() -> None:
     print(f"  {'route':50} {'calls':>5} {'p50 ms':>8} {'own ms':>8}  operations")
     for name, calls, p50, own_p50, ops in rows:
         print(f"  {name:50} {calls:5d} {p50:8.1f} {own_p50:8.1f}  {ops}")
-    ops = Tally(purchase_ops[-1])
-    print(f"  POST /orders now: {len(purchase_ops[-1])} calls ({', '.join(f'{op} {k}' for op, k in sorted(ops.items()))})")
+    ops = purchase_ops[-1]
+    print(f"  POST /orders now: {ops.total()} calls ({', '.join(f'{op} {k}' for op, k in sorted(ops.items()))})")
 
 
 if __name__ == "__main__":

@@ -12,45 +12,14 @@ called once per fresh learner.
 
 import collections
 import logging
-import os
 import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-northeast-2")
-for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
-    del os.environ[name]
-
-import botocore.client  # noqa: E402
-from moto import mock_aws  # noqa: E402
+from harness import ROOT, Calls, in_process_stage
 
 LESSONS = 10
-
-
-class Counter:
-    """DynamoDB operations made while a block runs."""
-
-    def __init__(self):
-        self.operations: list[str] = []
-        self._original = botocore.client.BaseClient._make_api_call
-
-    def __enter__(self):
-        operations, original = self.operations, self._original
-
-        def counting(client, operation, params):
-            if client.meta.service_model.service_name == "dynamodb":
-                operations.append(operation)
-            return original(client, operation, params)
-
-        botocore.client.BaseClient._make_api_call = counting
-        return self
-
-    def __exit__(self, *exc):
-        botocore.client.BaseClient._make_api_call = self._original
 
 
 class Client:
@@ -114,11 +83,7 @@ def build(client: Client):
 
 def main() -> None:
     requests_per_route = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-    from infra import bootstrap
-
-    os.environ.update(bootstrap.stage_environment("test"))
-    with mock_aws():
-        os.environ.update(bootstrap.create_stage_resources("test"))
+    with in_process_stage():
         from chalice.test import Client as ChaliceClient
 
         from app import app
@@ -133,14 +98,14 @@ def main() -> None:
                 """request(n) makes the n-th request; returns (calls per request, operations, p50 ms)."""
                 timings, counted = [], []
                 for n in range(runs):
-                    with Counter() as counter:
+                    with Calls() as calls:
                         started = time.perf_counter()
                         request(n)
                         timings.append((time.perf_counter() - started) * 1000)
-                    counted.append(counter.operations)
-                per_request = collections.Counter(op for ops in counted for op in ops)
+                    counted.append(calls.dynamodb())
+                per_request = sum(counted, collections.Counter())
                 shape = ", ".join(f"{op} {count / runs:g}" for op, count in sorted(per_request.items()))
-                rows.append((name, sum(len(ops) for ops in counted) / runs, shape, statistics.median(timings)))
+                rows.append((name, per_request.total() / runs, shape, statistics.median(timings)))
 
             reads = requests_per_route
             writes = max(5, requests_per_route // 5)

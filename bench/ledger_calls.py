@@ -12,25 +12,12 @@ record) plus a few single-item reads and writes.
 
 import collections
 import json
-import os
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL") or v == "AWS_PROFILE"]:
-    del os.environ[variable]
-os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-northeast-2")
-
-from moto import mock_aws  # noqa: E402
-
-from infra import bootstrap  # noqa: E402
+from harness import ROOT, in_process_stage
 
 
 def main() -> None:
-    os.environ.update(bootstrap.stage_environment("test"))
-    with mock_aws():
-        os.environ.update(bootstrap.create_stage_resources("test"))
+    with in_process_stage():
         import logging
 
         from chalice.test import Client

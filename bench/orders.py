@@ -15,24 +15,13 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL") or v == "AWS_PROFILE"]:
-    del os.environ[variable]
-os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-northeast-2")
-
-from moto import mock_aws  # noqa: E402
-
-from infra import bootstrap  # noqa: E402
+from harness import ROOT, Calls, in_process_stage
 
 
 def main() -> None:
     purchases = int(sys.argv[1]) if len(sys.argv) > 1 else 80
-    os.environ.update(bootstrap.stage_environment("test"))
-    with mock_aws():
-        os.environ.update(bootstrap.create_stage_resources("test"))
+    with in_process_stage():
         import logging
 
         from chalice.test import Client
@@ -43,13 +32,8 @@ def main() -> None:
 
         serialize_dynamodb_operations()  # DynamoDB's isolation, as in the tests
         logging.getLogger("classpay").setLevel(logging.WARNING)
-        counter = collections.Counter()
         conflicts = collections.Counter()
         lock = threading.Lock()
-
-        def count(**kwargs):
-            with lock:
-                counter[kwargs.get("event_name", "").split(".")[-1]] += 1
 
         def note_conflict(parsed=None, **_kwargs):
             reasons = (parsed or {}).get("CancellationReasons") or []
@@ -94,9 +78,9 @@ def main() -> None:
                 return token
 
             def measured(label, *args, **kwargs):
-                counter.clear()
-                with on_dynamodb("before-call.dynamodb", count):
+                with Calls() as calls:
                     status, body = call(*args, **kwargs)
+                counter = calls.dynamodb()
                 summary = ", ".join(f"{n} {op}" for op, n in sorted(counter.items()))
                 print(f"  {label:<40} {status}  {sum(counter.values()):>2} calls: {summary}")
                 return body

@@ -26,45 +26,11 @@ import collections
 import json
 import os
 import sys
-import threading
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL") or v == "AWS_PROFILE"]:
-    del os.environ[variable]
-os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-northeast-2")
-
-from moto import mock_aws  # noqa: E402
-
-from infra import bootstrap  # noqa: E402
-
-
-class Calls:
-    """Every AWS API call made through botocore (PynamoDB's included), by service and operation."""
-
-    def __init__(self):
-        import botocore.client
-
-        self.counter: collections.Counter = collections.Counter()
-        self.lock = threading.Lock()
-        self.original = botocore.client.BaseClient._make_api_call
-        calls = self
-
-        def counting(client, operation_name, api_params):
-            with calls.lock:
-                calls.counter[(client.meta.service_model.service_name, operation_name)] += 1
-            return calls.original(client, operation_name, api_params)
-
-        botocore.client.BaseClient._make_api_call = counting
-
-    def take(self) -> collections.Counter:
-        with self.lock:
-            taken, self.counter = self.counter, collections.Counter()
-        return taken
+from harness import ROOT, Calls, in_process_stage
 
 
 class RecordingQueue:
@@ -78,14 +44,12 @@ class RecordingQueue:
         self.keep = True  # off while memory is measured: on AWS the messages leave the process
 
     def get_queue_url(self, QueueName):  # noqa: N803 (boto3's parameter names)
-        with self.calls.lock:
-            self.calls.counter[("sqs", "GetQueueUrl")] += 1
+        self.calls.add("sqs", "GetQueueUrl")
         return {"QueueUrl": f"https://sqs.local/{QueueName}"}
 
     def send_message_batch(self, QueueUrl, Entries):  # noqa: N803
         assert len(Entries) <= 10
-        with self.calls.lock:
-            self.calls.counter[("sqs", "SendMessageBatch")] += 1
+        self.calls.add("sqs", "SendMessageBatch")
         if self.keep:
             self.bodies += [entry["MessageBody"] for entry in Entries]
         elif tracemalloc.is_tracing() and self.calls.counter[("sqs", "SendMessageBatch")] % 50 == 0:
@@ -185,9 +149,7 @@ def main() -> None:
     instructors = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     entries = int(sys.argv[2]) if len(sys.argv) > 2 else 10 * instructors
     sample = int(sys.argv[3]) if len(sys.argv) > 3 else 20
-    os.environ.update(bootstrap.stage_environment("test"))
-    with mock_aws():
-        os.environ.update(bootstrap.create_stage_resources("test"))
+    with in_process_stage():
         import logging
 
         from chalice.test import Client
@@ -211,7 +173,7 @@ def main() -> None:
         payouts_service.client = lambda name: queue if name == "sqs" else real_client(name)
         monday = datetime(2030, 1, 7, 1, 0, tzinfo=UTC)
         clock.now = lambda: monday  # the Monday schedule
-        with Client(app, stage_name="test", project_dir=str(ROOT)) as client:
+        with calls, Client(app, stage_name="test", project_dir=str(ROOT)) as client:
             event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
             # timed without tracemalloc (it slows Python down), then again with it for the peak memory
             calls.take()

@@ -1,0 +1,86 @@
+"""What the in-process benchmarks in bench/ share: moto in place of AWS, the test stage, and a call counter.
+
+Importing it puts the repository root on sys.path and leaves boto3 nothing but fake credentials
+(no endpoint override, no profile), so that every AWS call lands in moto; a script imports it
+before anything else that touches AWS:
+
+    from harness import ROOT, Calls, in_process_stage
+
+    with in_process_stage():
+        with Calls() as calls:
+            ...  # a request
+        calls.dynamodb()  # Counter({"GetItem": 2, ...})
+"""
+
+import collections
+import contextlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+# a shell set up for the local stack or a real account must not send the benchmarks' calls there
+for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL") or v == "AWS_PROFILE"]:
+    del os.environ[variable]
+os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-northeast-2")
+
+import botocore.client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from infra import bootstrap  # noqa: E402
+
+
+@contextlib.contextmanager
+def in_process_stage() -> Iterator[None]:
+    """The test stage's tables, buckets, keys and queues in moto, and its environment, while inside."""
+    os.environ.update(bootstrap.stage_environment("test"))
+    with mock_aws():
+        os.environ.update(bootstrap.create_stage_resources("test"))
+        yield
+
+
+class Calls:
+    """AWS API calls made through botocore (PynamoDB's included) while inside `with`: how many of each
+    (service, operation), and the seconds spent inside them (on moto, the emulator's share of a request)."""
+
+    def __init__(self) -> None:
+        self.counter: collections.Counter = collections.Counter()
+        self.aws_seconds = 0.0
+        self.lock = threading.Lock()  # the count stays right when a bench makes requests on several threads
+
+    def __enter__(self) -> "Calls":
+        original, calls = botocore.client.BaseClient._make_api_call, self
+        self._original = original
+
+        def counting(client, operation, params):
+            started = time.perf_counter()
+            try:
+                return original(client, operation, params)
+            finally:
+                calls.add(client.meta.service_model.service_name, operation, time.perf_counter() - started)
+
+        botocore.client.BaseClient._make_api_call = counting
+        return self
+
+    def __exit__(self, *exc) -> None:
+        botocore.client.BaseClient._make_api_call = self._original
+
+    def add(self, service: str, operation: str, seconds: float = 0.0) -> None:
+        """Count a call (also for a stand-in that botocore never sees, like payouts.py's queue)."""
+        with self.lock:
+            self.counter[(service, operation)] += 1
+            self.aws_seconds += seconds
+
+    def dynamodb(self) -> collections.Counter:
+        """The DynamoDB calls, by operation."""
+        return collections.Counter({op: n for (service, op), n in self.counter.items() if service == "dynamodb"})
+
+    def take(self) -> collections.Counter:
+        """The calls so far by (service, operation), counting again from zero."""
+        with self.lock:
+            taken, self.counter, self.aws_seconds = self.counter, collections.Counter(), 0.0
+        return taken
