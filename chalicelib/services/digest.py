@@ -4,9 +4,10 @@ Whom to look at, without a scan: the instructors whose dashboard counted an even
 refund, a completion, a review, a question) on a calendar day the window touches, in any time zone
 (the sparse `active_instructors` index of the daily aggregates: a Query per day, 3 or 4 days).
 For each, the orders of the last refund window and a day (Query `by_instructor`, order ids being
-ULIDs: from a moment on) give the new enrollments, revenue and refunds of the day; a Query per course (the instructor's courses: one Query) counts new reviews,
-and the sparse unanswered index counts the questions waiting. One mail per instructor and day
-(`digest:<instructor_id>:<KST date>`), however often the job runs.
+ULIDs: from a moment on) give the new enrollments, revenue and refunds of the day; a Query per
+course (the instructor's courses: one Query) counts new reviews, and the sparse unanswered index
+counts the questions waiting. One mail per instructor and day (`digest:<instructor_id>:<KST
+date>`), however often the job runs.
 
 Not in the digest: refunds of orders older than the refund window (only admins make those).
 """
