@@ -29,7 +29,7 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from chalicelib import config, errors
+from chalicelib import config, errors, http
 from chalicelib.aws import client
 from chalicelib.money import Money
 
@@ -139,16 +139,13 @@ class TossGateway:
         return Checkout(self.name, order_id, None)
 
     def _call(self, method: str, path: str, body: dict | None = None, idempotency_key: str | None = None):
-        import requests  # deferred: only the toss stage pays for it
-
         headers = {"Authorization": self._authorization(), "Content-Type": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         try:
-            response = requests.request(
-                method, self.api_base + path, json=body, headers=headers, timeout=self.timeout_seconds
-            )
-        except requests.RequestException as error:
+            response = http.request(method, self.api_base + path, json_body=body, headers=headers,
+                                    timeout=self.timeout_seconds)
+        except http.Unreachable as error:
             # The path may hold a payment key: log what was attempted, never the path.
             log.warning("toss %s failed: %s", "confirm" if body else "payment lookup", type(error).__name__)
             raise errors.PaymentGatewayError("The payment provider did not answer; try again") from None
@@ -156,7 +153,7 @@ class TossGateway:
             payload = response.json()
         except ValueError:
             payload = {}
-        return response.status_code, payload if isinstance(payload, dict) else {}
+        return response.status, payload if isinstance(payload, dict) else {}
 
     def confirm(self, payment_key: str, order_id: str, amount: Money) -> Confirmation:
         status, payload = self._call(

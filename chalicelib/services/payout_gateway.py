@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from chalicelib import config
+from chalicelib import config, http
 from chalicelib.aws import client
 from chalicelib.money import Money
 
@@ -172,17 +172,15 @@ class TossPayoutGateway:
         return "cp" + hashlib.sha256(instructor_id.encode()).hexdigest()[:18]
 
     def _post(self, path: str, body: dict, idempotency_key: str) -> tuple[int, dict]:
-        import requests  # deferred: only the toss stage pays for it
-
         security_key = _parameter(self.security_key_parameter)
         secret = _parameter(self.secret_parameter)
         headers = {"Authorization": "Basic " + base64.b64encode(f"{secret}:".encode()).decode(),
                    "Content-Type": "text/plain", "TossPayments-api-security-mode": "ENCRYPTION",
                    "Idempotency-Key": idempotency_key}
         try:
-            response = requests.post(self.api_base + path, data=jwe_encrypt(body, security_key), headers=headers,
-                                     timeout=self.timeout_seconds)
-        except requests.RequestException as error:
+            response = http.request("POST", self.api_base + path, body=jwe_encrypt(body, security_key),
+                                    headers=headers, timeout=self.timeout_seconds)
+        except http.Unreachable as error:
             log.warning("toss payouts %s did not answer: %s", path, type(error).__name__)
             return 0, {}
         text = response.text.strip()
@@ -190,7 +188,7 @@ class TossPayoutGateway:
             payload = jwe_decrypt(text, security_key) if text.count(".") == 4 else json.loads(text or "{}")
         except (ValueError, KeyError):
             payload = {}
-        return response.status_code, payload if isinstance(payload, dict) else {}
+        return response.status, payload if isinstance(payload, dict) else {}
 
     def _register_seller(self, request: PayoutRequest) -> str | None:
         """The seller for the instructor's account (registering again answers the existing one)."""
@@ -208,16 +206,14 @@ class TossPayoutGateway:
         return None
 
     def _get(self, path: str) -> tuple[int, dict]:
-        import requests
-
         secret = _parameter(self.secret_parameter)
         try:
-            response = requests.get(self.api_base + path, timeout=self.timeout_seconds, headers={
+            response = http.request("GET", self.api_base + path, timeout=self.timeout_seconds, headers={
                 "Authorization": "Basic " + base64.b64encode(f"{secret}:".encode()).decode()})
             payload = response.json()
-        except (requests.RequestException, ValueError):
+        except (http.Unreachable, ValueError):
             return 0, {}
-        return response.status_code, payload if isinstance(payload, dict) else {}
+        return response.status, payload if isinstance(payload, dict) else {}
 
     @staticmethod
     def _outcome(item: dict) -> PayoutOutcome:

@@ -9,7 +9,7 @@ no deploy.
 The signature is checked with `rsa` (pure Python, PKCS#1 v1.5), and only
 RS256 is accepted: the algorithm is fixed here, never taken from the token.
 The claims are checked by hand below. This keeps `cryptography` (4.7 MB, most
-of the package) out of the Lambda bundle; `rsa` and `requests` are imported
+of the package) out of the Lambda bundle; `rsa` and urllib3 are imported
 on first use, out of the cold start of routes that need no token.
 """
 
@@ -19,7 +19,7 @@ import json
 import threading
 import time
 
-from chalicelib import config
+from chalicelib import config, http
 from chalicelib.aws import client
 from chalicelib.roles import Caller
 
@@ -60,10 +60,9 @@ def _signing_key(kid: str):
     with _jwks_lock:
         fetched_at, keys = _jwks_by_url.get(url, (0.0, {}))
         if kid not in keys and time.monotonic() - fetched_at > _JWKS_REFETCH_SECONDS:
-            import requests
-
-            response = requests.get(url, timeout=5)
-            response.raise_for_status()
+            response = http.request("GET", url, timeout=5)
+            if response.status != 200:
+                raise http.Unreachable(f"the JWKS answered {response.status}")
             keys = {jwk["kid"]: _public_key(jwk) for jwk in response.json()["keys"] if "kid" in jwk}
             _jwks_by_url[url] = (time.monotonic(), keys)
     if keys.get(kid) is None:
