@@ -32,12 +32,14 @@ import botocore.client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from infra import bootstrap  # noqa: E402
+from infra.in_process import route_aws_urls_through_moto  # noqa: E402
 
 
 @contextlib.contextmanager
 def in_process_stage() -> Iterator[None]:
     """The test stage's tables, buckets, keys and queues in moto, and its environment, while inside."""
     os.environ.update(bootstrap.stage_environment("test"))
+    route_aws_urls_through_moto()
     with mock_aws():
         os.environ.update(bootstrap.create_stage_resources("test"))
         yield

@@ -204,6 +204,16 @@ def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bo
                 os.killpg(process.pid, signal.SIGKILL)
 
 
+def stop_like_ctrl_c() -> None:
+    """SIGTERM (a process manager, `kill`) and SIGHUP (a closed terminal) stop the stack as Ctrl-C
+    does: the children run in sessions of their own, so only this process can stop them."""
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    for signal_number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signal_number, interrupt)
+
+
 def wait_while_running(processes: list[subprocess.Popen]) -> None:
     """Until one of them exits."""
     while all(process.poll() is None for process in processes):
@@ -213,6 +223,7 @@ def wait_while_running(processes: list[subprocess.Popen]) -> None:
 def main() -> int:
     api_port = int(os.environ.get("API_PORT", "8000"))
     moto_port = int(os.environ.get("MOTO_PORT", "5000"))
+    stop_like_ctrl_c()
     try:
         with emulated_stack(moto_port, api_port, reuse_moto=True, quiet=False) as (accounts, started):
             from app import app  # this process runs the schedules and queue workers, as Lambda would

@@ -20,11 +20,11 @@ import sys
 import time
 from collections.abc import Iterator
 
-from infra.local import HOST, PROJECT_DIR, emulated_stack, wait_while_running
+from infra.local import HOST, PROJECT_DIR, emulated_stack, stop_like_ctrl_c, wait_while_running
 
 
 def serve(moto_port: int, api_port: int) -> int:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    stop_like_ctrl_c()
     try:
         with emulated_stack(moto_port, api_port, reuse_moto=False, quiet=True) as (_, started):
             sys.stdout.write(f"READY http://{HOST}:{api_port}\n")

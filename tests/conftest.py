@@ -4,7 +4,6 @@ One moto world per test session, built by the same bootstrap as `make run`;
 tests stay independent by creating their own users (unique emails).
 """
 
-import functools
 import itertools
 import json
 import os
@@ -33,8 +32,8 @@ iam.RECORDER.install()
 from hypothesis import settings  # noqa: E402
 from moto import mock_aws  # noqa: E402  (after the credentials above)
 
-from chalicelib import http as app_http  # noqa: E402
 from infra import bootstrap  # noqa: E402
+from infra.in_process import route_aws_urls_through_moto  # noqa: E402
 from tests.moto_isolation import serialize_dynamodb_operations  # noqa: E402
 
 # The same examples on every run: the IAM policy test compares the AWS calls of the whole suite
@@ -44,29 +43,8 @@ settings.register_profile("ci", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-
-
-class _AwsUrlsThroughMoto:
-    """moto's in-process mock answers AWS URLs only when they are fetched with `requests` (it hooks
-    requests through `responses`); the app fetches with urllib3 (`chalicelib.http`). In tests the
-    app's AWS URLs (Cognito's JWKS) go through requests, so moto answers them; every other URL (the
-    Toss stubs on 127.0.0.1) goes through urllib3, as in production."""
-
-    def __init__(self, pool):
-        self.pool = pool
-
-    def request(self, method, url, body=None, headers=None, timeout=None, **options):
-        from urllib.parse import urlsplit
-
-        if not (urlsplit(url).hostname or "").endswith(".amazonaws.com"):
-            return self.pool.request(method, url, body=body, headers=headers, timeout=timeout, **options)
-        import requests
-
-        answer = requests.request(method, url, data=body, headers=headers, timeout=timeout)
-        return type("Answer", (), {"status": answer.status_code, "data": answer.content})
-
-
-app_http._pool = functools.partial(_AwsUrlsThroughMoto, app_http._pool())
+# the app fetches Cognito's JWKS with urllib3, which in-process moto does not see (infra/in_process.py)
+route_aws_urls_through_moto()
 
 PASSWORD = "Classpay-test-1"
 _serial = itertools.count()
