@@ -136,6 +136,30 @@ def test_refund_above_the_progress_limit_is_refused(api, instructor, learner):
     assert response.status_code == 422 and "10%" in response.json_body["detail"]
 
 
+def test_a_lesson_completed_while_the_refund_runs_cannot_slip_past_the_progress_limit(api, instructor, learner,
+                                                                                    monkeypatch):
+    from chalicelib.services import orders as orders_service
+
+    course_id = make_course(api, instructor, lessons=5)
+    order = buy(api, learner, course_id).json_body
+    lesson_id = api.get(f"/courses/{course_id}").json_body["sections"][0]["lessons"][0]["lesson_id"]
+    checked = orders_service._refusal
+
+    def then_complete_a_lesson(order_, now):
+        refusal = checked(order_, now)  # 0% complete: the policy allows it ...
+        done = api.call("PUT", f"/me/enrollments/{course_id}/lessons/{lesson_id}/progress",
+                        {"completed": True, "position_seconds": 60}, token=learner)
+        assert done.status_code == 200 and done.json_body["progress_percent"] == 20  # ... until now
+        return refusal
+
+    monkeypatch.setattr(orders_service, "_refusal", then_complete_a_lesson)
+    response = refund(api, learner, order["order_id"])
+    assert response.status_code == 422 and response.json_body["code"] == "REFUND_NOT_ALLOWED"
+    assert "10%" in response.json_body["detail"]
+    assert balance(api, learner) == 200_000 - order["total"]["amount"]
+    assert api.get(f"/orders/{order['order_id']}", token=learner).json_body["status"] == "paid"
+
+
 def test_another_learners_order_is_404(api, instructor, learner):
     order = buy(api, learner, make_course(api, instructor)).json_body
     other = api.token_for()

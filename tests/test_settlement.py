@@ -95,7 +95,8 @@ def test_a_refund_that_read_the_order_before_its_settlement_is_refused(api, admi
     stale = orders_store.get(order_id)
     object.__setattr__(stale, "settled_at", None)  # as a refund that read it just before would see it
     with pytest.raises(errors.Conflict):
-        orders_service._commit_refund(stale, stale.total, "late", "x", later(days=8), orders_service.NO_RECEIPT)
+        orders_service._commit_refund(stale, stale.total, "late", "x", later(days=8), orders_service.NO_RECEIPT,
+                                      progress_below=None)
     assert _earnings(api, instructor) == {"pending": 0, "available": 40_000}
     assert_reconciled(api, admin)
 

@@ -130,13 +130,32 @@ def test_wallet_routes_are_for_learners_only(api):
     assert api.get("/wallet").status_code == 401
 
 
-def test_confirming_an_expired_top_up_is_a_conflict(api, learner):
+def test_an_expired_top_up_the_gateway_never_captured_cannot_be_confirmed(api):
+    from chalicelib import clock
     from chalicelib.store import topups
 
-    topup = start_topup(api, learner)
-    from chalicelib import clock
+    token = api.token_for()
+    topup = start_topup(api, token)
     assert topups.expire(topup["topup_id"], clock.now())
-    _problem(confirm(api, learner, topup), 409, "CONFLICT")
+    _problem(confirm(api, token, topup, payment_key="decline"), 409, "CONFLICT")
+    assert balance(api, token) == 0
+    assert api.get(f"/wallet/topups/{topup['topup_id']}", token=token).json_body["status"] == "expired"
+
+
+def test_a_payment_the_gateway_captured_is_credited_even_after_its_top_up_expired(api):
+    """The first confirm's commit failed, the learner came back after the expiry job ran: the
+    gateway answers that it captured the payment, so the wallet is credited (once)."""
+    from chalicelib import clock
+    from chalicelib.store import topups
+
+    token = api.token_for()
+    topup = start_topup(api, token, amount=12_000)
+    assert topups.expire(topup["topup_id"], clock.now())
+    first = confirm(api, token, topup)
+    assert first.status_code == 200, first.body
+    assert first.json_body["status"] == "confirmed"
+    assert confirm(api, token, topup).status_code == 200  # a new key: answered, not credited again
+    assert balance(api, token) == 12_000
 
 
 def test_a_gateway_outage_leaves_the_top_up_pending_and_a_retry_with_the_same_key_credits_it(api, monkeypatch):

@@ -3,8 +3,8 @@
 Reads only the sparse `pending` index of the top-ups table (no scan): it holds
 pending top-ups and nothing else. Each expiry is a conditional update
 (`status = pending`), so running the job twice, or alongside a confirm, never
-expires a confirmed top-up and counts each expiry once. A confirm that the
-gateway approved while its top-up was being expired still credits it (see
+expires a confirmed top-up and counts each expiry once. Confirming an expired
+top-up still asks the gateway, and a payment it captured is credited (see
 `services/wallet.py`): money the gateway captured is never left behind.
 """
 

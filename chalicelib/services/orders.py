@@ -165,7 +165,9 @@ def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | Non
     refund_amount = amount if amount is not None else order.total
     if refund_amount.currency != order.total.currency or not 0 < refund_amount.amount <= order.total.amount:
         raise errors.ValidationFailed.on("amount.amount", f"between 1 and {order.total.amount} {order.total.currency}")
-    return retry_on_contention(lambda: _commit_refund(order, refund_amount, reason, caller.user_id, now, receipt))
+    progress_below = None if is_admin else config.refund_progress_limit_percent()
+    return retry_on_contention(lambda: _commit_refund(order, refund_amount, reason, caller.user_id, now, receipt,
+                                                      progress_below=progress_below))
 
 
 def refund_split(order: Order, amount: Money) -> tuple[Money, Money]:
@@ -194,11 +196,11 @@ def _refund_legs(order: Order, amount: Money) -> tuple:
 
 
 def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, now: datetime,
-                   receipt: Receipt) -> Order:
+                   receipt: Receipt, *, progress_below: int | None) -> Order:
     refund_id = ids.new_id()
     uow = UnitOfWork()
     store.add_refund(uow, order, refund_id, amount, reason, refunded_by, now)
-    enrollments.add_end(uow, order.learner_id, order.course_id, now)
+    enrollments.add_end(uow, order.learner_id, order.course_id, now, progress_below=progress_below)
     courses.add_count_enrollment(uow, order.course_id, -1, on_fail=lambda: errors.Conflict("Course counters disagree"))
     if order.session_id:
         courses.add_release_seat(uow, order.course_id, order.session_id)

@@ -107,6 +107,8 @@ def confirm_topup(user_id: str, topup_id: str, payment_key: str, *, receipt: Rec
     try:
         confirmation = gateway.confirm(payment_key, topup_id, amount)
     except errors.PaymentDeclined as declined:
+        if item.status == topups.EXPIRED:
+            raise errors.Conflict("This top-up expired before it was confirmed; start a new one") from None
         _decline(item, payment_key, declined, receipt, reason=declined.detail)
     if confirmation.amount != amount or confirmation.order_id != topup_id:
         # The gateway captured something else than what we asked: never credit it. Operations must
@@ -120,15 +122,15 @@ def confirm_topup(user_id: str, topup_id: str, payment_key: str, *, receipt: Rec
 
 
 def _already_settled(item: topups.TopupItem, payment_key: str) -> Topup | None:
-    """A confirmed top-up answers again (no second credit); a declined or expired one refuses."""
+    """A confirmed top-up answers again (no second credit); a declined one refuses. An expired one
+    goes on to the gateway: a payment it captured (say, the first confirm's commit failed and the
+    learner came back after the expiry job ran) is still credited, anything else is a 409."""
     if item.status == topups.CONFIRMED:
         if item.payment_key == payment_key:
             return _topup(item)
         raise errors.Conflict("This top-up was confirmed with another payment")
     if item.status == topups.DECLINED:
         raise errors.PaymentDeclined(f"This top-up was declined ({item.decline_reason or 'by the gateway'})")
-    if item.status == topups.EXPIRED:
-        raise errors.Conflict("This top-up expired before it was confirmed; start a new one")
     return None
 
 

@@ -149,13 +149,22 @@ def add_enroll(uow: UnitOfWork, enrollment: Enrollment) -> None:
     )
 
 
-def add_end(uow: UnitOfWork, learner_id: str, course_id: str, ended_at: datetime) -> None:
-    """Add ending the enrollment to a refund's unit of work; refused unless it grants access now."""
+def add_end(uow: UnitOfWork, learner_id: str, course_id: str, ended_at: datetime, *,
+            progress_below: int | None = None) -> None:
+    """Add ending the enrollment to a refund's unit of work; refused unless it grants access now,
+    and with `progress_below` (a learner's own refund) unless less than that percent of the course
+    is complete at commit time: a lesson completed while the refund runs cannot slip past the limit."""
+    condition = EnrollmentItem.status.is_in(ACTIVE, COMPLETED)
+    failure = errors.Conflict("The enrollment has already ended")
+    if progress_below is not None:
+        condition &= EnrollmentItem.progress_percent < progress_below
+        failure = errors.RefundNotAllowed(
+            f"This order cannot be refunded: refunds are possible below {progress_below}% of lessons completed")
     uow.update(
         EnrollmentItem(learner_id, course_id),
         actions=[EnrollmentItem.status.set(ENDED), EnrollmentItem.ended_at.set(ended_at)],
-        condition=EnrollmentItem.status.is_in(ACTIVE, COMPLETED),
-        on_fail=lambda: errors.Conflict("The enrollment has already ended"),
+        condition=condition,
+        on_fail=lambda: failure,
     )
 
 
