@@ -143,3 +143,21 @@ def clock_offset(seconds):
     from datetime import timedelta
 
     return timedelta(seconds=seconds)
+
+
+def test_every_transaction_carries_a_client_request_token_of_its_own(api):
+    """So that a TransactWriteItems botocore sends again after a lost answer is answered as the
+    one that committed, never as a conflict with itself."""
+    from chalicelib.store.instrumentation import on_dynamodb
+
+    tokens = []
+
+    def record(params, **_):
+        tokens.append(params.get("ClientRequestToken"))
+
+    with on_dynamodb("provide-client-params.dynamodb.TransactWriteItems", record):
+        token = api.token_for()
+        topup = start_topup(api, token, 5_000)
+        assert confirm(api, token, topup).status_code == 200
+    assert len(tokens) == 2  # the top-up, its confirmation
+    assert all(tokens) and len(set(tokens)) == len(tokens)

@@ -23,6 +23,7 @@ import functools
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -125,7 +126,9 @@ class UnitOfWork:
             self.committed = True
             return
         sent = sorted(self._writes, key=lambda w: (_KINDS.index(w.kind), w.order))
-        transaction = TransactWrite(connection=connection())
+        # botocore retries a call whose answer was lost; with the same token DynamoDB answers a
+        # retry of a transaction that did commit with success, not with our own failed conditions.
+        transaction = TransactWrite(connection=connection(), client_request_token=str(uuid.uuid4()))
         for write in sent:
             write.apply(transaction)
         try:
