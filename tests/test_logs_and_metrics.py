@@ -119,3 +119,34 @@ def test_metrics_are_one_embedded_metric_format_line_on_stdout(capsys, monkeypat
     assert document["OrderRevenue"] == 55000 and document["Stage"] == "prod" and document["Currency"] == "KRW"
     with pytest.raises(ValueError):
         metrics.emit(metrics.ORDERS_PAID, unit="Dollars")
+
+
+def test_money_flows_log_neither_payment_keys_nor_account_numbers_and_emit_order_and_refund_metrics(
+        api, log_lines, capfd):
+    from tests.money import buy, confirm, refund, start_topup
+    from tests.test_catalog import make_course
+
+    instructor = api.token_for(roles=["instructor"])
+    account = api.call("PUT", "/instructor/payout-account", body={
+        "bank_code": "088", "account_number": "110-987-654321", "holder_name": "김강사"}, token=instructor)
+    assert account.status_code == 200, account.body
+    learner = api.token_for()
+    topup = start_topup(api, learner, 30_000)
+    assert confirm(api, learner, topup).status_code == 200
+    declined = start_topup(api, learner, 5_000)
+    assert confirm(api, learner, declined, payment_key="decline").status_code == 402
+    capfd.readouterr()  # the metrics of what came before
+    order = buy(api, learner, make_course(api, instructor, amount=25_000))
+    assert order.status_code == 201, order.body
+    assert refund(api, learner, order.json_body["order_id"]).status_code == 200
+
+    text = log_lines()
+    for secret in ("110-987-654321", "110987654321", topup["checkout"]["payment_key"]):
+        assert secret not in text
+    emitted = {}
+    for line in capfd.readouterr().out.splitlines():
+        document = json.loads(line) if line.startswith('{"_aws"') else {}
+        for metric in document.get("_aws", {}).get("CloudWatchMetrics", [{}])[0].get("Metrics", []):
+            emitted[metric["Name"]] = document[metric["Name"]]
+    assert emitted == {metrics.ORDERS_PAID: 1, metrics.ORDER_REVENUE: 25_000,
+                       metrics.REFUNDS: 1, metrics.REFUNDED_AMOUNT: 25_000}

@@ -15,7 +15,7 @@ and below the progress limit; admins may refund outside it, and partially.
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from chalicelib import clock, config, errors, ids
+from chalicelib import clock, config, errors, ids, metrics
 from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
 from chalicelib.services import ledger, stats
@@ -112,6 +112,8 @@ def _commit_purchase(order: Order, receipt: Receipt) -> Order:
                     net=order.instructor_share.amount, orders=1, enrollments=1)
     receipt.record_result(uow, order)
     uow.commit()
+    metrics.emit(metrics.ORDERS_PAID)
+    metrics.emit(metrics.ORDER_REVENUE, order.total.amount, unit="None", Currency=order.total.currency)
     return order
 
 
@@ -218,6 +220,8 @@ def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, n
                        refund_reason=reason, refunded_at=now)
     receipt.record_result(uow, refunded)
     uow.commit()
+    metrics.emit(metrics.REFUNDS)
+    metrics.emit(metrics.REFUNDED_AMOUNT, amount.amount, unit="None", Currency=amount.currency)
     return refunded
 
 
