@@ -184,3 +184,38 @@ def test_concurrent_requests_each_see_their_own_caller(api):
         os.environ = original  # noqa: B003 (the test client swaps os.environ per request)
         sys.setswitchinterval(interval)
     assert all(callers[token] == user_id for token, user_id in seen)
+
+
+def test_every_package_the_deployed_code_imports_is_a_runtime_requirement():
+    """`make package` ships requirements.txt (and what those packages need), not requirements-dev.txt:
+    an import only the dev requirements satisfy passes every test and fails on Lambda."""
+    import ast
+    import importlib.metadata
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sources = [root / "app.py", *sorted((root / "chalicelib").rglob("*.py"))]
+    imported = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"chalicelib", "app", "chalice"}  # chalice vendors itself
+
+    def name(requirement: str) -> str:
+        return re.split(r"[\s;<>=!~\[]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+    shipped, todo = set(), [name(line) for line in (root / "requirements.txt").read_text().splitlines()
+                            if line.strip() and not line.startswith("#")]
+    while todo:  # the requirements and everything they need (extras left out)
+        distribution = todo.pop()
+        if distribution not in shipped:
+            shipped.add(distribution)
+            todo += [name(r) for r in importlib.metadata.requires(distribution) or () if "extra ==" not in r]
+    providers = importlib.metadata.packages_distributions()
+    missing = {module: providers.get(module) for module in third_party
+               if not {d.lower().replace("_", "-") for d in providers.get(module, [module])} & shipped}
+    assert not missing, f"imported by the app but not shipped by requirements.txt: {missing}"
