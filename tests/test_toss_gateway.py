@@ -118,10 +118,15 @@ def test_a_toss_internal_failure_is_a_gateway_error_not_a_decline(toss):
 
 
 def test_a_wrong_secret_key_is_a_gateway_error(toss_base):
-    boto3.client("ssm").put_parameter(Name="/classpay/test/wrong-key", Value="wrong", Type="SecureString",
-                                      Overwrite=True)
-    with pytest.raises(errors.PaymentGatewayError, match="UNAUTHORIZED_KEY"):
-        gateway_module.TossGateway(toss_base, "/classpay/test/wrong-key").confirm("pay_ok_x", "order-9", krw(1))
+    # the stage's own parameter holding a wrong key (another name would widen the deployed IAM policy)
+    boto3.client("ssm").put_parameter(Name=PARAMETER, Value="wrong", Type="SecureString", Overwrite=True)
+    gateway_module._secret_key.cache_clear()
+    try:
+        with pytest.raises(errors.PaymentGatewayError, match="UNAUTHORIZED_KEY"):
+            gateway_module.TossGateway(toss_base, PARAMETER).confirm("pay_ok_x", "order-9", krw(1))
+    finally:
+        boto3.client("ssm").put_parameter(Name=PARAMETER, Value=SECRET, Type="SecureString", Overwrite=True)
+        gateway_module._secret_key.cache_clear()
 
 
 def test_an_unreachable_gateway_is_a_gateway_error():
