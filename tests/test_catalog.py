@@ -278,6 +278,7 @@ def test_instructor_profile_is_public_and_renames_their_courses(api):
         ({"title": "T", "category": "music", "price": {"amount": "100", "currency": "KRW"}}, "price.amount"),
         ({"title": "T", "category": "music", "price": {"amount": 100, "currency": "BTC"}}, "price.currency"),
         ({"title": "T", "category": "music", "price": {"amount": 100}}, "price.currency"),
+        ({"title": "T", "category": "music", "price": {"amount": 100, "currency": "USD"}}, "price.currency"),
         ({"title": "T", "category": "cooking", "price": {"amount": 100, "currency": "KRW"}}, "category"),
         ({"title": "T", "category": "music", "price": {"amount": 100, "currency": "KRW"}, "description": "d" * 5001},
          "description"),
@@ -291,6 +292,19 @@ def test_bad_course_input_names_the_field_and_creates_nothing(api, instructor, b
     assert response.status_code == 422, response.body
     assert response.json_body["errors"][0]["field"] == field
     assert len(api.get(STUDIO, token=instructor).json_body["items"]) == before
+
+
+def test_a_course_on_sale_keeps_a_price_above_zero_in_the_wallets_currency(api, instructor):
+    course_id = make_course(api, instructor, amount=30_000)
+    for price, field in (({"amount": 0, "currency": "KRW"}, "price.amount"),
+                         ({"amount": 30, "currency": "USD"}, "price.currency")):
+        response = api.call("PATCH", f"{STUDIO}/{course_id}", {"price": price}, token=instructor)
+        assert response.status_code == 422, response.body
+        assert response.json_body["errors"][0]["field"] == field
+    assert api.get(f"/courses/{course_id}").json_body["price"] == {"amount": 30_000, "currency": "KRW"}
+    draft = make_course(api, instructor, publish=False)
+    free_draft = api.call("PATCH", f"{STUDIO}/{draft}", {"price": {"amount": 0, "currency": "KRW"}}, token=instructor)
+    assert free_draft.status_code == 200 and free_draft.json_body["price"]["amount"] == 0
 
 
 @pytest.mark.parametrize(

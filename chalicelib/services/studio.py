@@ -85,7 +85,18 @@ def my_courses(caller: Caller, limit: int, cursor: str | None):
 
 # --- courses ---------------------------------------------------------------------------------------
 
+def _check_price(price: Money, status: str) -> None:
+    """Courses are bought from wallets, which hold the stage's wallet currency; a course on sale
+    (published or scheduled) keeps a price above zero, as publishing required."""
+    currency = config.wallet_currency()
+    if price.currency != currency:
+        raise errors.ValidationFailed.on("price.currency", f"courses are sold in {currency}, the wallets' currency")
+    if status != DRAFT and price.amount <= 0:
+        raise errors.ValidationFailed.on("price.amount", "a course on sale keeps a price above zero")
+
+
 def create_course(caller: Caller, draft: CourseDraft) -> courses.Course:
+    _check_price(draft.price, DRAFT)
     profile = users.get_profile(caller.user_id)
     now = clock.now()
     course = CourseItem(
@@ -114,6 +125,7 @@ def update_course(caller: Caller, course_id: str, changes: dict) -> courses.Cour
     item = _own_course_item(caller, course_id)
     if "price" in changes:
         price: Money = changes.pop("price")
+        _check_price(price, item.status)
         changes["price_amount"], changes["price_currency"] = price.amount, price.currency
     actions = [getattr(CourseItem, name).set(value) for name, value in changes.items()]
     if item.status == PUBLISHED:
