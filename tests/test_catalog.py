@@ -92,7 +92,7 @@ def test_instructor_builds_uploads_publishes_and_learners_find_the_course(api, i
     assert detail["sections"][1]["lessons"][1]["preview"] is True
     assert "file_key" not in page.body.decode() and "amazonaws" not in page.body.decode()
     assert detail["sessions"][0]["seats_left"] == 12
-    assert detail["instructor"]["name"] == "Ina Instructor"
+    assert detail["instructor"]["name"] == "Ina Instructor" and detail["instructor"]["bio"] == ""
     assert detail["rating"] == {"average": None, "count": 0}
     assert course_id in _catalog_ids(api, category="data", sort="newest", limit=3)
     assert course_id in [c["course_id"] for c in api.get("/courses?q=파이썬").json_body["items"]]
@@ -262,7 +262,11 @@ def test_instructor_profile_is_public_and_renames_their_courses(api):
     page = api.get(f"/instructors/{instructor_id}").json_body
     assert page["name"] == "New Name" and page["bio"] == "Teaches yoga"
     assert [c["course_id"] for c in page["courses"]] == [course_id]
-    assert api.get(f"/courses/{course_id}").json_body["instructor"]["name"] == "New Name"
+    assert api.get(f"/courses/{course_id}").json_body["instructor"] == {
+        "instructor_id": instructor_id, "name": "New Name", "bio": "Teaches yoga"}
+    later = make_course(api, token, category="lifestyle", title="Yoga at home")
+    assert api.get(f"/courses/{later}").json_body["instructor"]["bio"] == "Teaches yoga"
+    assert "bio" not in api.get("/courses?category=lifestyle&sort=newest").json_body["items"][0]["instructor"]
     assert api.get(f"/instructors/{api.get('/me', token=api.token_for()).json_body['user_id']}").status_code == 404
 
 

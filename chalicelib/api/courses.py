@@ -19,6 +19,10 @@ class InstructorRef(msgspec.Struct):
     name: str
 
 
+class InstructorIntro(InstructorRef):
+    bio: str
+
+
 class Rating(msgspec.Struct):
     average: float | None
     count: int
@@ -76,6 +80,7 @@ class SessionOut(msgspec.Struct):
 
 
 class CourseDetailOut(CourseSummary):
+    instructor: InstructorIntro
     sections: list[SectionOut]
     sessions: list[SessionOut]
 
@@ -124,8 +129,10 @@ def studio_section(section: Section) -> StudioSection:
 
 def course_detail(detail: CourseDetail) -> CourseDetailOut:
     summary = course_summary(detail.course)
+    course = detail.course
     return CourseDetailOut(
-        **msgspec.structs.asdict(summary),
+        **{**msgspec.structs.asdict(summary),
+           "instructor": InstructorIntro(course.instructor_id, course.instructor_name, course.instructor_bio)},
         sections=[section_out(s) for s in detail.sections],
         sessions=[session_out(s) for s in detail.sessions],
     )

@@ -101,7 +101,8 @@ def create_course(caller: Caller, draft: CourseDraft) -> courses.Course:
     now = clock.now()
     course = CourseItem(
         ids.new_id(), COURSE, instructor_id=caller.user_id,
-        instructor_name=profile.name if profile else "Instructor", title=draft.title,
+        instructor_name=profile.name if profile else "Instructor", instructor_bio=profile.bio if profile else "",
+        title=draft.title,
         description=draft.description, category=draft.category, level=draft.level, language=draft.language,
         thumbnail_url=draft.thumbnail_url, price_amount=draft.price.amount, price_currency=draft.price.currency,
         status=DRAFT, created_at=now, updated_at=now, enrollment_count=0, rating_score=0,
@@ -378,13 +379,13 @@ def set_session_join_url(caller: Caller, course_id: str, session_id: str, join_u
 # --- instructor profile ----------------------------------------------------------------------------
 
 def update_profile(caller: Caller, name: str, bio: str, links: list[str]) -> users.UserProfile:
-    """Change the public profile, and the name shown on every course of this instructor."""
+    """Change the public profile, and the name and bio shown on every course of this instructor."""
     profile = users.update_public_profile(caller.user_id, name, bio, links)
     start = None
     while True:
         items, start = courses.list_by_instructor(caller.user_id, 100, start)
         for item in items:
-            if item.instructor_name != name:
-                item.update(actions=[CourseItem.instructor_name.set(name)])
+            if (item.instructor_name, item.instructor_bio or "") != (name, bio):
+                item.update(actions=[CourseItem.instructor_name.set(name), CourseItem.instructor_bio.set(bio)])
         if not start:
             return profile

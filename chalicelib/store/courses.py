@@ -123,6 +123,7 @@ class CourseItem(CatalogItem, discriminator=COURSE):
     thumbnail_url = UnicodeAttribute(null=True)
     price_currency = UnicodeAttribute()
     instructor_name = UnicodeAttribute()
+    instructor_bio = UnicodeAttribute(default="")  # copied from the profile, so a course page is one Query
     status = UnicodeAttribute(default="draft")
     lesson_count = NumberAttribute(default=0)
     rating_sum = NumberAttribute(default=0)
@@ -186,6 +187,7 @@ class Course:
     rating_count: int
     created_at: datetime
     updated_at: datetime
+    instructor_bio: str = ""
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,7 @@ def to_course(item: CourseItem) -> Course:
         publish_at=item.publish_at, published_at=item.published_at, lesson_count=int(item.lesson_count),
         enrollment_count=int(item.enrollment_count or 0), rating_sum=int(item.rating_sum),
         rating_count=int(item.rating_count), created_at=item.created_at, updated_at=item.updated_at,
+        instructor_bio=item.instructor_bio or "",
     )
 
 
