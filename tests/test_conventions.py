@@ -219,3 +219,21 @@ def test_every_package_the_deployed_code_imports_is_a_runtime_requirement():
     missing = {module: providers.get(module) for module in third_party
                if not {d.lower().replace("_", "-") for d in providers.get(module, [module])} & shipped}
     assert not missing, f"imported by the app but not shipped by requirements.txt: {missing}"
+
+
+def test_only_the_reconciliation_audit_scans_a_table():
+    """Every route and job reads through a key or an index built for it; the audit that proves
+    every enrollment has its paid order reads whole tables, from one module, and nothing else may."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    scanning, using = set(), set()
+    for source in [root / "app.py", *sorted((root / "chalicelib").rglob("*.py"))]:
+        text, name = source.read_text(), source.relative_to(root).as_posix()
+        if re.search(r"\.scan\(", text):
+            scanning.add(name)
+        if "admin_scans" in text and name != "chalicelib/store/admin_scans.py":
+            using.add(name)
+    assert scanning == {"chalicelib/store/admin_scans.py"}
+    assert using == {"chalicelib/services/reconciliation.py"}

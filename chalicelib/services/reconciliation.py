@@ -7,7 +7,7 @@ Checks, per currency:
   the gateway clearing account is the money's source and is negative by design);
 - every entry is in its account's currency.
 
-It reads by Query only: the accounts of each kind through the `by_kind` index,
+It reads the ledger by Query: the accounts of each kind through the `by_kind` index,
 each account's entries (a hot account's shard by shard). Totals by kind are
 what the platform owes learners and instructors and what it earned.
 
@@ -16,7 +16,9 @@ account look off by that transfer. An account found off is read again once
 before it is reported; a sum-to-zero violation that a re-run does not confirm
 was such a race.
 
-Beyond the ledger (reading orders, enrollments and sessions whole, page by page):
+Beyond the ledger (reading orders, enrollments and sessions whole, by paged Scan: the one
+place outside tests that scans, because proving "every enrollment has its paid order" means
+reading every enrollment; see `store/admin_scans.py`):
 - each enrollment that grants access has exactly one paid order, its own, with its transfer posted;
 - each ended enrollment's order was refunded, with its refund transfer posted;
 - each paid order is the order of an enrollment that grants access;

@@ -1,4 +1,5 @@
-"""Whole-table reads for admin tooling only (reconciliation). Nothing on a request or job path uses these.
+"""Whole-table reads for the reconciliation audit only (`GET /admin/reconciliation` and its daily
+job). No other route or job uses these, and no other module scans (`tests/test_conventions.py`).
 
 Each yields items page by page (DynamoDB Scan pages), so memory stays flat however large the table.
 """
