@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from tests.learning_support import enroll, refund
+from tests.money import new_key
 from tests.test_catalog import STUDIO, make_course
 
 
@@ -354,6 +355,21 @@ def test_anyone_verifies_a_certificate_and_sees_only_name_title_and_date(api, co
                                 "course_title": "Async Python", "completed_on": mine["completed_at"][:10]}
     assert api.get(f"/certificates/{mine['verification_id'].lower()}").status_code == 200
     assert api.get("/certificates/AAAA-BBBB-CCCC-DDDD").status_code == 404
+
+
+def test_a_certificate_no_longer_verifies_once_an_admin_refunded_its_enrollment(api, course):
+    learner = api.token_for()
+    enrolled = enroll(api, learner, course)
+    _complete_all(api, learner, course)
+    verification_id = api.get(f"/me/certificates/{course}", token=learner).json_body["verification_id"]
+    assert api.get(f"/certificates/{verification_id}").status_code == 200
+    refunded = api.post(f"/orders/{enrolled.order_id}/refund", {"reason": "fraud"}, token=api.admin_token(),
+                        headers={"Idempotency-Key": new_key()})
+    assert refunded.status_code == 200, refunded.body
+    for path in (f"/certificates/{verification_id}", f"/certificates/{verification_id}?format=pdf"):
+        gone = api.call("GET", path, headers={"Accept": "*/*"})
+        assert gone.status_code == 404 and gone.json_body["code"] == "NOT_FOUND"
+    assert api.get(f"/me/certificates/{course}", token=learner).status_code == 403
 
 
 def test_certificate_pdf_renders_korean_names(api, instructor):

@@ -56,8 +56,11 @@ def my_certificate(caller: Caller, course_id: str) -> Certificate:
 
 
 def verify(verification_id: str) -> PublicCertificate:
+    """A certificate verifies while the enrollment it was awarded for stands: one an admin refunded
+    (the enrollment ended) no longer does, nor an old one after the learner bought and finished again."""
     certificate = certificates.get_certificate(certificates.normalize_verification_id(verification_id))
-    if certificate is None:
+    enrollment = certificate and enrollments.get_enrollment(certificate.learner_id, certificate.course_id)
+    if not enrollment or not enrollment.grants_access or enrollment.certificate_id != certificate.verification_id:
         raise errors.NotFound(f"No certificate {verification_id}")
     return public_view(certificate)
 
