@@ -56,6 +56,8 @@ def build(client: Client):
         ticket = client.ok("POST", f"/instructor/courses/{course_id}/lessons/{lesson['lesson_id']}/upload-url",
                            {"content_type": "video/mp4", "size_bytes": 4}, teacher)
         requests.put(ticket["url"], data=b"data", headers=ticket["headers"])
+        client.ok("POST", f"/instructor/courses/{course_id}/lessons/{lesson['lesson_id']}/upload-complete",
+                  token=teacher)
         lessons.append(lesson["lesson_id"])
     starts = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
     session = client.ok("POST", f"/instructor/courses/{course_id}/sessions",

@@ -126,6 +126,8 @@ MATRIX = {
     ("DELETE", "/instructor/courses/{course_id}/lessons/{spare_lesson_id}"): (None, instructors_only(409, 404)),
     ("POST", "/instructor/courses/{course_id}/lessons/{lesson_id}/upload-url"): (
         {"content_type": "video/mp4", "size_bytes": 10}, instructors_only(200, 404)),
+    # the world's upload was completed: nothing is waiting (the owner's 200 is in tests/test_learning.py)
+    ("POST", "/instructor/courses/{course_id}/lessons/{lesson_id}/upload-complete"): (None, instructors_only(409, 404)),
     ("POST", "/instructor/courses/{course_id}/publish"): ({}, instructors_only(200, 404)),  # already published
     ("POST", "/instructor/courses/{course_id}/sessions"): (
         lambda w: {"starts_at": _in(20), "duration_minutes": 30, "capacity": 5}, instructors_only(201, 404)),

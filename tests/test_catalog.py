@@ -76,6 +76,8 @@ def test_instructor_builds_uploads_publishes_and_learners_find_the_course(api, i
     assert ticket.json_body["headers"]["Content-Type"] == "video/mp4"
     uploaded = requests.put(ticket.json_body["url"], data=b"hello video", headers=ticket.json_body["headers"])
     assert uploaded.status_code == 200
+    completed = api.post(f"{STUDIO}/{course_id}/lessons/{lesson['lesson_id']}/upload-complete", token=instructor)
+    assert completed.status_code == 200 and completed.json_body["has_file"] is True
 
     session = api.post(f"{STUDIO}/{course_id}/sessions",
                        {"starts_at": _in(48), "duration_minutes": 90, "capacity": 12}, token=instructor)
@@ -113,6 +115,42 @@ def test_catalog_sorts_by_price_both_ways_and_pages_without_gaps(api, instructor
     assert len(everything) == len(set(everything)) and set(mine) <= set(everything)
 
 
+def test_popular_and_rating_sorts_are_highest_first_and_page_without_gaps_or_repeats(api, instructor):
+    """The popular and rating sorts read indexes keyed on counters that purchases and reviews move:
+    real purchases and reviews must reorder the listing, and cursors must walk it without a repeat."""
+    from tests.learning_support import enroll
+
+    many, few, none = (make_course(api, instructor, title=f"Korean {n}", category="language", amount=10_000)
+                       for n in ("many", "few", "none"))
+    ratings = {many: [3, 4], few: [5], none: []}  # averages 3.5, 5.0, unrated
+    for course_id, given in ratings.items():
+        for rating in given:
+            learner = api.token_for()
+            enroll(api, learner, course_id)
+            review = api.post(f"/courses/{course_id}/reviews", {"rating": rating, "text": "ok"}, token=learner)
+            assert review.status_code == 201, review.body
+    mine = {many, few, none}
+
+    for sort, expected, key in (
+        ("popular", [many, few, none], lambda c: c["enrollment_count"]),
+        ("rating", [few, many, none], lambda c: c["rating"]["average"] or 0),
+    ):
+        # small pages in the category and bigger ones overall: both must keep the order, each course once
+        for params in ({"category": "language", "limit": 1}, {"category": "language", "limit": 2},
+                       {"limit": 25}):
+            listed = _catalog_ids(api, sort=sort, **params)
+            assert len(listed) == len(set(listed)), (sort, params)
+            assert [i for i in listed if i in mine] == expected, (sort, params)
+        # and the whole category is in that order, not just our three
+        page = api.get(f"/courses?category=language&sort={sort}&limit=100").json_body["items"]
+        keys = [key(c) for c in page]
+        assert keys == sorted(keys, reverse=True), (sort, keys)
+    summary = {c["course_id"]: c for c in api.get("/courses?category=language&sort=rating&limit=100").json_body["items"]}
+    assert summary[many]["enrollment_count"] == 2 and summary[many]["rating"] == {"average": 3.5, "count": 2}
+    assert summary[few]["enrollment_count"] == 1 and summary[few]["rating"] == {"average": 5.0, "count": 1}
+    assert summary[none]["enrollment_count"] == 0 and summary[none]["rating"] == {"average": None, "count": 0}
+
+
 def test_newest_first_in_the_all_partition(api, instructor):
     older = make_course(api, instructor, title="Older", category="finance")
     newer = make_course(api, instructor, title="Newer", category="finance")
@@ -139,10 +177,14 @@ def test_catalog_and_detail_are_one_query_each_and_never_scan(api, instructor, a
     aws_calls.clear()
     assert api.get(f"/courses/{course_id}").status_code == 200
     assert aws_calls.of("dynamodb") == ["Query"]
+    instructor_id = api.get(f"/courses/{course_id}").json_body["instructor"]["instructor_id"]
     aws_calls.clear()
-    api.get("/courses?q=counted")
-    api.get(f"/instructors/{api.get(f'/courses/{course_id}').json_body['instructor']['instructor_id']}")
+    found = api.get("/courses?q=counted")
+    page = api.get(f"/instructors/{instructor_id}")
     assert "Scan" not in aws_calls.of("dynamodb")
+    # and reading by key and index still finds the course: no scan, yet nothing missed
+    assert found.status_code == 200 and course_id in [c["course_id"] for c in found.json_body["items"]]
+    assert page.status_code == 200 and [c["course_id"] for c in page.json_body["courses"]] == [course_id]
 
 
 @pytest.mark.parametrize("category", ["design", None])

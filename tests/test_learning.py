@@ -25,9 +25,13 @@ def _lesson_ids(api, course_id):
 
 
 def _upload(api, token, course_id, lesson_id, data=b"lesson video bytes"):
+    """Ask for an upload URL, PUT the file to S3, then complete the upload: the lesson's file is replaced."""
     ticket = api.post(f"{STUDIO}/{course_id}/lessons/{lesson_id}/upload-url",
                       {"content_type": "video/mp4", "size_bytes": len(data)}, token=token).json_body
     assert requests.put(ticket["url"], data=data, headers=ticket["headers"]).status_code == 200
+    completed = api.post(f"{STUDIO}/{course_id}/lessons/{lesson_id}/upload-complete", token=token)
+    assert completed.status_code == 200, completed.body
+    assert completed.json_body["has_file"] is True and completed.json_body["upload_pending"] is False
 
 
 def _progress(api, token, course_id, lesson_id, completed=True, position=0):
@@ -124,6 +128,33 @@ def test_a_draft_course_is_open_to_its_instructor_only(api, instructor):
     _upload(api, instructor, draft, lesson)
     assert api.get(f"/courses/{draft}/lessons/{lesson}/content", token=instructor).status_code == 200
     assert api.get(f"/courses/{draft}/lessons/{lesson}/content", token=api.token_for()).status_code == 404
+
+
+def test_replacing_a_published_lessons_file_changes_nothing_for_learners_until_the_upload_completes(
+        api, instructor, course):
+    learner = api.token_for()
+    enroll(api, learner, course)
+    paid = _lesson_ids(api, course)[1]
+    path, upload = f"/courses/{course}/lessons/{paid}/content", f"{STUDIO}/{course}/lessons/{paid}"
+
+    def learners_file():
+        return requests.get(api.get(path, token=learner).json_body["url"]).content
+
+    new_file = b"re-recorded lesson"
+    ticket = api.post(f"{upload}/upload-url", {"content_type": "video/mp4", "size_bytes": len(new_file)},
+                      token=instructor).json_body
+    assert learners_file() == b"paid lesson bytes"  # a URL handed out breaks nothing
+    early = api.post(f"{upload}/upload-complete", token=instructor)
+    assert early.status_code == 409 and early.json_body["code"] == "CONFLICT"  # S3 has no file yet
+    assert requests.put(ticket["url"], data=new_file, headers=ticket["headers"]).status_code == 200
+    assert learners_file() == b"paid lesson bytes"
+    lesson = api.post(f"{upload}/upload-complete", token=instructor)
+    assert lesson.status_code == 200 and lesson.json_body["upload_pending"] is False
+    assert learners_file() == new_file
+    again = api.post(f"{upload}/upload-complete", token=instructor)
+    assert again.status_code == 409  # nothing waiting any more
+    other = api.post(f"{upload}/upload-complete", token=api.token_for(roles=["instructor"]))
+    assert other.status_code == 404
 
 
 # --- my learning ---------------------------------------------------------------------------------

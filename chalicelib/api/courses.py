@@ -57,6 +57,7 @@ class LessonOut(msgspec.Struct):
 class StudioLesson(LessonOut):
     has_file: bool
     content_type: str | None
+    upload_pending: bool  # an upload URL was handed out and its upload not completed yet
 
 
 class SectionOut(msgspec.Struct):
@@ -116,7 +117,8 @@ def lesson_out(lesson) -> LessonOut:
 
 def studio_lesson(lesson) -> StudioLesson:
     return StudioLesson(lesson.lesson_id, lesson.title, lesson.kind, lesson.duration_seconds, lesson.preview,
-                        has_file=lesson.file_key is not None, content_type=lesson.content_type)
+                        has_file=lesson.file_key is not None, content_type=lesson.content_type,
+                        upload_pending=lesson.pending_file_key is not None)
 
 
 def section_out(section: Section) -> SectionOut:

@@ -241,6 +241,14 @@ def lesson_upload_url(call: Call, course_id: str, lesson_id: str):
     return UploadTicketOut(ticket.url, ticket.method, ticket.headers, ticket.expires_at)
 
 
+@studio_api.endpoint("POST", "/instructor/courses/{course_id}/lessons/{lesson_id}/upload-complete",
+                     policy=INSTRUCTOR, response=StudioLesson,
+                     summary="After the PUT: the uploaded file becomes the lesson's file (409 until S3 has it)",
+                     errors=COURSE_ERRORS)
+def complete_upload(call: Call, course_id: str, lesson_id: str):
+    return studio_lesson(studio.complete_upload(call.caller, course_id, lesson_id))
+
+
 @studio_api.endpoint("POST", "/instructor/courses/{course_id}/publish", policy=INSTRUCTOR, body=PublishRequest,
                      body_required=False, response=CourseSummary,
                      summary="Publish now, or at `publish_at`; needs a title, a price and a lesson",

@@ -307,7 +307,10 @@ def delete_lesson(caller: Caller, course_id: str, lesson_id: str) -> None:
 
 def lesson_upload_url(caller: Caller, course_id: str, lesson_id: str, content_type: str,
                       size_bytes: int) -> UploadTicket:
-    """A presigned S3 PUT bound to the content type and size; the key is unguessable and under the course."""
+    """A presigned S3 PUT bound to the content type and size; the key is unguessable and under the course.
+
+    The key is kept as the lesson's pending file: learners go on getting the current file (if any)
+    until `complete_upload` finds the new one in S3, so a URL asked for and never used breaks nothing."""
     if size_bytes > config.max_upload_bytes():
         raise errors.ValidationFailed.on("size_bytes", f"at most {config.max_upload_bytes()} bytes")
     key = f"courses/{course_id}/lessons/{lesson_id}/{ids.new_id()}{ids.new_id()[-10:]}"
@@ -317,7 +320,7 @@ def lesson_upload_url(caller: Caller, course_id: str, lesson_id: str, content_ty
         if content_type not in UPLOAD_CONTENT_TYPES.get(lesson.kind, set()):
             allowed = ", ".join(sorted(UPLOAD_CONTENT_TYPES.get(lesson.kind, set())))
             raise errors.ValidationFailed.on("content_type", f"a {lesson.kind} lesson takes {allowed}")
-        lesson.file_key, lesson.content_type = key, content_type
+        lesson.pending_file_key, lesson.pending_content_type = key, content_type
 
     _edit_curriculum(caller, course_id, edit)
     seconds = config.upload_url_seconds()
@@ -329,6 +332,35 @@ def lesson_upload_url(caller: Caller, course_id: str, lesson_id: str, content_ty
     )
     return UploadTicket(url, "PUT", {"Content-Type": content_type, "Content-Length": str(size_bytes)}, key,
                         clock.now() + timedelta(seconds=seconds))
+
+
+def complete_upload(caller: Caller, course_id: str, lesson_id: str) -> Lesson:
+    """The file uploaded through the lesson's latest upload URL becomes the lesson's file, once S3
+    has it. 409 when no upload is waiting or its file has not arrived."""
+    from botocore.exceptions import ClientError
+
+    _own_course_item(caller, course_id)
+    curriculum = courses.get_curriculum_item(course_id)
+    _section, lesson = _find_lesson(courses.decode_sections(curriculum.document) if curriculum else [], lesson_id)
+    if not lesson.pending_file_key:
+        raise errors.Conflict("No upload is waiting for this lesson: ask for an upload URL first")
+    pending = lesson.pending_file_key
+    try:
+        client("s3").head_object(Bucket=config.lesson_bucket(), Key=pending)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+        raise errors.Conflict("The file has not arrived yet: PUT it to the upload URL first") from None
+
+    def edit(_course, sections):
+        _section, current = _find_lesson(sections, lesson_id)
+        if current.pending_file_key != pending:
+            raise errors.Conflict("Another upload URL was asked for meanwhile; complete that one")
+        current.file_key, current.content_type = current.pending_file_key, current.pending_content_type
+        current.pending_file_key = current.pending_content_type = None
+        return current
+
+    return _edit_curriculum(caller, course_id, edit)
 
 
 # --- live sessions ---------------------------------------------------------------------------------

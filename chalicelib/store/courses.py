@@ -158,6 +158,9 @@ class Lesson(msgspec.Struct):
     preview: bool = False
     file_key: str | None = None
     content_type: str | None = None
+    # An upload URL handed out but not yet completed: learners keep the file above until it is.
+    pending_file_key: str | None = None
+    pending_content_type: str | None = None
 
 
 class Section(msgspec.Struct):
