@@ -137,6 +137,39 @@ def test_the_digest_tells_each_instructor_with_activity_their_day_once(api, func
     assert mails_to(quiet_email) == []
 
 
+def test_a_digest_run_that_could_not_mail_everyone_fails_and_its_retry_mails_only_the_rest(api, functions,
+                                                                                            monkeypatch):
+    """Lambda retries a failed asynchronous invocation: the retry sends what the first run could not,
+    and nobody gets a digest twice."""
+    from chalicelib import errors
+    from chalicelib.services import mail
+
+    instructors = []
+    for name in ("Ari", "Bo"):
+        email, _ = api.sign_up(("instructor",), name)
+        token = api.log_in(email)["access_token"]
+        _, learner = learner_with_email(api)
+        assert buy(api, learner, make_course(api, token, title=f"{name}'s course", amount=20_000)).status_code == 201
+        instructors.append(email)
+    unlucky = instructors[1]
+    real_send = mail.send
+
+    def send_failing_once_for_bo(message, **kwargs):
+        if message.to_address == unlucky and not getattr(send_failing_once_for_bo, "failed", False):
+            send_failing_once_for_bo.failed = True
+            raise RuntimeError("SES throttled")
+        return real_send(message, **kwargs)
+
+    monkeypatch.setattr(mail, "send", send_failing_once_for_bo)
+    with clock_at(monkeypatch, later(hours=1)):
+        with pytest.raises(errors.ServiceUnavailable, match="could not be sent"):
+            run_scheduled(functions, "instructor_digest")
+        assert len(mails_to(instructors[0])) == 1 and mails_to(unlucky) == []
+        retried = run_scheduled(functions, "instructor_digest")
+    assert retried["sent"] == 1 and retried["failed"] == 0 and retried["already_sent"] >= 1
+    assert [len(mails_to(email)) for email in instructors] == [1, 1]
+
+
 def test_an_instructor_whose_day_brought_only_a_review_gets_a_digest_and_old_questions_alone_do_not(
         api, functions, monkeypatch):
     email, _ = api.sign_up(("instructor",), "Rita Reviewed")
