@@ -57,6 +57,9 @@ class TossStub(BaseHTTPRequestHandler):
         TossStub.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
         if not self._authorized():
             return
+        if self.path.startswith("/v1/payments/") and self.path.endswith("/cancel"):
+            self._cancel(self.path.split("/")[3], body)
+            return
         if self.path != "/v1/payments/confirm":
             self._answer(404, {"code": "NOT_FOUND", "message": "no such API"})
             return
@@ -72,6 +75,18 @@ class TossStub(BaseHTTPRequestHandler):
             payment = {"paymentKey": key, "orderId": order_id, "status": "DONE", "totalAmount": total,
                        "currency": "KRW", "method": "카드", "approvedAt": "2026-11-25T10:00:00+09:00"}
             TossStub.confirmed[key] = payment
+            self._answer(200, payment)
+
+
+    def _cancel(self, payment_key, body):
+        payment = self.confirmed.get(payment_key)
+        if payment is None:
+            self._answer(404, {"code": "NOT_FOUND_PAYMENT", "message": "존재하지 않는 결제 정보 입니다."})
+        elif payment_key.startswith("pay_short_stuck"):
+            self._answer(500, {"code": "FAILED_INTERNAL_SYSTEM_PROCESSING", "message": "내부 시스템 처리 작업이 실패했습니다."})
+        else:
+            payment.update(status="CANCELED", cancels=[{"cancelAmount": payment["totalAmount"],
+                                                        "cancelReason": body["cancelReason"]}])
             self._answer(200, payment)
 
 
@@ -184,6 +199,20 @@ def test_a_toss_confirmation_of_another_amount_is_never_credited(api, toss_stage
     assert response.status_code == 402 and response.json_body["code"] == "PAYMENT_DECLINED"
     assert "19999" in response.json_body["detail"]
     assert api.get(f"/wallet/topups/{topup['topup_id']}", token=token).json_body["decline_reason"] == "amount_mismatch"
+    assert balance(api, token) == 0
+    # the learner was charged 19,999: that payment is given back at Toss
+    assert TossStub.confirmed["pay_short_wallet"]["status"] == "CANCELED"
+    cancel = [r for r in TossStub.requests if r["path"] == "/v1/payments/pay_short_wallet/cancel"]
+    assert len(cancel) == 1 and cancel[0]["headers"]["Idempotency-Key"] == f"cancel-{topup['topup_id']}"
+
+
+def test_a_mismatched_payment_that_toss_will_not_cancel_is_declined_and_flagged_for_support(api, toss_stage):
+    token = api.token_for()
+    topup = start_topup(api, token, 20_000)
+    response = _confirm(api, token, topup["topup_id"], "pay_short_stuck_wallet")
+    assert response.status_code == 402 and "not yet cancelled" in response.json_body["detail"]
+    stored = api.get(f"/wallet/topups/{topup['topup_id']}", token=token).json_body
+    assert stored["status"] == "declined" and stored["decline_reason"] == "amount_mismatch_not_cancelled"
     assert balance(api, token) == 0
 
 

@@ -14,6 +14,8 @@ adapters:
   a SecureString) once per container. Its error codes map to our domain errors;
   `ALREADY_PROCESSED_PAYMENT` (a confirm that succeeded before and whose answer
   was lost) is resolved by reading the payment (`GET /v1/payments/{paymentKey}`).
+  A payment captured for another amount than the top-up's is cancelled
+  (`POST /v1/payments/{paymentKey}/cancel`), never credited.
 
 Which one runs is stage configuration (`PAYMENT_GATEWAY` in `.chalice/config.json`),
 never a branch on the stage in code. The caller checks that the confirmed amount
@@ -64,6 +66,10 @@ class PaymentGateway(Protocol):
         unknown or gateway down: safe to retry, a retried confirm is idempotent at the gateway)."""
         ...
 
+    def cancel(self, payment_key: str, order_id: str, reason: str) -> None:
+        """Give a captured payment back to the payer in full. Raises `PaymentGatewayError`."""
+        ...
+
 
 # --- the fake ---------------------------------------------------------------------------------------
 
@@ -89,6 +95,9 @@ class FakeGateway:
         if payment_key != self._key_for(order_id, amount):
             raise errors.PaymentDeclined("The gateway knows no such payment for this top-up (fake gateway)")
         return Confirmation(payment_key, order_id, amount)
+
+    def cancel(self, payment_key: str, order_id: str, reason: str) -> None:
+        """The fake only ever confirms the amount asked for, so it has nothing to give back."""
 
 
 # --- Toss Payments ---------------------------------------------------------------------------------
@@ -147,7 +156,8 @@ class TossGateway:
                                     timeout=self.timeout_seconds)
         except http.Unreachable as error:
             # The path may hold a payment key: log what was attempted, never the path.
-            log.warning("toss %s failed: %s", "confirm" if body else "payment lookup", type(error).__name__)
+            log.warning("toss %s failed: %s", path.rsplit("/", 1)[-1] if body else "payment lookup",
+                        type(error).__name__)
             raise errors.PaymentGatewayError("The payment provider did not answer; try again") from None
         try:
             payload = response.json()
@@ -170,6 +180,13 @@ class TossGateway:
         if code in TOSS_DECLINED:
             raise errors.PaymentDeclined(f"The payment was declined ({code})")
         raise errors.PaymentGatewayError(f"The payment provider failed ({code or status}); try again")
+
+    def cancel(self, payment_key: str, order_id: str, reason: str) -> None:
+        status, payload = self._call("POST", f"/v1/payments/{payment_key}/cancel", {"cancelReason": reason[:200]},
+                                     idempotency_key=f"cancel-{order_id}")
+        if status != 200:
+            log.error("toss cancel refused: status %s code %s", status, payload.get("code", ""))
+            raise errors.PaymentGatewayError(f"The payment provider did not cancel ({payload.get('code') or status})")
 
     def _already_confirmed(self, payment_key: str, currency: str) -> Confirmation:
         status, payload = self._call("GET", f"/v1/payments/{payment_key}")

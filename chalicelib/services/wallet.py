@@ -111,13 +111,22 @@ def confirm_topup(user_id: str, topup_id: str, payment_key: str, *, receipt: Rec
             raise errors.Conflict("This top-up expired before it was confirmed; start a new one") from None
         _decline(item, payment_key, declined, receipt, reason=declined.detail)
     if confirmation.amount != amount or confirmation.order_id != topup_id:
-        # The gateway captured something else than what we asked: never credit it. Operations must
-        # cancel the payment at the gateway; the top-up is declined so it cannot be confirmed later.
+        # The gateway captured something else than what we asked: never credit it; give the payment
+        # back at the gateway, and decline the top-up so it cannot be confirmed later. A cancel that
+        # fails is left to operations: the decline reason says so, and the error is logged.
         log.error("gateway confirmed a different payment for top-up %s: %s, expected %s",
                   topup_id, confirmation.amount, amount)
+        reason = "amount_mismatch"
+        try:
+            gateway.cancel(payment_key, topup_id, "The amount captured differs from the top-up's")
+        except errors.PaymentGatewayError:
+            log.error("top-up %s: the mismatched payment could not be cancelled at the gateway", topup_id)
+            reason = "amount_mismatch_not_cancelled"
         _decline(item, payment_key, errors.PaymentDeclined(
             f"The gateway confirmed {confirmation.amount.amount} {confirmation.amount.currency}, "
-            f"not {amount.amount} {amount.currency}; nothing was credited"), receipt, reason="amount_mismatch")
+            f"not {amount.amount} {amount.currency}; nothing was credited and the payment was "
+            + ("cancelled" if reason == "amount_mismatch" else "not yet cancelled (support will)")),
+            receipt, reason=reason)
     return retry_on_contention(lambda: _credit(item, payment_key, receipt))
 
 
