@@ -1,11 +1,12 @@
-"""Demo data for `make run`: accounts and funded learner wallets; later areas add courses and orders.
+"""Demo data for `make run`: accounts, published courses with live sessions, funded wallets, payout accounts.
 
 Seeding goes through the services, like a user would, and is idempotent:
-an account that exists is left as it is.
+an account or a course that exists is left as it is (a course only gets a new
+live session once its sessions have all started or filled up).
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import boto3
 
@@ -79,26 +80,52 @@ def _user_id(email: str) -> str:
 
 
 def seed_courses() -> int:
-    """A dozen published courses (Korean and English, several categories), some with live sessions."""
+    """A dozen published courses (Korean and English, several categories), some with live sessions.
+
+    A course that exists (same instructor, same title) is left as it is, except that a course with
+    live sessions gets a new one when none is still ahead with seats left: demo sessions pass, and
+    `make run` days later should still have something to book. Returns the number of courses created.
+    """
     created = 0
     callers = {email: Caller(_user_id(email), frozenset({roles.INSTRUCTORS}))
                for email in {course[0] for course in DEMO_COURSES}}
-    existing = {email: {c.title for c in studio.my_courses(caller, 100, None)[0]} for email, caller in callers.items()}
-    for email, title, category, price, lessons, seats, description in DEMO_COURSES:
-        if title in existing[email]:
-            continue
+    existing = {email: {c.title: c.course_id for c in studio.my_courses(caller, 100, None)[0]}
+                for email, caller in callers.items()}
+    for position, (email, title, category, price, lessons, seats, description) in enumerate(DEMO_COURSES):
         caller = callers[email]
-        course = studio.create_course(caller, studio.CourseDraft(
-            title=title, description=description, category=category, price=Money(price, "KRW")))
-        section = studio.add_section(caller, course.course_id, "1부", None)
-        for n in range(lessons):
-            studio.add_lesson(caller, course.course_id, section.section_id,
-                              Lesson("", f"Lesson {n + 1}", "video", 600, preview=n == 0), None)
+        course_id = existing[email].get(title)
+        if course_id is None:
+            course_id = _create_course(caller, title, category, price, lessons, description)
+            created += 1
         if seats:
-            studio.add_session(caller, course.course_id, clock.now() + timedelta(days=3, hours=created), 90, seats)
-        studio.publish(caller, course.course_id, None)
-        created += 1
+            ensure_upcoming_session(caller, course_id, seats, stagger=timedelta(hours=position))
     return created
+
+
+def _create_course(caller: Caller, title: str, category: str, price: int, lessons: int, description: str) -> str:
+    course = studio.create_course(caller, studio.CourseDraft(
+        title=title, description=description, category=category, price=Money(price, "KRW")))
+    section = studio.add_section(caller, course.course_id, "1부", None)
+    for n in range(lessons):
+        studio.add_lesson(caller, course.course_id, section.section_id,
+                          Lesson("", f"Lesson {n + 1}", "video", 600, preview=n == 0), None)
+    studio.publish(caller, course.course_id, None)
+    return course.course_id
+
+
+SESSION_LEAD = timedelta(days=3)  # a new demo session starts this far ahead (plus the course's stagger)
+SESSION_MINUTES = 90
+
+
+def ensure_upcoming_session(caller: Caller, course_id: str, seats: int, stagger: timedelta = timedelta()) -> bool:
+    """Add a live session `SESSION_LEAD` ahead unless one still to start has a seat left; True if added."""
+    now = clock.now()
+    sessions = studio.own_course(caller, course_id).sessions
+    if any(datetime.fromisoformat(s.starts_at) > now and s.seats_left > 0 for s in sessions):
+        return False
+    starts_at = now.replace(minute=0, second=0, microsecond=0) + SESSION_LEAD + stagger
+    studio.add_session(caller, course_id, starts_at, SESSION_MINUTES, seats)
+    return True
 
 
 def seed_wallets() -> None:

@@ -237,3 +237,39 @@ def test_only_the_reconciliation_audit_scans_a_table():
             using.add(name)
     assert scanning == {"chalicelib/store/admin_scans.py"}
     assert using == {"chalicelib/services/reconciliation.py"}
+
+
+def test_docs_page_loads_swagger_ui_on_the_document(api):
+    """/docs is Swagger UI the usual way: its stylesheet and bundle, a mount point, and the bundle given our document."""
+    response = api.get("/docs")
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/html"
+    page = response.body.decode()
+    assert 'href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"' in page
+    assert '<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"' in page
+    assert '<div id="swagger-ui"></div>' in page
+    # a relative url, so deployed it still finds the document behind the stage prefix (/api/docs -> /api/openapi.json)
+    assert 'SwaggerUIBundle({ url: "openapi.json", dom_id: "#swagger-ui" })' in page
+
+
+@pytest.mark.parametrize("error_code", ["ResourceNotFoundException", "AccessDeniedException"])
+def test_health_is_a_503_problem_naming_a_missing_table(api, error_code):
+    """A deploy check or load balancer reads /health: one table absent (a half-finished deploy, a wrong
+    TABLE_PREFIX) must fail it. DynamoDB's answer for a missing table is played for the reviews table only;
+    no shared table is deleted, and no call goes to a table the IAM policy does not name."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.store.instrumentation import on_dynamodb
+    from chalicelib.store.reviews import ReviewItem
+
+    reviews = ReviewItem.Meta.table_name
+
+    def reviews_table_is_gone(params, **_kwargs):
+        if params.get("TableName") == reviews:
+            raise ClientError({"Error": {"Code": error_code, "Message": f"{error_code} for {reviews}"}},
+                              "DescribeTable")  # absent, or not ours to read (a wrong role): both are not ready
+
+    with on_dynamodb("before-parameter-build.dynamodb.DescribeTable", reviews_table_is_gone):
+        response = api.get("/health")
+    _assert_problem(response, 503, "SERVICE_UNAVAILABLE")
+    assert response.json_body["detail"] == "Tables not ready: reviews"
+    assert api.get("/health").status_code == 200  # the table answers again: nothing was harmed

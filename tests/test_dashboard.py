@@ -384,3 +384,25 @@ def test_reconciliation_proves_each_instructors_dashboard_net_revenue_against_th
     finally:
         drifted.update(actions=[DailyStatsItem.net.add(-1)])
     assert api.get("/admin/reconciliation", token=admin).json_body["ok"] is True
+
+
+def test_loading_the_app_leaves_pillow_the_chart_and_the_certificate_for_their_first_use():
+    """Every Lambda cold start imports app.py; Pillow, the chart and the certificate PDF are imported inside
+    the routes that need them. A top-level import anywhere would put them on every cold start: this catches it
+    in a fresh interpreter (this one has long since loaded them)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_DIR
+
+    lazy = ("PIL", "chalicelib.services.charts", "chalicelib.services.certificates")
+    script = ("import app, json, sys; print(json.dumps({'routes': len(app.app.routes), 'loaded': sorted("
+              f"m for m in sys.modules if m.split('.')[0] == 'PIL' or m in {lazy!r})}}))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["routes"] > 20  # the whole app was loaded, not an early failure
+    assert result["loaded"] == []

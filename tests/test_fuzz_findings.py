@@ -34,12 +34,21 @@ def test_the_document_says_an_empty_change_is_refused(api):
 def test_the_document_states_what_signup_and_search_accept(api):
     """An email the identity provider refuses, a password its policy refuses: the document says so, and the
     API refuses them as input errors naming the field. A search without a word of two letters finds nothing."""
-    paths = document()["paths"]
-    assert "/courses" in paths
+    from jsonschema import Draft202012Validator
+
+    spec = document()
+    ref = spec["paths"]["/auth/signup"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    signup = Draft202012Validator(spec["components"]["schemas"][ref.rsplit("/", 1)[-1]])
+    assert signup.is_valid({"email": "ab@classpay.test", "password": "Classpay-test-1", "name": "A"})
     for body, field in (({"email": "a@b.c", "password": "Classpay-test-1", "name": "A"}, "email"),
                         ({"email": "ab@classpay.test", "password": "alllowercase1", "name": "A"}, "password")):
+        # the document refuses it on that field (so a generated client or fuzzer knows) ...
+        assert {error.path[0] for error in signup.iter_errors(body)} == {field}, body
+        # ... and so does the API
         response = api.post("/auth/signup", body)
         assert response.status_code == 422 and response.json_body["errors"][0]["field"] == field
+    search = next(p for p in spec["paths"]["/courses"]["get"]["parameters"] if p["name"] == "q")
+    assert "two or more characters" in str(search["schema"])  # the one-letter rule is stated, not a surprise
     one_letter = api.get("/courses?q=a")
     assert one_letter.status_code == 200 and one_letter.json_body == {"items": [], "next_cursor": None}
 

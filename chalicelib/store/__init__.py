@@ -4,6 +4,7 @@ Each model module opens with its keys, its indexes and the access patterns
 they serve. No Scan outside admin tooling and tests.
 """
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.store import ledger
@@ -38,7 +39,7 @@ def table_status() -> dict[str, dict]:
     for model in ALL_MODELS:
         try:
             status = model.describe_table().get("TableStatus", "UNKNOWN")
-        except PynamoDBException:  # a missing table or an unreachable endpoint is reported, not raised
+        except (PynamoDBException, ClientError):  # missing, unreachable or not ours to read: reported, not raised
             status = "MISSING"
         statuses[model.Meta.short_name] = {"schema_version": model.Meta.schema_version, "status": status}
     return statuses
