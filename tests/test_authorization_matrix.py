@@ -4,8 +4,9 @@ One table, one row per route (a route of the app without a row fails
 `test_every_route_of_the_app_has_a_row`). Callers: anonymous, a learner with a
 pending top-up, another learner, a learner enrolled by a real purchase (with a
 booked session, a review, a question and a certificate), a learner whose
-purchase was refunded, the course's instructor, another instructor and an
-admin (in the `admins` group only). The spec's rules: no token 401; a caller
+purchase was refunded, the course's instructor (paid out once: the enrolled
+learner's sale settled and went through the weekly payout job and its worker),
+another instructor and an admin (in the `admins` group only). The spec's rules: no token 401; a caller
 without the route's role 403; someone else's object through an owner's route
 404. Every cell names the exact status; the world is built once and no row
 changes what another row sees (deletes hit spare objects, the learner's
@@ -23,6 +24,7 @@ from tests.learning_support import enroll, refund
 from tests.money import new_key, start_topup
 from tests.test_catalog import STUDIO, make_course
 from tests.test_learning import _upload
+from tests.test_payouts import run_payouts, settle
 
 ROLES = ("anonymous", "learner", "other_learner", "enrolled", "refunded", "owner", "other_instructor", "admin")
 LEARNERS = ("learner", "other_learner", "enrolled", "refunded")
@@ -145,7 +147,7 @@ MATRIX = {
         {"bank_code": "088", "account_number": "110-123-456789", "holder_name": "Ina"}, instructors_only(200)),
     ("GET", "/instructor/payout-account"): (None, instructors_only(200)),
     ("GET", "/instructor/payouts"): (None, instructors_only(200)),
-    ("GET", "/instructor/payouts/{payout_id}"): (None, instructors_only(404)),  # nobody's: no such payout
+    ("GET", "/instructor/payouts/{payout_id}"): (None, instructors_only(200, 404)),  # the owner's payout
     ("GET", "/instructor/dashboard"): (None, instructors_only(200)),
     ("PUT", "/instructor/timezone"): ({"timezone": "Asia/Seoul"}, instructors_only(200)),
     ("GET", "/instructor/dashboard.csv"): (None, instructors_only(200)),
@@ -187,7 +189,7 @@ def _sign_up(api, world, role, roles):
 
 
 @pytest.fixture(scope="module")
-def world(api):
+def world(api, functions):
     world = World()
     for role in LEARNERS:
         _sign_up(api, world, role, ["learner"])
@@ -239,16 +241,26 @@ def world(api):
     assert spent.status_code == 201, spent.body  # the refund is spent: this learner cannot buy again
 
     topup = start_topup(api, tokens["learner"], 10_000)
-    for instructor in INSTRUCTORS:  # so that reading the payout account has one to show
+    for instructor in INSTRUCTORS:  # so that reading the payout account has one to show, and payouts go there
         account = api.call("PUT", "/instructor/payout-account", token=tokens[instructor],
                            body={"bank_code": "004", "account_number": "123456-78-901234", "holder_name": "Matrix"})
         assert account.status_code == 200, account.body
+    # A real payout for the owner: the enrolled learner's sale settles after the hold, then the weekly job's
+    # message is delivered to its worker (the other instructor's sale to the refunded learner is paid too).
+    with pytest.MonkeyPatch.context() as patch:
+        settle(functions, patch)
+        _fan_out, _messages, failed = run_payouts(functions, patch)
+    assert failed == [], failed
+    payouts = api.get("/instructor/payouts", token=owner)
+    assert payouts.status_code == 200, payouts.body
+    (payout,) = payouts.json_body["items"]
+    assert payout["status"] == "paid" and payout["amount"]["amount"] == PRICE * 80 // 100, payout
     world.ids.update(
         course_id=course_id, section_id=section_id, lesson_id=lesson_id,
         session_id=session.json_body["session_id"], order_id=enrolled.order_id, refunded_order_id=refunded.order_id,
         topup_id=topup["topup_id"], review_id=review.json_body["review_id"],
         question_id=question.json_body["question_id"], verification_id=certificate.json_body["verification_id"],
-        job_name="topup_expiry", spare_section_id=spare_section_id, payout_id="01NOSUCHPAYOUT",
+        job_name="topup_expiry", spare_section_id=spare_section_id, payout_id=payout["payout_id"],
         spare_lesson_id=spare_lesson.json_body["lesson_id"],
     )
     return world

@@ -69,3 +69,44 @@ def test_the_gateways_own_refusals_are_documented_on_every_protected_route():
             if "security" in operation:
                 for status in ("401", "403"):
                     assert "application/json" in operation["responses"][status]["content"]
+
+
+def _answer_schema(path, method="get", status="200", media_type="application/json"):
+    """A validator for what the document says `method path` answers with `status` in `media_type`."""
+    from jsonschema import Draft202012Validator
+
+    spec = document()
+    schema = spec["paths"][path][method]["responses"][status]["content"][media_type]["schema"]
+    return Draft202012Validator({**schema, "components": spec["components"]})
+
+
+def test_a_purchase_in_the_wallets_history_is_negative_and_the_document_says_so(api):
+    """`GET /wallet/entries` showed a purchase as `{"amount": -30000}` while the document said every amount
+    is at least 0 (MoneyBody). Money going out of the wallet is negative, and the document now says it may be."""
+    learner = api.token_for()
+    enroll(api, learner, make_course(api, api.token_for(roles=["instructor"]), amount=30_000))
+    entries = api.get("/wallet/entries", token=learner)
+    assert entries.status_code == 200, entries.body
+    assert sorted((e["kind"], e["amount"]["amount"]) for e in entries.json_body["items"]) == [
+        ("purchase", -30_000), ("topup", 30_000)]
+    assert list(_answer_schema("/wallet/entries").iter_errors(entries.json_body)) == []
+
+
+def test_a_certificate_as_a_pdf_is_a_documented_answer(api):
+    """`?format=pdf` answers 200 `application/pdf`; the document declared only `application/json` for 200."""
+    from tests.test_learning import _complete_all
+
+    course_id = make_course(api, api.token_for(roles=["instructor"]), lessons=1)
+    learner = api.token_for()
+    enroll(api, learner, course_id)
+    _complete_all(api, learner, course_id)
+    verification_id = api.get(f"/me/certificates/{course_id}", token=learner).json_body["verification_id"]
+    for path, route, token in ((f"/me/certificates/{course_id}", "/me/certificates/{course_id}", learner),
+                               (f"/certificates/{verification_id}", "/certificates/{verification_id}", None)):
+        pdf = api.call("GET", f"{path}?format=pdf", token=token, headers={"Accept": "application/pdf"})
+        assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf", pdf.headers
+        assert pdf.body.startswith(b"%PDF")
+        content = document()["paths"][route]["get"]["responses"]["200"]["content"]
+        assert set(content) == {"application/json", "application/pdf"}, route
+        as_json = api.get(path, token=token)
+        assert list(_answer_schema(route).iter_errors(as_json.json_body)) == [], route

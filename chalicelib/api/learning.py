@@ -195,6 +195,7 @@ def my_sessions(call: Call):
 
 @learning_api.endpoint(
     "GET", "/me/certificates/{course_id}", policy=LEARNER, query=FormatQuery, response=CertificateOut,
+    alternatives=(PDF,),
     summary="My certificate for a completed course (`?format=pdf` with `Accept: application/pdf` for the PDF)",
     errors=(errors.NotFound, errors.Forbidden, errors.CourseNotCompleted, errors.NotAcceptable),
 )
@@ -210,6 +211,7 @@ def my_certificate(call: Call, course_id: str):
 
 @learning_api.endpoint(
     "GET", "/certificates/{verification_id}", policy=PUBLIC, query=FormatQuery, response=PublicCertificateOut,
+    alternatives=(PDF,),
     summary="Verify a certificate: the learner's display name, the course title and the completion date only",
     errors=(errors.NotFound, errors.NotAcceptable),
 )

@@ -93,6 +93,8 @@ def _operation(endpoint: Endpoint, schema_of: dict) -> dict:
         success["content"] = {endpoint.content_type: {"schema": schema_of[endpoint.response]}}
     elif endpoint.content_type != "application/json":
         success["content"] = {endpoint.content_type: {"schema": {"type": "string"}}}
+    for media_type in endpoint.alternatives:
+        success.setdefault("content", {})[media_type] = {"schema": {"type": "string"}}
     operation["responses"] = {str(endpoint.status): success, **_problem_responses(endpoint)}
     return operation
 

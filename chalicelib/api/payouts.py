@@ -7,7 +7,7 @@ import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import INSTRUCTOR, ApiBlueprint, Call
-from chalicelib.api.schemas import Input, MoneyBody, Page, PageQuery
+from chalicelib.api.schemas import Input, MoneyBody, Page, PageQuery, SignedMoney
 from chalicelib.store.payout_accounts import mask
 from chalicelib.store.payouts import Payout
 
@@ -33,13 +33,6 @@ class PayoutAccountOut(msgspec.Struct):
     @classmethod
     def of(cls, view) -> "PayoutAccountOut":
         return cls(view.bank_code, view.bank_name, view.account_number_masked, view.holder_name, view.updated_at)
-
-
-class SignedMoney(msgspec.Struct):
-    """Money in a statement line: negative for what a refund took back."""
-
-    amount: int
-    currency: str
 
 
 class StatementLineOut(msgspec.Struct):

@@ -83,6 +83,7 @@ class Endpoint:
     content_type: str
     idempotent: bool = False
     body_required: bool = True
+    alternatives: tuple[str, ...] = ()  # other media types the success answer comes in (e.g. `?format=pdf`)
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -136,6 +137,7 @@ class ApiBlueprint(Blueprint):
         content_type: str = "application/json",
         idempotent: bool = False,
         body_required: bool = True,
+        alternatives: tuple[str, ...] = (),
     ) -> Callable:
         if idempotent and policy.public:
             raise ValueError("an idempotent route needs a signed-in caller: keys are scoped to the caller")
@@ -145,6 +147,7 @@ class ApiBlueprint(Blueprint):
                 method=method, path=path, name=view.__name__, policy=policy, summary=summary,
                 tag=self.tag, status=status, body=body, query=query, response=response,
                 errors=errors, content_type=content_type, idempotent=idempotent, body_required=body_required,
+                alternatives=alternatives,
             )
             ENDPOINTS.append(declared)
 

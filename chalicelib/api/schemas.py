@@ -61,6 +61,18 @@ class MoneyBody(msgspec.Struct, forbid_unknown_fields=True):
         return Money(self.amount, self.currency)
 
 
+class SignedMoney(msgspec.Struct):
+    """Money in a ledger or statement line: negative for what went out (a purchase from a wallet, what a
+    refund took back from a payout)."""
+
+    amount: int
+    currency: str
+
+    @classmethod
+    def of(cls, money) -> "SignedMoney":
+        return cls(amount=money.amount, currency=money.currency)
+
+
 Limit = Annotated[int, msgspec.Meta(ge=1, le=100)]
 Cursor = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
 

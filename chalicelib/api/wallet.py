@@ -7,7 +7,7 @@ import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import LEARNER, ApiBlueprint, Call
-from chalicelib.api.schemas import Input, MoneyBody, Page, PageQuery
+from chalicelib.api.schemas import Input, MoneyBody, Page, PageQuery, SignedMoney
 from chalicelib.services import ledger, wallet
 
 wallet_api = ApiBlueprint(__name__, tag="wallet")
@@ -22,7 +22,7 @@ class WalletResponse(msgspec.Struct):
 class WalletEntryResponse(msgspec.Struct):
     transfer_id: str
     kind: str
-    amount: MoneyBody
+    amount: SignedMoney  # into the wallet positive, out of it (a purchase) negative
     posted_at: datetime
 
 
@@ -70,7 +70,7 @@ def get_wallet(call: Call):
 def wallet_entries(call: Call):
     entries, next_cursor = ledger.history(wallet.wallet_of(call.caller.user_id), call.query.limit, call.query.cursor)
     return Page(
-        items=[WalletEntryResponse(e.transfer_id, e.transfer_kind, MoneyBody.of(e.amount), e.posted_at) for e in entries],
+        items=[WalletEntryResponse(e.transfer_id, e.transfer_kind, SignedMoney.of(e.amount), e.posted_at) for e in entries],
         next_cursor=next_cursor,
     )
 
