@@ -96,3 +96,82 @@ def course_with_session(api, instructor, capacity, starts_at, amount=50_000):
                        {"starts_at": starts_at, "duration_minutes": 60, "capacity": capacity}, token=instructor)
     assert session.status_code == 201, session.body
     return course_id, session.json_body["session_id"]
+
+
+@contextlib.contextmanager
+def dynamodb_calls():
+    """The DynamoDB operations attempted while inside, in order (e.g. ["PutItem", "GetItem", ...]),
+    recorded before any `before-call` fault handler runs."""
+    calls = []
+
+    def record(event_name, **_kwargs):
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    with on_dynamodb("provide-client-params.dynamodb", record):
+        yield calls
+
+
+@contextlib.contextmanager
+def dynamodb_fails_nth(operation, nth=1, when="before"):
+    """Only the `nth` call (1-based) of a DynamoDB `operation` fails, once, `before` or `after` it
+    reached DynamoDB. Yields a list that holds True once the fault was injected."""
+    seen, injected = [0], []
+
+    def fail(**_kwargs):
+        seen[0] += 1
+        if seen[0] == nth:
+            injected.append(True)
+            raise InjectedFault(endpoint_url=f"injected fault {when} {operation} #{nth}")
+
+    with on_dynamodb(f"{when}-call.dynamodb.{operation}", fail):
+        yield injected
+
+
+def assert_problem(response, statuses=(409, 500, 502, 503, 504)):
+    """A failed money request: a problem document with a stable code, never a success."""
+    assert response.status_code in statuses, (response.status_code, response.body)
+    assert response.headers["Content-Type"].startswith("application/problem+json"), response.headers
+    assert response.json_body["code"], response.json_body
+    return response.json_body
+
+
+def retry_until(send, status, attempts=5):
+    """Send the same request (same Idempotency-Key) until it answers `status`; every answer before it
+    must be a problem document. Returns (the answer, the answers before it)."""
+    failures = []
+    for _ in range(attempts):
+        response = send()
+        if response.status_code == status:
+            return response, failures
+        assert_problem(response)
+        failures.append(response)
+    raise AssertionError(f"no {status} after {attempts} attempts: {[(r.status_code, r.json_body) for r in failures]}")
+
+
+RELEASE = ("DeleteItem", 1)  # giving the key back, only after a failure (with the failed transaction)
+
+
+def fault_cases(steps):
+    """pytest params (operation, nth, when) for every DynamoDB call of a money request, `steps` in the
+    order the request makes them, before and after each, plus the key's release after a failed commit."""
+    import pytest
+
+    counted = {}
+    cases = []
+    for operation in [*steps, RELEASE[0]]:
+        counted[operation] = counted.get(operation, 0) + 1
+        for when in ("before", "after"):
+            cases.append(pytest.param(operation, counted[operation], when,
+                                      id=f"{operation}#{counted[operation]}-{when}"))
+    return cases
+
+
+@contextlib.contextmanager
+def fault_at(operation, nth, when):
+    """The fault of one `fault_cases` case. The release only runs after a failure: the transaction
+    fails before DynamoDB, then so does giving the key back (`before`) or its answer is lost (`after`)."""
+    with contextlib.ExitStack() as stack:
+        if (operation, nth) == RELEASE:
+            stack.enter_context(dynamodb_fails_nth("TransactWriteItems", 1, "before"))
+        injected = stack.enter_context(dynamodb_fails_nth(operation, nth, when))
+        yield injected

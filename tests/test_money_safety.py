@@ -3,8 +3,22 @@
 
 import pytest
 
-from chalicelib import clock
-from tests.money import admin_token, assert_reconciled, balance, confirm, dynamodb_fails, new_key, start_topup
+from chalicelib import clock, config
+from tests.money import (
+    RELEASE,
+    admin_token,
+    assert_problem,
+    assert_reconciled,
+    balance,
+    confirm,
+    dynamodb_calls,
+    dynamodb_fails,
+    fault_at,
+    fault_cases,
+    new_key,
+    retry_until,
+    start_topup,
+)
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +175,73 @@ def test_every_transaction_carries_a_client_request_token_of_its_own(api):
         assert confirm(api, token, topup).status_code == 200
     assert len(tokens) == 2  # the top-up, its confirmation
     assert all(tokens) and len(set(tokens)) == len(tokens)
+
+
+# --- a fault at every DynamoDB call of a confirm -----------------------------------------------------
+
+# The calls a confirm makes, in order: claim the Idempotency-Key, read the top-up, then the one
+# transaction (top-up confirmed, ledger transfer, completed idempotency record). The gateway is not DynamoDB.
+CONFIRM_STEPS = ["PutItem", "GetItem", "TransactWriteItems"]
+
+
+def test_the_fault_cases_cover_every_dynamodb_call_of_a_confirm(api):
+    token = api.token_for()
+    with dynamodb_calls() as calls:
+        assert confirm(api, token, start_topup(api, token, 5_000)).status_code == 200
+    assert calls[-len(CONFIRM_STEPS):] == CONFIRM_STEPS  # after the top-up's own creation
+    topup = start_topup(api, token, 5_000)
+    with dynamodb_calls() as calls, dynamodb_fails("TransactWriteItems"):
+        assert confirm(api, token, topup).status_code == 500
+    assert calls == [*CONFIRM_STEPS, RELEASE[0]]  # a failed request gives its key back
+
+
+@pytest.mark.parametrize(("operation", "nth", "when"), fault_cases(CONFIRM_STEPS))
+def test_a_confirm_with_a_fault_at_any_dynamodb_call_is_retried_with_its_key_and_credits_once(
+        api, admin, monkeypatch, operation, nth, when):
+    token = api.token_for()
+    topup = start_topup(api, token, 8_000)
+    key = new_key("confirm-fault")
+    with fault_at(operation, nth, when) as injected:
+        failed = confirm(api, token, topup, key=key)
+    assert injected == [True]
+    assert assert_problem(failed)["code"] == "INTERNAL" and failed.status_code == 500
+    committed = when == "after" and operation == "TransactWriteItems"
+    assert balance(api, token) == (8_000 if committed else 0)  # the failure told the truth
+    send = lambda: confirm(api, token, topup, key=key)  # noqa: E731
+    if (operation, nth, when) == (*RELEASE, "before"):
+        # Giving the key back failed too: it stays held until its lease runs out, then a retry takes it over.
+        held = send()
+        assert held.status_code == 409 and held.json_body["code"] == "IDEMPOTENCY_IN_PROGRESS", held.body
+        later = clock.now() + clock_offset(config.idempotency_lease_seconds() + 1)
+        monkeypatch.setattr(clock, "now", lambda: later)
+    retried, failures = retry_until(send, 200, attempts=3)
+    assert failures == [], [(r.status_code, r.json_body) for r in failures]
+    assert retried.json_body["status"] == "confirmed"
+    assert (retried.headers.get("Idempotent-Replayed") == "true") == committed
+    assert send().json_body == retried.json_body
+    assert balance(api, token) == 8_000
+    assert api.get(f"/wallet/topups/{topup['topup_id']}", token=token).json_body["status"] == "confirmed"
+    assert len(api.get("/wallet/entries", token=token).json_body["items"]) == 1
+    assert_reconciled(api, admin)
+
+
+def test_a_claim_whose_answer_is_lost_and_that_botocore_sends_again_is_still_ours(api, admin):
+    """botocore resends a PutItem whose answer was lost; the resent put finds the key held by the
+    first one, which is this very request: it goes on, instead of answering itself 409 for a minute."""
+    from chalicelib.store.instrumentation import on_dynamodb
+
+    token = api.token_for()
+    topup = start_topup(api, token, 6_000)
+    resent = []
+
+    def lose_the_first_answer(response, **_):
+        if not resent and response is not None and response[0].status_code == 200:
+            resent.append(True)
+            return 0  # retry now, as botocore does after a connection error once the put has landed
+
+    with on_dynamodb("needs-retry.dynamodb.PutItem", lose_the_first_answer):
+        answered = confirm(api, token, topup, key=new_key())
+    assert resent == [True]
+    assert answered.status_code == 200, answered.body
+    assert balance(api, token) == 6_000
+    assert_reconciled(api, admin)

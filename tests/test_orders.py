@@ -197,3 +197,42 @@ def test_coupons_discount_and_run_out(api, instructor, learner):
 def test_bad_order_input_names_the_field(api, learner, body, field):
     response = api.post("/orders", body, token=learner, headers={"Idempotency-Key": new_key()})
     assert response.status_code == 422 and response.json_body["errors"][0]["field"] == field
+
+
+def test_an_expired_coupon_is_refused_naming_the_field_and_nothing_is_charged(api, instructor, learner, monkeypatch):
+    course_id = make_course(api, instructor, amount=30_000)
+    created = api.post(f"{STUDIO}/{course_id}/coupons", {"code": "SOON", "kind": "fixed", "value": 10_000,
+                                                         "max_redemptions": 5, "expires_at": _in(1)}, token=instructor)
+    assert created.status_code == 201, created.body
+    later = clock.now() + timedelta(hours=1, seconds=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    expired = buy(api, learner, course_id, coupon_code="SOON")
+    assert expired.status_code == 422, expired.body
+    assert expired.json_body["code"] == "VALIDATION_FAILED"
+    assert [e["field"] for e in expired.json_body["errors"]] == ["coupon_code"]
+    assert balance(api, learner) == 200_000
+    assert api.get("/orders", token=learner).json_body["items"] == []
+    assert api.get(f"{STUDIO}/{course_id}/coupons", token=instructor).json_body[0]["redemptions"] == 0
+    assert buy(api, learner, course_id).status_code == 201  # the course itself is still for sale, at full price
+    assert balance(api, learner) == 170_000
+
+
+def test_a_refund_keeps_the_coupon_redemption_counted(api, instructor, learner):
+    course_id = make_course(api, instructor, amount=50_000)
+    assert api.post(f"{STUDIO}/{course_id}/coupons", {"code": "ONCE", "kind": "fixed", "value": 10_000,
+                                                     "max_redemptions": 1, "expires_at": _in(24)},
+                    token=instructor).status_code == 201
+    order = buy(api, learner, course_id, coupon_code="ONCE")
+    assert order.status_code == 201 and order.json_body["total"]["amount"] == 40_000
+    assert balance(api, learner) == 160_000
+    refunded = refund(api, learner, order.json_body["order_id"])
+    assert refunded.status_code == 200 and refunded.json_body["refund"]["amount"]["amount"] == 40_000
+    assert balance(api, learner) == 200_000
+    assert api.get(f"{STUDIO}/{course_id}/coupons", token=instructor).json_body[0]["redemptions"] == 1
+    for buyer in (learner, funded(api)):  # neither the refunded learner nor anyone else gets it again
+        again = buy(api, buyer, course_id, coupon_code="ONCE")
+        assert again.status_code == 422 and [e["field"] for e in again.json_body["errors"]] == ["coupon_code"]
+        assert balance(api, buyer) == 200_000
+    assert api.get(f"{STUDIO}/{course_id}/coupons", token=instructor).json_body[0]["redemptions"] == 1
+    assert buy(api, learner, course_id).status_code == 201  # without it, at full price
+    assert balance(api, learner) == 150_000

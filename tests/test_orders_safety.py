@@ -4,15 +4,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib import clock, config
 from tests.money import (
+    RELEASE,
+    assert_problem,
     assert_reconciled,
     balance,
     buy,
     confirm,
     course_with_session,
+    dynamodb_calls,
     dynamodb_fails,
+    fault_at,
+    fault_cases,
     new_key,
     refund,
+    retry_until,
     start_topup,
 )
 from tests.test_catalog import STUDIO, make_course
@@ -138,4 +145,100 @@ def test_reconciliation_reports_an_enrollment_whose_order_was_not_paid(api, admi
     assert report["ok"] is False
     invariants = {v["invariant"] for v in report["violations"]}
     assert {"enrollment_has_a_paid_order", "session_not_overbooked"} <= invariants
+    assert_reconciled(api, admin)
+
+
+# --- a fault at every DynamoDB call of a purchase and of a refund ------------------------------------
+
+# The calls a purchase makes, in order: claim the Idempotency-Key, read the course, read the
+# instructor's profile (for the daily stats' time zone), then the one transaction (order, enrollment,
+# counters, ledger transfer and the completed idempotency record).
+PURCHASE_STEPS = ["PutItem", "GetItem", "GetItem", "TransactWriteItems"]
+# A refund: claim the key, read the order, the enrollment (progress), the instructor's profile, commit.
+REFUND_STEPS = ["PutItem", "GetItem", "GetItem", "GetItem", "TransactWriteItems"]
+
+
+def test_the_fault_cases_cover_every_dynamodb_call_of_a_purchase_and_a_refund(api):
+    instructor = api.token_for(roles=["instructor"])
+    course_id = make_course(api, instructor, amount=10_000)
+    learner = _funded(api)
+    with dynamodb_calls() as calls:
+        order = buy(api, learner, course_id)
+    assert order.status_code == 201 and calls == PURCHASE_STEPS
+    with dynamodb_calls() as calls:
+        assert refund(api, learner, order.json_body["order_id"]).status_code == 200
+    assert calls == REFUND_STEPS
+    with dynamodb_calls() as calls, dynamodb_fails("TransactWriteItems"):
+        assert buy(api, learner, course_id).status_code == 500
+    assert calls == [*PURCHASE_STEPS, RELEASE[0]]  # a failed request gives its key back
+
+
+def _after_the_lease():
+    return clock.now() + timedelta(seconds=config.idempotency_lease_seconds() + 1)
+
+
+def _retry(send, status, operation, nth, when, monkeypatch):
+    """Retry with the same key. Only a key whose release failed before reaching DynamoDB stays held,
+    and only until its lease runs out; every other fault leaves the key free for the next attempt."""
+    if (operation, nth, when) == (*RELEASE, "before"):
+        held = send()
+        assert held.status_code == 409 and held.json_body["code"] == "IDEMPOTENCY_IN_PROGRESS", held.body
+        later = _after_the_lease()
+        monkeypatch.setattr(clock, "now", lambda: later)
+    response, failures = retry_until(send, status, attempts=3)
+    assert failures == [], [(r.status_code, r.json_body) for r in failures]
+    return response
+
+
+@pytest.mark.parametrize(("operation", "nth", "when"), fault_cases(PURCHASE_STEPS))
+def test_a_purchase_with_a_fault_at_any_dynamodb_call_is_retried_with_its_key_and_charges_once(
+        api, admin, monkeypatch, operation, nth, when):
+    instructor = api.token_for(roles=["instructor"])
+    course_id = make_course(api, instructor, amount=25_000)
+    learner = _funded(api)
+    key = new_key("purchase-fault")
+    with fault_at(operation, nth, when) as injected:
+        failed = buy(api, learner, course_id, key=key)
+    assert injected == [True]
+    assert assert_problem(failed)["code"] == "INTERNAL" and failed.status_code == 500
+    committed = when == "after" and operation == "TransactWriteItems"
+    assert balance(api, learner) == (75_000 if committed else 100_000)  # the failure told the truth
+    retried = _retry(lambda: buy(api, learner, course_id, key=key), 201, operation, nth, when, monkeypatch)
+    assert retried.json_body["status"] == "paid"
+    assert (retried.headers.get("Idempotent-Replayed") == "true") == committed
+    replayed = buy(api, learner, course_id, key=key)
+    assert replayed.status_code == 201 and replayed.json_body == retried.json_body
+    assert balance(api, learner) == 75_000
+    assert api.get("/instructor/balance", token=instructor).json_body["pending"]["amount"] == 20_000
+    orders = api.get("/orders", token=learner).json_body["items"]
+    assert [(o["order_id"], o["status"]) for o in orders] == [(retried.json_body["order_id"], "paid")]
+    assert_reconciled(api, admin)
+
+
+@pytest.mark.parametrize(("operation", "nth", "when"), fault_cases(REFUND_STEPS))
+def test_a_refund_with_a_fault_at_any_dynamodb_call_is_retried_with_its_key_and_refunds_once(
+        api, admin, monkeypatch, operation, nth, when):
+    instructor = api.token_for(roles=["instructor"])
+    course_id = make_course(api, instructor, amount=25_000)
+    learner = _funded(api)
+    order = buy(api, learner, course_id).json_body
+    key = new_key("refund-fault")
+    with fault_at(operation, nth, when) as injected:
+        failed = refund(api, learner, order["order_id"], key=key)
+    assert injected == [True]
+    assert assert_problem(failed)["code"] == "INTERNAL" and failed.status_code == 500
+    committed = when == "after" and operation == "TransactWriteItems"
+    assert balance(api, learner) == (100_000 if committed else 75_000)
+    retried = _retry(lambda: refund(api, learner, order["order_id"], key=key), 200, operation, nth, when,
+                     monkeypatch)
+    assert retried.json_body["status"] == "refunded"
+    assert retried.json_body["refund"]["amount"] == {"amount": 25_000, "currency": "KRW"}
+    assert (retried.headers.get("Idempotent-Replayed") == "true") == committed
+    assert refund(api, learner, order["order_id"], key=key).json_body == retried.json_body
+    assert balance(api, learner) == 100_000
+    assert api.get("/instructor/balance", token=instructor).json_body["pending"]["amount"] == 0
+    assert api.get(f"/orders/{order['order_id']}", token=learner).json_body["status"] == "refunded"
+    again = refund(api, learner, order["order_id"])  # a new key: the order is refunded already
+    assert again.status_code == 422 and again.json_body["code"] == "REFUND_NOT_ALLOWED"
+    assert balance(api, learner) == 100_000
     assert_reconciled(api, admin)

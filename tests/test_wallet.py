@@ -272,3 +272,34 @@ def test_the_api_document_declares_the_idempotency_key_header_on_money_routes(ap
         assert "IDEMPOTENCY_IN_PROGRESS" in operation["responses"]["409"]["description"]
         assert "IDEMPOTENCY_KEY_REQUIRED" in operation["responses"]["400"]["description"]
     assert "402" in document["paths"]["/wallet/topups/{topup_id}/confirm"]["post"]["responses"]
+
+
+@pytest.mark.parametrize("outcome", ["confirmed", "declined", "held"])
+def test_an_idempotency_record_is_kept_at_least_24_hours_after_its_claim(api, outcome):
+    """Completed with the effect (a credit), completed with a refusal (a decline), or still held (its
+    request died and could not give it back): DynamoDB's TTL may delete it no sooner than 24 h after."""
+    from datetime import timedelta
+
+    from chalicelib import clock
+    from chalicelib.store.idempotency import COMPLETED, IN_PROGRESS, IdempotencyItem, scope_key
+    from tests.money import dynamodb_fails
+
+    token = api.token_for()
+    user_id = api.get("/me", token=token).json_body["user_id"]
+    topup = start_topup(api, token, 7_000)
+    key = new_key("retention")
+    before = clock.now()
+    if outcome == "held":
+        with dynamodb_fails("TransactWriteItems"), dynamodb_fails("DeleteItem"):
+            assert confirm(api, token, topup, key=key).status_code == 500
+    else:
+        answered = confirm(api, token, topup, key=key, payment_key="decline" if outcome == "declined" else None)
+        assert answered.status_code == (200 if outcome == "confirmed" else 402), answered.body
+    assert balance(api, token) == (7_000 if outcome == "confirmed" else 0)
+    record = IdempotencyItem.get(scope_key(user_id, key), consistent_read=True)
+    assert record.state == (IN_PROGRESS if outcome == "held" else COMPLETED)
+    assert before - timedelta(seconds=1) <= record.created_at <= clock.now()
+    assert record.expires_at - record.created_at >= timedelta(hours=24)
+    assert record.expires_at >= before + timedelta(hours=24) - timedelta(seconds=1)
+    stored = record.serialize()["expires_at"]  # DynamoDB's TTL reads epoch seconds in a Number
+    assert list(stored) == ["N"] and int(stored["N"]) == int(record.expires_at.timestamp())

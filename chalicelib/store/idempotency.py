@@ -117,6 +117,15 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def _expiry(created_at: datetime) -> datetime:
+    """The retention after `created_at`, rounded UP to the second: the TTL attribute stores whole
+    epoch seconds, and truncating would forget the key (and free it for a new claim) up to 1 s early."""
+    expiry = created_at + timedelta(hours=config.idempotency_retention_hours())
+    if expiry.microsecond:
+        expiry = expiry.replace(microsecond=0) + timedelta(seconds=1)
+    return expiry
+
+
 def claim(key: str, request_fingerprint: str, now: datetime) -> Claim | Held:
     """Take the key for this request, or say who holds it. One conditional PutItem in the common case."""
     for _ in range(3):
@@ -124,7 +133,7 @@ def claim(key: str, request_fingerprint: str, now: datetime) -> Claim | Held:
         item = IdempotencyItem(
             key, fingerprint=request_fingerprint, state=IN_PROGRESS, lease_token=token,
             lease_until=_epoch(now) + config.idempotency_lease_seconds(), created_at=now,
-            expires_at=now + timedelta(hours=config.idempotency_retention_hours()),
+            expires_at=_expiry(now),
         )
         free = (
             IdempotencyItem.scope_key.does_not_exist()
@@ -132,16 +141,22 @@ def claim(key: str, request_fingerprint: str, now: datetime) -> Claim | Held:
             | ((IdempotencyItem.state == IN_PROGRESS) & (IdempotencyItem.lease_until < _epoch(now))
                & (IdempotencyItem.fingerprint == request_fingerprint))
         )
+        claimed = Claim(key, request_fingerprint, token, now)
         try:
             item.save(condition=free)
-            return Claim(key, request_fingerprint, token, now)
+            return claimed
         except PutError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
+                # The put may have landed and only its answer been lost: give back what may be ours,
+                # or every retry with this key would be refused as in progress until the lease ends.
+                release(claimed)
                 raise
         try:
             held = IdempotencyItem.get(key, consistent_read=True)
         except IdempotencyItem.DoesNotExist:
             continue  # released between our put and our read: try again
+        if held.state == IN_PROGRESS and held.lease_token == token:
+            return claimed  # our own put, sent again by botocore after its answer was lost
         return Held(held.fingerprint, held.state, _int(held.response_status), held.response_body, held.content_type)
     raise errors.IdempotencyInProgress()
 
@@ -159,7 +174,7 @@ def _completed_item(claimed: Claim, status: int, body: str, content_type: str) -
         claimed.scope_key, fingerprint=claimed.fingerprint, state=COMPLETED, lease_token=claimed.lease_token,
         lease_until=0, response_status=status, response_body=body, content_type=content_type,
         created_at=claimed.created_at,
-        expires_at=claimed.created_at + timedelta(hours=config.idempotency_retention_hours()),
+        expires_at=_expiry(claimed.created_at),
     )
 
 
