@@ -4,13 +4,62 @@ Each simulated learner signs up, tops up its wallet through the fake gateway,
 then loops: `GET /courses` -> `GET /courses/{id}` -> `POST /orders` with a
 fresh Idempotency-Key. Buying a course it already owns (409) or running out
 of money (402) are answers the API documents, counted as such, not failures.
+
+Bounded twice: by `--run-time`, and by `--max-requests N` (every request counted, the setup
+ones too): once N have been made the runner stops, letting requests in flight finish. It
+refuses a host other than the loopback interface (the bench's own stack).
 """
 
+import ipaddress
+import urllib.parse
 import uuid
 
-from locust import HttpUser, between, task
+import gevent
+from locust import HttpUser, between, events, task
+from locust.stats import CSV_STATS_INTERVAL_SEC
 
 PASSWORD = "Classpay-bench-1"
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser):
+    parser.add_argument("--max-requests", type=int, default=0, env_var="LOCUST_MAX_REQUESTS",
+                        help="stop after this many requests (0: no bound but --run-time)")
+
+
+def _loopback(host: str | None) -> bool:
+    name = urllib.parse.urlsplit(host or "").hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@events.init.add_listener
+def _bounds(environment, **_kwargs):
+    if not _loopback(environment.host):
+        raise SystemExit(f"bench/locustfile.py runs against the loopback interface only, not {environment.host!r}")
+    limit = getattr(environment.parsed_options, "max_requests", 0) or 0
+    if not limit:
+        return
+    made = [0]
+
+    @environment.events.request.add_listener
+    def _count(**_request):
+        made[0] += 1
+        if made[0] == limit and environment.runner is not None:
+            # from a greenlet of its own: stopping the runner kills the users' greenlets, this one among them
+            gevent.spawn(environment.runner.quit)
+
+
+@events.quitting.add_listener
+def _last_csv_rows(environment, **_kwargs):
+    """locust rewrites its CSV files once a second and not again when it quits: the users are stopped by
+    now, so one more interval lets the CSV hold every request (the count `bench/load.py` reports)."""
+    if getattr(environment.parsed_options, "csv_prefix", None):
+        gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.5)
 
 
 class Learner(HttpUser):

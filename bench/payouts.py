@@ -1,30 +1,39 @@
-"""Weekly payouts at scale: the fan-out job and the queue worker, on N instructors and 10 ledger entries each.
+"""Weekly payouts at scale: the fan-out job and the queue worker, at one size or several.
 
-In-process moto. Seeded directly through the store (BatchWriteItem, not one transaction per
-transfer, for speed): per instructor a payout account (its number encrypted with KMS), and
-`ENTRIES` ledger entries in settled-sale transfers (pending -> available), so the available
-balances are what the worker pays. Then, measured with a call counter on every boto3 client
-and `tracemalloc`:
+In-process moto. Seeded directly (BatchWriteItem, not one transaction per transfer: see `seed`):
+per instructor a payout account (its number encrypted with KMS) and settled sales, about 10
+ledger entries each by default (top-up, purchase, settlement: the ledger's invariants hold and
+are checked on a sample), so the available balances are what the worker pays. Then, measured
+with a call counter on every boto3 client and `tracemalloc`:
 
 1. the fan-out (the scheduled function, through the Chalice test client's `lambda_.invoke`):
    time, peak memory, calls by service and operation, messages sent;
-2. the worker on a sample of those messages (through `lambda_.invoke` with SQS events of 10):
-   calls and time per payout (each message is independent: the queue spreads them over up
-   to 5 concurrent workers on AWS);
+2. the worker on a SAMPLE of those messages (20 by default, through `lambda_.invoke` with SQS
+   events of 10): calls and time per payout (each message is independent: the queue spreads
+   them over up to 5 concurrent workers on AWS);
 3. one statement read (`GET /instructor/payouts/{id}`).
 
-    .venv/bin/python bench/payouts.py [INSTRUCTORS] [ENTRIES] [WORKER_SAMPLE]   # default 1000 10000 20
+    .venv/bin/python bench/payouts.py [SIZE ...] [--sample N]     # SIZE: INSTRUCTORS[:ENTRIES]
+    .venv/bin/python bench/payouts.py 1000                        # one size, in this process
+    .venv/bin/python bench/payouts.py 1000 10000                  # each size in a fresh process,
+                                                                  # then the size table (linearity)
+                                                                  # and the fan-out for 10,000
+                                                                  # instructors against 15 minutes
 
-moto answers a Query on a global secondary index by walking the whole table, and its SQS walks
-the whole queue on every message, so its times grow with the data in ways DynamoDB's and SQS's do
-not: the fan-out's SQS is a recording stand-in here (the calls counted as made) and moto's
-per-transaction table copies are skipped (`without_moto_transaction_backups`). The call counts
-are what carries over to AWS.
+moto differs from DynamoDB and SQS where it matters at this size, so the bench works around it:
+the fan-out's SQS is a recording stand-in (moto's SendMessageBatch walks the whole queue: the
+calls are counted as made, the messages kept for the worker), moto's per-transaction table
+copies are skipped (`without_moto_transaction_backups`), and a Query on a table's key reads
+only that partition (`moto_queries_read_one_partition`; moto sorts the whole table for each).
+moto still answers a Query on an index by walking the whole table (the fan-out's `payable`
+index): its fan-out time grows a little faster than the calls do. The call counts are what
+carries over to AWS; the AWS time is projected from them at 20 ms a call.
 """
 
 import collections
 import json
 import os
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -94,23 +103,110 @@ def without_moto_transaction_backups() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
-def seed(instructors: int, entries: int) -> list[str]:
-    """Instructors with a payout account and `entries` ledger entries between them (settled sales)."""
-    from chalicelib import ids
+def moto_queries_read_one_partition() -> None:
+    """moto answers a Query on a table's own key by sorting the WHOLE table and keeping the key's items,
+    so each of the worker's Queries on the ledger's entries costs O(100,000 entries) here; DynamoDB reads
+    the one partition. Queries on the table's key are handed that partition alone (same answer, same
+    order: moto sorts it again); Queries on an index (the fan-out's `payable` index) are left as they are."""
+    from moto.dynamodb.models.table import Table
+
+    real = Table.query
+
+    def query(self, hash_key, *args, **kwargs):
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None:
+            return real(self, hash_key, *args, **kwargs)
+        partition = self.items.get(hash_key)  # not self.items[...]: a defaultdict would grow
+        items = [] if partition is None else list(partition.values()) if self.range_key_attr else [partition]
+        self.all_items = lambda: items
+        try:
+            return real(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = query
+
+
+def seed(instructors: int, entries: int) -> tuple[list[str], dict]:
+    """Instructors with a payout account, and about `entries` ledger entries: settled sales.
+
+    Each sale is what the app posts for it: the learner's top-up (gateway clearing -> wallet), the
+    purchase `order:<id>` (wallet -> instructor pending + platform revenue) and its settlement
+    `settle:<id>` (pending -> available), so the available balances are what the worker pays.
+
+    Written directly with BatchWriteItem, NOT through `chalicelib.services.ledger`: the service posts
+    one TransactWriteItems per transfer, and moto takes 10-15 ms for each (its update-expression
+    parser), so 100,000 entries (~40,000 transfers) would be 7-10 minutes of seeding before anything
+    is measured. The items are those the service writes for the same transfers (journal item with its
+    legs, one entry per leg at `<seq>.<leg>`, a hot account's entry in its shard's book, a balance item
+    per balance-keeping account with its entry count), so the ledger's invariants hold: the entries
+    sum to zero, each balance equals the sum and the count of its entries, no balance is negative
+    (pending ends at 0; each wallet is topped up with what it spends). `main` checks a sample of the
+    accounts with `reconciliation.check_account`. Orders, enrollments and courses are not seeded:
+    the payout job reads none of them.
+    """
+    from chalicelib import config, ids
+    from chalicelib.money import Money
     from chalicelib.services import ledger
     from chalicelib.services import payout_accounts as accounts_service
     from chalicelib.store import ledger as store
     from chalicelib.store.payout_accounts import PAYABLE, PayoutAccountItem
     from chalicelib.store.users import UserItem
 
-    now = datetime.now(UTC) - timedelta(days=1)
-    transfers_each = max(entries // (2 * instructors), 1)
+    now = datetime.now(UTC)
+    topped_up_at, bought_at, settled_at = now - timedelta(days=10), now - timedelta(days=9), now - timedelta(days=1)
+    sales_each = max(round(entries / (5 * instructors)), 1)  # 5 entries a sale: 3 for the purchase, 2 to settle
+    learner_ids = [f"bench-learner-{n:06d}" for n in range(max(instructors // 10, 1))]
+    instructor_ids = [f"bench-instructor-{n:06d}" for n in range(instructors)]
+    fee_bps = config.platform_fee_bps()
+    last_seq = [""]
+
+    def new_seq() -> str:
+        """A transfer's seq, later than every earlier one (ULIDs of one millisecond are in random order)."""
+        seq = ids.new_id()
+        while seq <= last_seq[0]:
+            seq = ids.new_id()
+        last_seq[0] = seq
+        return seq
+
+    # the sales: (instructor, learner, price); each learner tops up exactly what it spends
+    sales = [(n, (n * sales_each + t) % len(learner_ids), Money(8_000 + 1_000 * (t % 5), "KRW"))
+             for n in range(instructors) for t in range(sales_each)]
+    spends = collections.Counter()
+    for _, learner, price in sales:
+        spends[learner] += price.amount
+    balances: dict[str, list] = {}  # account id -> [kind, owner, balance, entry count]
+    written = collections.Counter()
     kms = __import__("boto3").client("kms")
     key_id = os.environ["PAYOUT_ACCOUNT_KEY_ID"]
-    instructor_ids = [f"bench-instructor-{n:06d}" for n in range(instructors)]
     with PayoutAccountItem.batch_write() as accounts, UserItem.batch_write() as users, \
-            store.LedgerEntryItem.batch_write() as entry_items, store.LedgerTransferItem.batch_write() as journal, \
-            store.LedgerAccountItem.batch_write() as balances:
+            store.LedgerEntryItem.batch_write() as entry_items, store.LedgerTransferItem.batch_write() as journal:
+
+        def post(transfer_id: str, kind: str, legs: list[tuple], memo: dict, at: datetime) -> None:
+            """What `ledger.add_transfer` writes for these legs ((account, signed amount), ...)."""
+            assert sum(amount for _, amount in legs) == 0 and all(amount for _, amount in legs)
+            seq = new_seq()
+            journal.save(store.LedgerTransferItem(
+                transfer_id, kind=kind, seq=seq, posted_at=at, memo=memo,
+                legs=[store.LegMap(account_id=a.account_id, amount=amount, currency="KRW") for a, amount in legs]))
+            for leg, (account, amount) in enumerate(legs):
+                entry_items.save(store.LedgerEntryItem(
+                    account.book_for(transfer_id), f"{seq}.{leg:02d}", account_id=account.account_id,
+                    transfer_id=transfer_id, transfer_kind=kind, amount=amount, currency="KRW", posted_at=at))
+                written["entries"] += 1
+                written[str(account.kind)] += amount
+                if not account.hot:
+                    kept = balances.setdefault(account.account_id, [str(account.kind), account.owner_id, 0, 0])
+                    kept[2] += amount
+                    kept[3] += 1
+
+        for learner, learner_id in enumerate(learner_ids):
+            users.save(UserItem(learner_id, email=f"{learner_id}@classpay.test", name=f"Learner {learner}",
+                                groups={"learners"}, created_at=now))
+            topup_id = ids.new_id()
+            post(f"topup:{topup_id}", "topup", [(ledger.gateway_clearing("KRW"), -spends[learner]),
+                                                (ledger.learner_wallet(learner_id, "KRW"), spends[learner])],
+                 {"topup_id": topup_id}, topped_up_at)
         for n, instructor_id in enumerate(instructor_ids):
             number = f"1102{n:07d}7"  # never ending in 0000 or 9999 (the fake bank's refusals)
             ciphertext = kms.encrypt(KeyId=key_id, Plaintext=number.encode(),
@@ -121,34 +217,59 @@ def seed(instructors: int, entries: int) -> list[str]:
                 updated_at=now))
             users.save(UserItem(instructor_id, email=f"{instructor_id}@classpay.test", name=f"Instructor {n}",
                                 groups={"instructors"}, created_at=now))
-            pending = ledger.instructor_pending(instructor_id, "KRW").account_id
-            available = ledger.instructor_available(instructor_id, "KRW").account_id
-            total = 0
-            for t in range(transfers_each):
-                amount = 8_000 + 1_000 * (t % 5)
-                total += amount
-                seq, order_id = ids.new_id(), ids.new_id()
-                transfer_id = f"settle:{order_id}"
-                journal.save(store.LedgerTransferItem(
-                    transfer_id, kind="settlement", seq=seq, posted_at=now, memo={"order_id": order_id},
-                    legs=[store.LegMap(account_id=pending, amount=-amount, currency="KRW"),
-                          store.LegMap(account_id=available, amount=amount, currency="KRW")]))
-                for leg, (account_id, signed) in enumerate(((pending, -amount), (available, amount))):
-                    entry_items.save(store.LedgerEntryItem(
-                        account_id, f"{seq}.{leg:02d}", account_id=account_id, transfer_id=transfer_id,
-                        transfer_kind="settlement", amount=signed, currency="KRW", posted_at=now))
-            for account_id, kind, balance in ((pending, "instructor_pending", -total),
-                                              (available, "instructor_available", total)):
-                balances.save(store.LedgerAccountItem(
-                    account_id, kind=kind, owner_id=instructor_id, currency="KRW", balance=balance,
-                    entry_count=transfers_each, opened_at=now, updated_at=now))
-    return instructor_ids
+        orders = []
+        for n, learner, price in sales:  # the purchases, then (a week later) their settlements
+            order_id, course_id = ids.new_id(), f"bench-course-{n:06d}"
+            fee = price.share(fee_bps)
+            share = price - fee
+            post(f"order:{order_id}", "purchase",
+                 [(ledger.learner_wallet(learner_ids[learner], "KRW"), -price.amount),
+                  (ledger.instructor_pending(instructor_ids[n], "KRW"), share.amount),
+                  (ledger.platform_revenue("KRW"), fee.amount)],
+                 {"order_id": order_id, "course_id": course_id}, bought_at)
+            orders.append((n, order_id, course_id, share))
+        for n, order_id, course_id, share in orders:
+            post(f"settle:{order_id}", "settlement",
+                 [(ledger.instructor_pending(instructor_ids[n], "KRW"), -share.amount),
+                  (ledger.instructor_available(instructor_ids[n], "KRW"), share.amount)],
+                 {"order_id": order_id, "course_id": course_id}, settled_at)
+    with store.LedgerAccountItem.batch_write() as balance_items:
+        for account_id, (kind, owner_id, balance, count) in balances.items():
+            assert balance >= 0, (account_id, balance)
+            balance_items.save(store.LedgerAccountItem(
+                account_id, kind=kind, owner_id=owner_id, currency="KRW", balance=balance, entry_count=count,
+                opened_at=topped_up_at, updated_at=settled_at))
+    assert sum(amount for kind, amount in written.items() if kind != "entries") == 0  # entries sum to zero
+    return instructor_ids, {"entries": written["entries"], "learners": len(learner_ids), "sales": len(sales),
+                            "balance_items": len(balances)}
 
 
-def main() -> None:
-    instructors = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    entries = int(sys.argv[2]) if len(sys.argv) > 2 else 10 * instructors
-    sample = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+def check_sample(instructor_ids: list[str], learners: int) -> tuple[int, list]:
+    """The invariants on a sample, read back as the reconciliation job reads them: each balance against its
+    entries, in sum and in count, and none negative. (The hot accounts keep no balance item, and that all
+    entries sum to zero is asserted as they are written: reading their 16 books whole through moto would
+    take longer than the rest of the seeding.)"""
+    from chalicelib.services import ledger, reconciliation
+
+    accounts = []
+    for instructor_id in instructor_ids[:10] + instructor_ids[-10:]:
+        accounts += [ledger.instructor_pending(instructor_id, "KRW"), ledger.instructor_available(instructor_id, "KRW")]
+    accounts += [ledger.learner_wallet(f"bench-learner-{n:06d}", "KRW") for n in range(min(learners, 10))]
+    violations = [v for account in accounts for v in reconciliation.check_account(account).violations]
+    return len(accounts), violations
+
+
+def run(instructors: int, entries: int, sample: int) -> dict:
+    """One size in this process: seed, then the fan-out, the worker on `sample` messages, one statement."""
+    run_started = time.perf_counter()
+    phases: dict[str, float] = {}
+    mark = [run_started]
+
+    def phase(name: str) -> None:
+        now = time.perf_counter()
+        phases[name] = phases.get(name, 0.0) + now - mark[0]
+        mark[0] = now
+
     with in_process_stage():
         import logging
 
@@ -160,11 +281,22 @@ def main() -> None:
 
         logging.getLogger("classpay").setLevel(logging.WARNING)
         without_moto_transaction_backups()
+        moto_queries_read_one_partition()
         metrics.emit = lambda *args, **kwargs: None  # EMF lines on stdout: not what is measured here
+        phase("stage")
         started = time.perf_counter()
-        instructor_ids = seed(instructors, entries)
-        print(f"seeded {instructors} instructors, {entries} ledger entries in {time.perf_counter() - started:.1f} s",
-              flush=True)
+        instructor_ids, seeded = seed(instructors, entries)
+        phase("seed")
+        seed_seconds = time.perf_counter() - started
+        print(f"seeded {instructors:,} instructors, {seeded['entries']:,} ledger entries ({seeded['sales']:,} settled "
+              f"sales of {seeded['learners']:,} learners, {seeded['balance_items']:,} balance items) in "
+              f"{seed_seconds:.1f} s", flush=True)
+        checked, violations = check_sample(instructor_ids, seeded["learners"])
+        phase("check")
+        print(f"  ledger invariants on a sample ({checked} instructor and learner accounts), read back as "
+              f"reconciliation does: {len(violations)} violations; all entries sum to zero", flush=True)
+        for violation in violations[:5]:
+            print(f"    {violation}", flush=True)
         calls = Calls()
         queue = RecordingQueue(calls)
         from chalicelib.services import payouts as payouts_service
@@ -182,16 +314,20 @@ def main() -> None:
             fan_out_seconds = time.perf_counter() - started
             fan_out_calls = calls.take()
             bodies, queue.bodies, queue.keep = queue.bodies, [], False
+            phase("fan-out")
             tracemalloc.start()
             client.lambda_.invoke("payouts", event)
             _, fan_out_peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             calls.take()
-            print(f"fan-out: {result['messages']} messages for {result['instructors_with_account']} instructors in "
+            phase("fan-out traced")
+            print(f"fan-out: {result['messages']:,} messages for {result['instructors_with_account']:,} instructors in "
                   f"{fan_out_seconds:.1f} s, peak {fan_out_peak / 2**20:.1f} MiB traced (moto's emulation included); "
                   f"held by the job's code, sampled every 500 messages: at most {queue.live_peak / 2**20:.2f} MiB",
                   flush=True)
             print(f"  calls: {_listing(fan_out_calls)}", flush=True)
+            print("  SQS here is a stand-in that counts and keeps the messages (moto's queue is quadratic in its "
+                  "length); the DynamoDB calls go to moto", flush=True)
 
             # the worker, on a sample of the messages
             messages = [{"MessageId": f"m{n}", "Body": body} for n, body in enumerate(bodies[:sample])]
@@ -218,9 +354,11 @@ def main() -> None:
             failures += work(traced)  # one batch of 10, for the worker's peak memory
             _, worker_peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
+            phase("worker")
             outcomes = collections.Counter(o.status for o in FAKE.outcomes.values())
-            print(f"worker: {len(messages)} messages, {failures} to retry; bank outcomes {dict(outcomes)}, "
-                  f"{len(FAKE.sent)} transfers; {timed_messages} in {worker_seconds:.1f} s "
+            print(f"worker: {len(messages)} of the {len(bodies):,} messages (a sample: each payout is independent), "
+                  f"{failures} to retry; bank outcomes {dict(outcomes)}, {len(FAKE.sent)} transfers (fake bank); "
+                  f"{timed_messages} timed in {worker_seconds:.1f} s "
                   f"({worker_seconds / max(timed_messages, 1) * 1000:.0f} ms each), peak {worker_peak / 2**20:.1f} MiB "
                   "for a batch of 10", flush=True)
             print(f"  calls per payout: {_listing(worker_calls, max(timed_messages, 1))}", flush=True)
@@ -235,7 +373,105 @@ def main() -> None:
             print(f"statement of {payout.amount.amount} KRW: {len(lines)} lines summing to "
                   f"{sum(line.amount.amount for line in lines)}; calls: {_listing(calls.take())}", flush=True)
         assert len(instructor_ids) == instructors
+        phase("statement")
+    phase("teardown")
+    print("time by phase: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in phases.items()), flush=True)
+
+    def per(counter, service, n=1):
+        return sum(count for (s, _), count in counter.items() if s == service) / n
+
+    return {
+        "instructors": instructors, "entries": seeded["entries"], "seed_s": seed_seconds,
+        "violations": len(violations), "fan_out_s": fan_out_seconds, "messages": result["messages"],
+        "fan_out_dynamodb": per(fan_out_calls, "dynamodb"), "fan_out_sqs": per(fan_out_calls, "sqs"),
+        "fan_out_peak_mib": fan_out_peak / 2**20, "job_held_mib": queue.live_peak / 2**20,
+        "worker_payouts": len(messages), "worker_retries": failures, "worker_timed": timed_messages,
+        "worker_s_each": worker_seconds / max(timed_messages, 1),
+        "worker_dynamodb_each": per(worker_calls, "dynamodb", max(timed_messages, 1)),
+        "worker_kms_each": per(worker_calls, "kms", max(timed_messages, 1)),
+        "run_s": time.perf_counter() - run_started,
+    }
+
+
+AWS_SECONDS_PER_CALL = 0.020  # a generous DynamoDB / SQS round trip from Lambda in the same region
+TARGET_INSTRUCTORS = 10_000
+TARGET_SECONDS = 900  # the issue's bound: one Lambda's 15 minutes (the job's own timeout is 300 s)
+
+
+def scaling(figures: list[dict]) -> None:
+    """The size table and the fan-out for 10,000 instructors against the 15 minutes."""
+    small, large = figures[0], figures[-1]
+    columns = [f"{f['instructors']:,} / {f['entries']:,}" for f in figures]
+    print(f"\npayouts at {len(figures)} sizes, each in a fresh process (moto; SQS a recording stand-in)")
+    rows = [
+        ("instructors / ledger entries", columns),
+        ("seeding (not measured below)", [f"{f['seed_s']:.0f} s" for f in figures]),
+        ("fan-out DynamoDB calls", [f"{f['fan_out_dynamodb']:g}" for f in figures]),
+        ("fan-out SQS calls", [f"{f['fan_out_sqs']:g}" for f in figures]),
+        ("  calls per 1,000 instructors", [f"{(f['fan_out_dynamodb'] + f['fan_out_sqs']) / f['instructors'] * 1000:.1f}"
+                                           for f in figures]),
+        ("fan-out time (moto)", [f"{f['fan_out_s']:.1f} s" for f in figures]),
+        ("  per instructor", [f"{f['fan_out_s'] / f['instructors'] * 1000:.2f} ms" for f in figures]),
+        ("fan-out peak traced (moto incl.)", [f"{f['fan_out_peak_mib']:.1f} MiB" for f in figures]),
+        ("  held by the job's code", [f"{f['job_held_mib']:.2f} MiB" for f in figures]),
+        ("worker: payouts measured", [f"{f['worker_payouts']} of {f['messages']:,}" for f in figures]),
+        ("  DynamoDB calls per payout", [f"{f['worker_dynamodb_each']:g}" for f in figures]),
+        ("  KMS calls per payout", [f"{f['worker_kms_each']:g}" for f in figures]),
+        ("  time per payout (moto)", [f"{f['worker_s_each'] * 1000:.0f} ms" for f in figures]),
+        ("whole run", [f"{f['run_s']:.0f} s" for f in figures]),
+    ]
+    for label, values in rows:
+        print(f"  {label:<34}" + "".join(f"{v:>22}" for v in values))
+    calls_ratio = ((large["fan_out_dynamodb"] + large["fan_out_sqs"]) / large["instructors"]) / \
+        ((small["fan_out_dynamodb"] + small["fan_out_sqs"]) / small["instructors"])
+    time_ratio = (large["fan_out_s"] / large["instructors"]) / (small["fan_out_s"] / small["instructors"])
+    worker_ratio = large["worker_dynamodb_each"] / small["worker_dynamodb_each"]
+    print(f"linear: fan-out calls per instructor, largest / smallest size: {calls_ratio:.2f}; "
+          f"fan-out moto time per instructor, largest / smallest: {time_ratio:.2f}; "
+          f"worker DynamoDB calls per payout, largest / smallest: {worker_ratio:.2f}")
+    scale = TARGET_INSTRUCTORS / large["instructors"]
+    calls = (large["fan_out_dynamodb"] + large["fan_out_sqs"]) * scale
+    moto_seconds = large["fan_out_s"] * scale
+    note = "" if scale == 1 else f" (scaled linearly from {large['instructors']:,})"
+    print(f"fan-out for {TARGET_INSTRUCTORS:,} instructors: {moto_seconds:.1f} s on moto{note}; "
+          f"projected on AWS {calls * AWS_SECONDS_PER_CALL:.1f} s ({calls:,.0f} calls x "
+          f"{AWS_SECONDS_PER_CALL * 1000:.0f} ms, one after another); target far under {TARGET_SECONDS} s "
+          "(the job's Lambda timeout is 300 s)")
+
+
+def main() -> int:
+    arguments = sys.argv[1:]
+    figures_line = "--figures" in arguments
+    sample = 20
+    if "--sample" in arguments:
+        at = arguments.index("--sample")
+        sample = int(arguments[at + 1])
+        del arguments[at:at + 2]
+    sizes = []
+    for size in [a for a in arguments if a != "--figures"] or ["1000"]:
+        instructors, _, entries = size.partition(":")
+        sizes.append((int(instructors), int(entries) if entries else 10 * int(instructors)))
+    if len(sizes) == 1:
+        figures = run(*sizes[0], sample)
+        if figures_line:
+            print("FIGURES " + json.dumps(figures), flush=True)
+        return 0
+    collected = []
+    for instructors, entries in sizes:  # each size in a fresh process: moto's tables and memory start empty
+        print(f"== {instructors:,} instructors, {entries:,} ledger entries", flush=True)
+        child = subprocess.run([sys.executable, __file__, f"{instructors}:{entries}", "--sample", str(sample),
+                                "--figures"], capture_output=True, text=True, check=False)
+        for line in child.stdout.splitlines():
+            if line.startswith("FIGURES "):
+                collected.append(json.loads(line.removeprefix("FIGURES ")))
+            else:
+                print(line, flush=True)
+        if child.returncode != 0:
+            print(child.stderr[-3000:], flush=True)
+            return child.returncode
+    scaling(collected)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

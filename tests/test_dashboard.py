@@ -77,6 +77,27 @@ def _figures_counts(figures):
 
 # --- the day boundary -------------------------------------------------------------------------------
 
+def test_a_time_zone_set_after_the_course_exists_counts_its_next_sale_there_without_reading_the_profile(
+        api, monkeypatch):
+    """The zone is copied onto the instructor's courses, so a purchase reads the course and nothing more."""
+    from chalicelib.store.instrumentation import on_dynamodb
+    from chalicelib.store.users import UserItem
+
+    at = Clock(monkeypatch, datetime(2026, 3, 1, 15, 30, tzinfo=UTC))  # 07:30 on March 1st in Los Angeles
+    token = _instructor(api)
+    course = make_course(api, token, amount=10_001)
+    assert api.call("PUT", "/instructor/timezone", body={"timezone": LOS_ANGELES}, token=token).status_code == 200
+    learner = funded_learner(api, 50_000)
+    read = []
+    with on_dynamodb("provide-client-params.dynamodb.GetItem", lambda params, **_: read.append(params["TableName"])):
+        assert buy(api, learner, course).status_code == 201
+    assert UserItem.Meta.table_name not in read and len(read) == 1  # the course
+    at.advance(hours=1)
+    days = _board(api, token, **{"from": "2026-03-01", "to": "2026-03-02"}).json_body
+    assert [p["figures"]["orders"] for p in days["series"]] == [1, 0]
+
+
+
 def test_a_sale_counts_on_the_instructors_calendar_day_seoul_by_default(api, monkeypatch):
     at = Clock(monkeypatch, datetime(2026, 3, 1, 15, 30, tzinfo=UTC))  # 00:30 on March 2nd in Seoul
     seoul, los_angeles = _instructor(api), _instructor(api, LOS_ANGELES)

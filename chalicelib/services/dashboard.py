@@ -112,6 +112,7 @@ def set_timezone(caller: Caller, name: str) -> str:
     except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
         raise errors.ValidationFailed.on("timezone", "an IANA time zone name, e.g. Asia/Seoul") from None
     users.set_timezone(caller.user_id, tz.key)
+    courses.copy_instructor_profile(caller.user_id, timezone=tz.key)  # purchases read it from the course
     return tz.key
 
 

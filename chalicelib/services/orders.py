@@ -75,10 +75,11 @@ def buy_course(learner_id: str, course_id: str, session_id: str | None, coupon_c
         price=price, discount=discount, total=total, platform_fee=fee, instructor_share=total - fee,
         coupon_code=code, created_at=now,
     )
-    return retry_on_contention(lambda: _commit_purchase(order, receipt))
+    tz = stats.zone(course.instructor_timezone)  # the instructor's, copied onto the course: no profile read
+    return retry_on_contention(lambda: _commit_purchase(order, receipt, tz))
 
 
-def _commit_purchase(order: Order, receipt: Receipt) -> Order:
+def _commit_purchase(order: Order, receipt: Receipt, tz) -> Order:
     now_iso = clock.to_rfc3339(order.created_at)
     uow = UnitOfWork()
     # Added in the order their refusals should win: already enrolled, then unlisted, sold out, coupon, funds.
@@ -107,7 +108,7 @@ def _commit_purchase(order: Order, receipt: Receipt) -> Order:
             transfer_id=f"order:{order.order_id}", kind="purchase", legs=legs,
             memo={"order_id": order.order_id, "course_id": order.course_id},
         ), now=order.created_at)
-    stats.add_event(uow, course_id=order.course_id, instructor_id=order.instructor_id, at=order.created_at,
+    stats.add_event(uow, course_id=order.course_id, instructor_id=order.instructor_id, at=order.created_at, tz=tz,
                     currency=order.total.currency, gross=order.total.amount, fee=order.platform_fee.amount,
                     net=order.instructor_share.amount, orders=1, enrollments=1)
     receipt.record_result(uow, order)

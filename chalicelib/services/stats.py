@@ -33,7 +33,8 @@ def day_in(moment: datetime, tz: tzinfo) -> str:
 
 
 def add_event(uow: UnitOfWork, *, course_id: str, instructor_id: str, at: datetime, currency: str | None = None,
-              **counts: int) -> None:
-    """Count an event on the course's and the instructor's day (two small updates in `uow`)."""
+              tz: tzinfo | None = None, **counts: int) -> None:
+    """Count an event on the course's and the instructor's day (two small updates in `uow`). `tz`: the
+    instructor's zone when the caller has it at hand (a purchase, from the course); else the profile's."""
     daily_stats.add_counts(uow, course_id=course_id, instructor_id=instructor_id,
-                           day=day_in(at, zone_of(instructor_id)), counts=counts, currency=currency)
+                           day=day_in(at, tz or zone_of(instructor_id)), counts=counts, currency=currency)

@@ -102,6 +102,7 @@ def create_course(caller: Caller, draft: CourseDraft) -> courses.Course:
     course = CourseItem(
         ids.new_id(), COURSE, instructor_id=caller.user_id,
         instructor_name=profile.name if profile else "Instructor", instructor_bio=profile.bio if profile else "",
+        instructor_timezone=profile.timezone if profile else None,
         title=draft.title,
         description=draft.description, category=draft.category, level=draft.level, language=draft.language,
         thumbnail_url=draft.thumbnail_url, price_amount=draft.price.amount, price_currency=draft.price.currency,
@@ -413,11 +414,5 @@ def set_session_join_url(caller: Caller, course_id: str, session_id: str, join_u
 def update_profile(caller: Caller, name: str, bio: str, links: list[str]) -> users.UserProfile:
     """Change the public profile, and the name and bio shown on every course of this instructor."""
     profile = users.update_public_profile(caller.user_id, name, bio, links)
-    start = None
-    while True:
-        items, start = courses.list_by_instructor(caller.user_id, 100, start)
-        for item in items:
-            if (item.instructor_name, item.instructor_bio or "") != (name, bio):
-                item.update(actions=[CourseItem.instructor_name.set(name), CourseItem.instructor_bio.set(bio)])
-        if not start:
-            return profile
+    courses.copy_instructor_profile(caller.user_id, name=name, bio=bio)
+    return profile

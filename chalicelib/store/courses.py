@@ -123,7 +123,10 @@ class CourseItem(CatalogItem, discriminator=COURSE):
     thumbnail_url = UnicodeAttribute(null=True)
     price_currency = UnicodeAttribute()
     instructor_name = UnicodeAttribute()
-    instructor_bio = UnicodeAttribute(default="")  # copied from the profile, so a course page is one Query
+    # Copied from the instructor's profile (`copy_instructor_profile`): a course page is one Query, and a
+    # purchase counts its dashboard day in the instructor's time zone without reading the profile.
+    instructor_bio = UnicodeAttribute(default="")
+    instructor_timezone = UnicodeAttribute(null=True)  # IANA name; none: the default zone
     status = UnicodeAttribute(default="draft")
     lesson_count = NumberAttribute(default=0)
     rating_sum = NumberAttribute(default=0)
@@ -318,6 +321,21 @@ def list_by_instructor(instructor_id: str, limit: int, start_key: dict | None, *
     result = CatalogItem.by_instructor.query(instructor_id, scan_index_forward=False, limit=limit,
                                              last_evaluated_key=start_key, filter_condition=condition)
     return [item for item in result if isinstance(item, CourseItem)], result.last_evaluated_key
+
+
+def copy_instructor_profile(instructor_id: str, **copies: str | None) -> None:
+    """Write the instructor's `name`, `bio` and/or `timezone` onto each of their courses that differs."""
+    attributes = {f"instructor_{field}": value for field, value in copies.items()}  # name -> instructor_name
+    start = None
+    while True:
+        items, start = list_by_instructor(instructor_id, 100, start)
+        for item in items:
+            changed = [getattr(CourseItem, attribute).set(value) for attribute, value in attributes.items()
+                       if getattr(item, attribute) != value]
+            if changed:
+                item.update(actions=changed)
+        if not start:
+            return
 
 
 def batch_get_courses(course_ids: list[str]) -> dict[str, CourseItem]:
