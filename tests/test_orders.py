@@ -236,3 +236,20 @@ def test_a_refund_keeps_the_coupon_redemption_counted(api, instructor, learner):
     assert api.get(f"{STUDIO}/{course_id}/coupons", token=instructor).json_body[0]["redemptions"] == 1
     assert buy(api, learner, course_id).status_code == 201  # without it, at full price
     assert balance(api, learner) == 150_000
+
+
+def test_a_free_order_is_refunded_like_any_other(api, instructor):
+    """Found by the market model: a 100% coupon's order totals 0, and its learner's refund was refused
+    as a bad `amount.amount`, a field the learner never sent."""
+    course_id = make_course(api, instructor, amount=10_000)
+    coupon = api.post(f"{STUDIO}/{course_id}/coupons", {"code": "FREEFORALL", "kind": "percent", "value": 100,
+                                                        "max_redemptions": 10, "expires_at": _in(24)}, token=instructor)
+    assert coupon.status_code == 201, coupon.body
+    learner = api.token_for()
+    order = buy(api, learner, course_id, coupon_code="FREEFORALL")
+    assert order.status_code == 201 and order.json_body["total"]["amount"] == 0, order.body
+    back = refund(api, learner, order.json_body["order_id"])
+    assert back.status_code == 200, back.body
+    assert back.json_body["status"] == "refunded" and back.json_body["refund"]["amount"]["amount"] == 0
+    assert api.get(f"/courses/{course_id}").json_body["enrollment_count"] == 0
+    assert buy(api, learner, course_id, coupon_code="FREEFORALL").status_code == 201  # and may enroll again

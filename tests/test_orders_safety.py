@@ -150,10 +150,10 @@ def test_reconciliation_reports_an_enrollment_whose_order_was_not_paid(api, admi
 
 # --- a fault at every DynamoDB call of a purchase and of a refund ------------------------------------
 
-# The calls a purchase makes, in order: claim the Idempotency-Key, read the course, read the
-# instructor's profile (for the daily stats' time zone), then the one transaction (order, enrollment,
-# counters, ledger transfer and the completed idempotency record).
-PURCHASE_STEPS = ["PutItem", "GetItem", "GetItem", "TransactWriteItems"]
+# The calls a purchase makes, in order: claim the Idempotency-Key, read the course (which carries the
+# instructor's time zone for the daily stats), then the one transaction (order, enrollment, counters,
+# ledger transfer and the completed idempotency record).
+PURCHASE_STEPS = ["PutItem", "GetItem", "TransactWriteItems"]
 # A refund: claim the key, read the order, the enrollment (progress), the instructor's profile, commit.
 REFUND_STEPS = ["PutItem", "GetItem", "GetItem", "GetItem", "TransactWriteItems"]
 

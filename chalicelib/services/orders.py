@@ -165,9 +165,11 @@ def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | Non
         "the order has already been refunded" if order.status != store.PAID else None)
     if refusal:
         raise errors.RefundNotAllowed(f"This order cannot be refunded: {refusal}")
-    refund_amount = amount if amount is not None else order.total
-    if refund_amount.currency != order.total.currency or not 0 < refund_amount.amount <= order.total.amount:
+    # Only an admin's partial amount is checked: a learner's full refund of a free (100% coupon) order is 0.
+    if amount is not None and (amount.currency != order.total.currency
+                               or not 0 < amount.amount <= order.total.amount):
         raise errors.ValidationFailed.on("amount.amount", f"between 1 and {order.total.amount} {order.total.currency}")
+    refund_amount = amount if amount is not None else order.total
     progress_below = None if is_admin else config.refund_progress_limit_percent()
     return retry_on_contention(lambda: _commit_refund(order, refund_amount, reason, caller.user_id, now, receipt,
                                                       progress_below=progress_below))
