@@ -175,3 +175,30 @@ def fault_at(operation, nth, when):
             stack.enter_context(dynamodb_fails_nth("TransactWriteItems", 1, "before"))
         injected = stack.enter_context(dynamodb_fails_nth(operation, nth, when))
         yield injected
+
+
+def fails_with_the_fault(send, operation, nth, when):
+    """Send once with the fault of one `fault_cases` case: the answer must be a 500 problem document,
+    never a success. Returns whether the request committed anyway (its answer lost after the commit)."""
+    with fault_at(operation, nth, when) as injected:
+        failed = send()
+    assert injected == [True]
+    assert assert_problem(failed)["code"] == "INTERNAL" and failed.status_code == 500
+    return when == "after" and operation == "TransactWriteItems"
+
+
+def retry_after_the_fault(send, status, operation, nth, when, monkeypatch):
+    """Retry with the same key until `status`. Only a key whose release failed before reaching DynamoDB
+    stays held, and only until its lease runs out; every other fault leaves the key free at once."""
+    from datetime import timedelta
+
+    from chalicelib import clock, config
+
+    if (operation, nth, when) == (*RELEASE, "before"):
+        held = send()
+        assert held.status_code == 409 and held.json_body["code"] == "IDEMPOTENCY_IN_PROGRESS", held.body
+        later = clock.now() + timedelta(seconds=config.idempotency_lease_seconds() + 1)
+        monkeypatch.setattr(clock, "now", lambda: later)
+    response, failures = retry_until(send, status, attempts=3)
+    assert failures == [], [(r.status_code, r.json_body) for r in failures]
+    return response

@@ -3,20 +3,19 @@
 
 import pytest
 
-from chalicelib import clock, config
+from chalicelib import clock
 from tests.money import (
     RELEASE,
     admin_token,
-    assert_problem,
     assert_reconciled,
     balance,
     confirm,
     dynamodb_calls,
     dynamodb_fails,
-    fault_at,
+    fails_with_the_fault,
     fault_cases,
     new_key,
-    retry_until,
+    retry_after_the_fault,
     start_topup,
 )
 
@@ -201,21 +200,10 @@ def test_a_confirm_with_a_fault_at_any_dynamodb_call_is_retried_with_its_key_and
     token = api.token_for()
     topup = start_topup(api, token, 8_000)
     key = new_key("confirm-fault")
-    with fault_at(operation, nth, when) as injected:
-        failed = confirm(api, token, topup, key=key)
-    assert injected == [True]
-    assert assert_problem(failed)["code"] == "INTERNAL" and failed.status_code == 500
-    committed = when == "after" and operation == "TransactWriteItems"
-    assert balance(api, token) == (8_000 if committed else 0)  # the failure told the truth
     send = lambda: confirm(api, token, topup, key=key)  # noqa: E731
-    if (operation, nth, when) == (*RELEASE, "before"):
-        # Giving the key back failed too: it stays held until its lease runs out, then a retry takes it over.
-        held = send()
-        assert held.status_code == 409 and held.json_body["code"] == "IDEMPOTENCY_IN_PROGRESS", held.body
-        later = clock.now() + clock_offset(config.idempotency_lease_seconds() + 1)
-        monkeypatch.setattr(clock, "now", lambda: later)
-    retried, failures = retry_until(send, 200, attempts=3)
-    assert failures == [], [(r.status_code, r.json_body) for r in failures]
+    committed = fails_with_the_fault(send, operation, nth, when)
+    assert balance(api, token) == (8_000 if committed else 0)  # the failure told the truth
+    retried = retry_after_the_fault(send, 200, operation, nth, when, monkeypatch)
     assert retried.json_body["status"] == "confirmed"
     assert (retried.headers.get("Idempotent-Replayed") == "true") == committed
     assert send().json_body == retried.json_body

@@ -4,10 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib import clock, config
 from tests.money import (
     RELEASE,
-    assert_problem,
     assert_reconciled,
     balance,
     buy,
@@ -15,11 +13,11 @@ from tests.money import (
     course_with_session,
     dynamodb_calls,
     dynamodb_fails,
-    fault_at,
+    fails_with_the_fault,
     fault_cases,
     new_key,
     refund,
-    retry_until,
+    retry_after_the_fault,
     start_topup,
 )
 from tests.test_catalog import STUDIO, make_course
@@ -173,23 +171,6 @@ def test_the_fault_cases_cover_every_dynamodb_call_of_a_purchase_and_a_refund(ap
     assert calls == [*PURCHASE_STEPS, RELEASE[0]]  # a failed request gives its key back
 
 
-def _after_the_lease():
-    return clock.now() + timedelta(seconds=config.idempotency_lease_seconds() + 1)
-
-
-def _retry(send, status, operation, nth, when, monkeypatch):
-    """Retry with the same key. Only a key whose release failed before reaching DynamoDB stays held,
-    and only until its lease runs out; every other fault leaves the key free for the next attempt."""
-    if (operation, nth, when) == (*RELEASE, "before"):
-        held = send()
-        assert held.status_code == 409 and held.json_body["code"] == "IDEMPOTENCY_IN_PROGRESS", held.body
-        later = _after_the_lease()
-        monkeypatch.setattr(clock, "now", lambda: later)
-    response, failures = retry_until(send, status, attempts=3)
-    assert failures == [], [(r.status_code, r.json_body) for r in failures]
-    return response
-
-
 @pytest.mark.parametrize(("operation", "nth", "when"), fault_cases(PURCHASE_STEPS))
 def test_a_purchase_with_a_fault_at_any_dynamodb_call_is_retried_with_its_key_and_charges_once(
         api, admin, monkeypatch, operation, nth, when):
@@ -197,13 +178,10 @@ def test_a_purchase_with_a_fault_at_any_dynamodb_call_is_retried_with_its_key_an
     course_id = make_course(api, instructor, amount=25_000)
     learner = _funded(api)
     key = new_key("purchase-fault")
-    with fault_at(operation, nth, when) as injected:
-        failed = buy(api, learner, course_id, key=key)
-    assert injected == [True]
-    assert assert_problem(failed)["code"] == "INTERNAL" and failed.status_code == 500
-    committed = when == "after" and operation == "TransactWriteItems"
+    committed = fails_with_the_fault(lambda: buy(api, learner, course_id, key=key), operation, nth, when)
     assert balance(api, learner) == (75_000 if committed else 100_000)  # the failure told the truth
-    retried = _retry(lambda: buy(api, learner, course_id, key=key), 201, operation, nth, when, monkeypatch)
+    retried = retry_after_the_fault(lambda: buy(api, learner, course_id, key=key), 201, operation, nth, when,
+                                    monkeypatch)
     assert retried.json_body["status"] == "paid"
     assert (retried.headers.get("Idempotent-Replayed") == "true") == committed
     replayed = buy(api, learner, course_id, key=key)
@@ -223,14 +201,10 @@ def test_a_refund_with_a_fault_at_any_dynamodb_call_is_retried_with_its_key_and_
     learner = _funded(api)
     order = buy(api, learner, course_id).json_body
     key = new_key("refund-fault")
-    with fault_at(operation, nth, when) as injected:
-        failed = refund(api, learner, order["order_id"], key=key)
-    assert injected == [True]
-    assert assert_problem(failed)["code"] == "INTERNAL" and failed.status_code == 500
-    committed = when == "after" and operation == "TransactWriteItems"
+    committed = fails_with_the_fault(lambda: refund(api, learner, order["order_id"], key=key), operation, nth, when)
     assert balance(api, learner) == (100_000 if committed else 75_000)
-    retried = _retry(lambda: refund(api, learner, order["order_id"], key=key), 200, operation, nth, when,
-                     monkeypatch)
+    retried = retry_after_the_fault(lambda: refund(api, learner, order["order_id"], key=key), 200, operation,
+                                    nth, when, monkeypatch)
     assert retried.json_body["status"] == "refunded"
     assert retried.json_body["refund"]["amount"] == {"amount": 25_000, "currency": "KRW"}
     assert (retried.headers.get("Idempotent-Replayed") == "true") == committed
