@@ -337,31 +337,31 @@ def lesson_upload_url(caller: Caller, course_id: str, lesson_id: str, content_ty
 
 def complete_upload(caller: Caller, course_id: str, lesson_id: str) -> Lesson:
     """The file uploaded through the lesson's latest upload URL becomes the lesson's file, once S3
-    has it. 409 when no upload is waiting or its file has not arrived."""
+    has it. 409 when no upload is waiting or its file has not arrived (or, through the curriculum's
+    version, when another upload URL was asked for meanwhile)."""
+    def edit(_course, sections):
+        _section, lesson = _find_lesson(sections, lesson_id)
+        if not lesson.pending_file_key:
+            raise errors.Conflict("No upload is waiting for this lesson: ask for an upload URL first")
+        if not _in_lesson_bucket(lesson.pending_file_key):
+            raise errors.Conflict("The file has not arrived yet: PUT it to the upload URL first")
+        lesson.file_key, lesson.content_type = lesson.pending_file_key, lesson.pending_content_type
+        lesson.pending_file_key = lesson.pending_content_type = None
+        return lesson
+
+    return _edit_curriculum(caller, course_id, edit)
+
+
+def _in_lesson_bucket(key: str) -> bool:
     from botocore.exceptions import ClientError
 
-    _own_course_item(caller, course_id)
-    curriculum = courses.get_curriculum_item(course_id)
-    _section, lesson = _find_lesson(courses.decode_sections(curriculum.document) if curriculum else [], lesson_id)
-    if not lesson.pending_file_key:
-        raise errors.Conflict("No upload is waiting for this lesson: ask for an upload URL first")
-    pending = lesson.pending_file_key
     try:
-        client("s3").head_object(Bucket=config.lesson_bucket(), Key=pending)
+        client("s3").head_object(Bucket=config.lesson_bucket(), Key=key)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
             raise
-        raise errors.Conflict("The file has not arrived yet: PUT it to the upload URL first") from None
-
-    def edit(_course, sections):
-        _section, current = _find_lesson(sections, lesson_id)
-        if current.pending_file_key != pending:
-            raise errors.Conflict("Another upload URL was asked for meanwhile; complete that one")
-        current.file_key, current.content_type = current.pending_file_key, current.pending_content_type
-        current.pending_file_key = current.pending_content_type = None
-        return current
-
-    return _edit_curriculum(caller, course_id, edit)
+        return False
+    return True
 
 
 # --- live sessions ---------------------------------------------------------------------------------

@@ -116,16 +116,15 @@ def confirm_topup(user_id: str, topup_id: str, payment_key: str, *, receipt: Rec
         # fails is left to operations: the decline reason says so, and the error is logged.
         log.error("gateway confirmed a different payment for top-up %s: %s, expected %s",
                   topup_id, confirmation.amount, amount)
-        reason = "amount_mismatch"
         try:
             gateway.cancel(payment_key, topup_id, "The amount captured differs from the top-up's")
+            reason, outcome = "amount_mismatch", "cancelled"
         except errors.PaymentGatewayError:
             log.error("top-up %s: the mismatched payment could not be cancelled at the gateway", topup_id)
-            reason = "amount_mismatch_not_cancelled"
+            reason, outcome = "amount_mismatch_not_cancelled", "not yet cancelled (support will)"
         _decline(item, payment_key, errors.PaymentDeclined(
             f"The gateway confirmed {confirmation.amount.amount} {confirmation.amount.currency}, "
-            f"not {amount.amount} {amount.currency}; nothing was credited and the payment was "
-            + ("cancelled" if reason == "amount_mismatch" else "not yet cancelled (support will)")),
+            f"not {amount.amount} {amount.currency}; nothing was credited and the payment was {outcome}"),
             receipt, reason=reason)
     return retry_on_contention(lambda: _credit(item, payment_key, receipt))
 
