@@ -14,7 +14,7 @@ PACKAGE_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-northeast-2}
 
 .PHONY: run test lint lint-infra package policy bench fuzz clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt infra/payout-worker-requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
@@ -30,11 +30,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# out/sam.json + out/deployment.zip for $(STAGE): Chalice's template merged with infra/template.py's.
+# out/ for $(STAGE): sam.json (Chalice's template merged with infra/template.py's), deployment.zip (the code),
+# layer-deployment.zip (requirements.txt) and PayoutWorkerLayer.zip (the payout worker's own packages).
 package: $(STAMP)
 	rm -rf out
 	$(PACKAGE_ENV) $(BIN)/python -m infra.template --stage $(STAGE) --output build/merge-$(STAGE).json
 	$(PACKAGE_ENV) $(BIN)/chalice package --stage $(STAGE) --merge-template build/merge-$(STAGE).json out/
+	$(BIN)/python -m infra.function_layers out/
 
 lint-infra: package
 	$(PACKAGE_ENV) $(BIN)/python -m infra.lint out/sam.json

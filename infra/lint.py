@@ -6,7 +6,8 @@ cfn-lint validates SAM resources against SAM's schemas without running the trans
 mistakes that only the transform reveals (an alias reference SAM cannot resolve, a deployment
 preference it rejects) would reach CloudFormation. This also runs the transform offline, as
 CloudFormation will (code locations stand in for the S3 objects `aws cloudformation package`
-uploads), and lints the plain CloudFormation that comes out.
+uploads), and lints the plain CloudFormation that comes out. Before both, every code and layer
+zip the template names must be beside it (a layer `make package` forgot to build fails here).
 
 No check is suppressed on the packaged template. On the transformed one, W2001 (parameter not
 used) is: the transform substitutes `DeploymentType` into the CodeDeploy resources itself.
@@ -49,9 +50,20 @@ def sam_transform(template: dict) -> dict:
     return transform(template, {}, _NoManagedPolicies())
 
 
+def missing_code(packaged: Path) -> list[str]:
+    """Code and layer zips the template names that are not beside it (`aws cloudformation package` would fail)."""
+    resources = json.loads(packaged.read_text())["Resources"]
+    locations = [r.get("Properties", {}).get(key) for r in resources.values() for key in ("CodeUri", "ContentUri")]
+    return [location for location in locations
+            if isinstance(location, str) and not (packaged.parent / location).is_file()]
+
+
 def main(argv: list[str]) -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", REGIONS[0])
     packaged = Path(argv[0] if argv else "out/sam.json")
+    if missing := missing_code(packaged):
+        print(f"{packaged} names code that is not there: {', '.join(missing)}", file=sys.stderr)  # noqa: T201
+        return 1
     failed = _cfn_lint(packaged)
     transformed = PROJECT_DIR / "build" / f"{packaged.stem}.transformed.json"
     transformed.parent.mkdir(exist_ok=True)

@@ -14,6 +14,8 @@ areas add without edits here.
   scheduled job, queue worker), an alias with a canary deployment that rolls back on its
   alarms, a log group with retention, alarms on errors and throttles, and the identifiers
   only CloudFormation knows (user pool, app client, key) as environment variables.
+  A function named in `infra/function_layers.py` also gets its own layer (the payout worker:
+  `cryptography`), which the other functions do not carry.
 - The user pool, app client and groups match `infra/bootstrap.py` (the same settings).
 - API Gateway's own answers (no token, denied token, throttled, ...) are RFC 9457 problem
   documents with the CORS headers, like every answer of the app.
@@ -29,6 +31,7 @@ from pathlib import Path
 from chalicelib import metrics, roles, store
 from chalicelib.api.problems import PROBLEM_CONTENT_TYPE
 from infra import bootstrap
+from infra.function_layers import FUNCTION_LAYERS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 APP_NAME = "classpay"
@@ -458,6 +461,20 @@ def function_resources(chalice: dict, stage: str, stage_config: dict) -> tuple[d
             properties.setdefault("ReservedConcurrentExecutions", WORKER_CONCURRENCY)
         if events:
             properties["Events"] = events
+        for layer in FUNCTION_LAYERS:
+            if layer.function == chalice_name:
+                # The merge replaces lists: Chalice's own layers (automatic_layer) are kept first.
+                properties["Layers"] = [*chalice_function["Properties"].get("Layers", []), {"Ref": layer.logical_id}]
+                resources[layer.logical_id] = {
+                    "Type": "AWS::Serverless::LayerVersion",
+                    "Properties": {
+                        "Description": f"{chalice_name} only: {', '.join(layer.packages())}",
+                        "ContentUri": f"./{layer.zip_name}",  # built by `python -m infra.function_layers out/`
+                        "LayerName": f"{APP_NAME}-{stage}-{chalice_name.replace('_', '-')}",
+                        "CompatibleRuntimes": [chalice_function["Properties"]["Runtime"]],
+                        "CompatibleArchitectures": ["x86_64"],  # the wheels of function_layers.PLATFORM
+                    },
+                }
         resources[function] = {"Properties": properties, "DependsOn": [f"{function}LogGroup"]}
         resources[f"{function}LogGroup"] = {
             "Type": "AWS::Logs::LogGroup",

@@ -186,39 +186,93 @@ def test_concurrent_requests_each_see_their_own_caller(api):
     assert all(callers[token] == user_id for token, user_id in seen)
 
 
-def test_every_package_the_deployed_code_imports_is_a_runtime_requirement():
-    """`make package` ships requirements.txt (and what those packages need), not requirements-dev.txt:
-    an import only the dev requirements satisfy passes every test and fails on Lambda."""
-    import ast
+def _shipped_by(requirements_file) -> set[str]:
+    """The distributions a requirements file installs: its lines and everything they need (extras left out)."""
     import importlib.metadata
     import re
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    sources = [root / "app.py", *sorted((root / "chalicelib").rglob("*.py"))]
-    imported = set()
-    for source in sources:
-        for node in ast.walk(ast.parse(source.read_text(), str(source))):
-            if isinstance(node, ast.Import):
-                imported |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                imported.add(node.module.split(".")[0])
-    third_party = imported - set(sys.stdlib_module_names) - {"chalicelib", "app", "chalice"}  # chalice vendors itself
 
     def name(requirement: str) -> str:
         return re.split(r"[\s;<>=!~\[]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
-    shipped, todo = set(), [name(line) for line in (root / "requirements.txt").read_text().splitlines()
+    shipped, todo = set(), [name(line) for line in requirements_file.read_text().splitlines()
                             if line.strip() and not line.startswith("#")]
-    while todo:  # the requirements and everything they need (extras left out)
+    while todo:
         distribution = todo.pop()
         if distribution not in shipped:
             shipped.add(distribution)
             todo += [name(r) for r in importlib.metadata.requires(distribution) or () if "extra ==" not in r]
+    return shipped
+
+
+def _third_party_imports(source) -> dict[str, bool]:
+    """{top-level module: imported at module level (True) or only inside functions (False)}."""
+    import ast
+
+    tree = ast.parse(source.read_text(), str(source))
+    deferred = {id(node) for function in ast.walk(tree) if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+                for node in ast.walk(function)}
+    imports: dict[str, bool] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules = [node.module.split(".")[0]]
+        else:
+            continue
+        for module in set(modules) - set(sys.stdlib_module_names) - {"chalicelib", "app", "chalice"}:  # chalice vendors itself
+            imports[module] = imports.get(module, False) or id(node) not in deferred
+    return imports
+
+
+def test_every_package_the_deployed_code_imports_is_shipped_to_the_functions_that_run_it():
+    """`make package` ships requirements.txt to every function, and a function layer's requirements to its
+    function only (infra/function_layers.py); never requirements-dev.txt. An import only the dev
+    requirements satisfy passes every test and fails on Lambda. A layer's packages are imported only inside
+    functions of the modules named for it: loading app.py (every function does) must not need them."""
+    import importlib.metadata
+    from pathlib import Path
+
+    from infra.function_layers import FUNCTION_LAYERS
+
+    root = Path(__file__).resolve().parent.parent
+    everywhere = _shipped_by(root / "requirements.txt")
     providers = importlib.metadata.packages_distributions()
-    missing = {module: providers.get(module) for module in third_party
-               if not {d.lower().replace("_", "-") for d in providers.get(module, [module])} & shipped}
-    assert not missing, f"imported by the app but not shipped by requirements.txt: {missing}"
+
+    def distributions(module: str) -> set[str]:
+        return {d.lower().replace("_", "-") for d in providers.get(module, [module])}
+
+    missing = {}
+    for source in [root / "app.py", *sorted((root / "chalicelib").rglob("*.py"))]:
+        name = source.relative_to(root).as_posix()
+        layers = [layer for layer in FUNCTION_LAYERS if name in layer.modules]
+        for module, at_module_level in _third_party_imports(source).items():
+            if distributions(module) & everywhere:
+                continue
+            in_layer = any(distributions(module) & _shipped_by(root / layer.requirements) for layer in layers)
+            if not in_layer or at_module_level:
+                missing[f"{name}: {module}"] = sorted(distributions(module))
+    assert not missing, f"imported where its function does not ship it (or at module level from a layer): {missing}"
+    # The payout worker's JWE really is the layer's, not requirements.txt's:
+    assert "cryptography" not in everywhere
+
+
+def test_loading_the_app_needs_no_package_of_a_function_layer():
+    """The API, the authorizer and the jobs load app.py without the payout worker's layer: in a fresh
+    interpreter where `cryptography` cannot be imported, the whole app still loads and never asks for it."""
+    import json
+    import os
+    import subprocess
+
+    from tests.conftest import PROJECT_DIR
+
+    script = ("import sys, json; sys.modules['cryptography'] = None; import app; "
+              "print(json.dumps({'routes': len(app.app.routes), "
+              "'loaded': sorted(m for m in sys.modules if m.startswith('cryptography.'))}))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["routes"] > 20 and result["loaded"] == []
 
 
 def test_only_the_reconciliation_audit_scans_a_table():

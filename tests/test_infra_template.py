@@ -219,6 +219,33 @@ def test_functions_get_the_identifiers_only_cloudformation_knows_from_the_templa
     assert prod["Parameters"]["MailSender"]["Default"] == bootstrap.stage_environment("prod")["MAIL_SENDER"]
 
 
+def test_the_payout_worker_alone_gets_its_own_layer_over_the_shared_one(generated):
+    """cryptography rides in a layer the payout worker alone loads; the merge replaces lists, so the worker
+    must keep Chalice's dependency layer (automatic_layer) too, first."""
+    merged = generated["merged"]["Resources"]
+    layers = {name: r["Properties"].get("Layers") for name, r in merged.items()
+              if r["Type"] == "AWS::Serverless::Function"}
+    assert layers.pop("PayoutWorker") == [{"Ref": "ManagedLayer"}, {"Ref": "PayoutWorkerLayer"}]
+    assert layers and all(value == [{"Ref": "ManagedLayer"}] for value in layers.values())
+    layer = merged["PayoutWorkerLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "./PayoutWorkerLayer.zip"
+    assert layer["Properties"]["CompatibleRuntimes"] == [merged["PayoutWorker"]["Properties"]["Runtime"]]
+    assert "cryptography==" in layer["Properties"]["Description"]
+
+
+def test_lint_refuses_a_packaged_template_whose_layer_zip_was_not_built(tmp_path):
+    from infra import lint
+
+    resources = {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "./deployment.zip"}},
+                 "Layer": {"Type": "AWS::Serverless::LayerVersion", "Properties": {"ContentUri": "./Layer.zip"}},
+                 "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {}}}
+    (tmp_path / "sam.json").write_text(json.dumps({"Resources": resources}))
+    (tmp_path / "deployment.zip").write_bytes(b"PK")
+    assert lint.missing_code(tmp_path / "sam.json") == ["./Layer.zip"]
+    assert lint.main([str(tmp_path / "sam.json")]) == 1
+
+
 def test_routes_answer_within_api_gateways_limit_and_jobs_may_run_longer(prod):
     functions = _functions(prod)
     assert functions["APIHandler"]["Properties"]["Timeout"] < 29
@@ -317,9 +344,9 @@ def test_the_reconciliation_alarm_watches_the_metric_the_helper_emits(prod):
 
 def _fake_chalice(events: dict) -> dict:
     return {"Resources": {
-        "APIHandler": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "app.app"}},
+        "APIHandler": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "app.app", "Runtime": "python3.11"}},
         **{name: {"Type": "AWS::Serverless::Function",
-                  "Properties": {"Handler": f"app.{handler}", "Events": {f"{name}Event": event}}}
+                  "Properties": {"Handler": f"app.{handler}", "Runtime": "python3.11", "Events": {f"{name}Event": event}}}
            for name, (handler, event) in events.items()},
     }}
 
