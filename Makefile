@@ -14,7 +14,7 @@ PACKAGE_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-northeast-2}
 
 .PHONY: run test lint lint-infra package policy bench fuzz clean
 
-$(STAMP): requirements.txt requirements-dev.txt infra/payout-worker-requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt infra/drawing-requirements.txt infra/payout-worker-requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # out/ for $(STAGE): sam.json (Chalice's template merged with infra/template.py's), deployment.zip (the code),
-# layer-deployment.zip (requirements.txt) and PayoutWorkerLayer.zip (the payout worker's own packages).
+# layer-deployment.zip (requirements.txt), and DrawingLayer.zip and PayoutWorkerLayer.zip (one function's own).
 package: $(STAMP)
 	rm -rf out
 	$(PACKAGE_ENV) $(BIN)/python -m infra.template --stage $(STAGE) --output build/merge-$(STAGE).json

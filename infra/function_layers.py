@@ -2,17 +2,23 @@
 
     python -m infra.function_layers out/        # `make package` runs it after `chalice package`
 
-`requirements.txt` goes into every function (Chalice's `automatic_layer`). The payout worker
-also seals Toss payout bodies as JWE (AES-GCM, `cryptography`: 4.7 MB zipped, a quarter of the
-package): it alone gets a layer with it, so the API and the jobs neither upload nor load it.
+`requirements.txt` goes into every function (Chalice's `automatic_layer`). Two functions need more:
+- the API draws the dashboard chart (PNG) and the certificate (PDF) with Pillow, whose Linux
+  wheel bundles its C libraries (7.7 MB zipped; 3.7 MB without the codecs we never use);
+- the payout worker seals Toss payout bodies as JWE (AES-GCM, `cryptography`, 4.8 MB zipped).
+Each gets its layer, so the authorizer and the jobs neither upload nor load either.
 
 A layer's packages may only be imported inside a function body of the modules named for it
-(`tests/test_conventions.py` checks), and only its function reaches that code: the payout
-gateway is called by `services.payouts.complete`, which only the payout worker's job runs.
+(`tests/test_conventions.py` checks), and only its function reaches that code: the chart and
+the certificate are routes; the payout gateway is called by `services.payouts.complete`, which
+only the payout worker's job runs. Every layer is loaded and exercised from its own files, in
+an interpreter without the virtualenv, before it is zipped (`smoke`).
 """
 
 import argparse
+import fnmatch
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,6 +29,7 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Chalice's manylinux target for Lambda's x86_64 images: the wheels it picks for requirements.txt.
+# Lambda's python3.11 runs on Amazon Linux 2 (glibc 2.26): a manylinux_2_28 wheel does not load there.
 PLATFORM = "manylinux2014_x86_64"
 
 
@@ -32,6 +39,8 @@ class FunctionLayer:
     logical_id: str  # the AWS::Serverless::LayerVersion in the template
     requirements: str  # pinned, relative to the project
     modules: tuple[str, ...]  # the only modules that may import these packages, and only lazily
+    smoke: str  # Python run from the layer's files alone (cwd: the project): what the app needs of it
+    leave_out: tuple[str, ...] = ()  # file patterns under python/ the app never loads
 
     @property
     def zip_name(self) -> str:
@@ -42,10 +51,35 @@ class FunctionLayer:
                 if line.split("#", 1)[0].strip()]
 
 
+# What the chart and the certificate do with Pillow: Nanum Square text, LANCZOS, PNG and PDF (JPEG inside).
+_DRAWING_SMOKE = """
+import io
+from PIL import Image, ImageDraw, ImageFont
+page = Image.new("RGB", (400, 100), (255, 255, 255))
+font = ImageFont.truetype("chalicelib/fonts/NanumSquareB.ttf", 24)
+ImageDraw.Draw(page).text((10, 10), "수료증 Certificate 1,250,000원", font=font, fill=(0, 0, 0))
+page.resize((200, 50), Image.Resampling.LANCZOS).save(io.BytesIO(), format="PNG", optimize=True)
+pdf = io.BytesIO()
+page.save(pdf, format="PDF", resolution=200, quality=90, title="smoke")
+assert pdf.getvalue().startswith(b"%PDF") and b"/DCTDecode" in pdf.getvalue()
+"""
+
 FUNCTION_LAYERS = (
+    FunctionLayer(function="api_handler", logical_id="DrawingLayer",
+                  requirements="infra/drawing-requirements.txt",
+                  modules=("chalicelib/services/charts.py", "chalicelib/services/certificates.py",
+                           "chalicelib/services/typeface.py"),
+                  smoke=_DRAWING_SMOKE,
+                  # AVIF, WebP, colour management and Tk, with their libraries: half the wheel. Pillow
+                  # treats a missing codec as an unsupported format; we only write PNG and PDF.
+                  leave_out=("PIL/_avif.*", "pillow.libs/libavif-*", "PIL/_webp.*", "pillow.libs/libwebp*",
+                             "pillow.libs/libsharpyuv-*", "PIL/_imagingcms.*", "pillow.libs/liblcms2-*",
+                             "PIL/_imagingtk.*")),
     FunctionLayer(function="payout_worker", logical_id="PayoutWorkerLayer",
                   requirements="infra/payout-worker-requirements.txt",
-                  modules=("chalicelib/services/payout_gateway.py",)),
+                  modules=("chalicelib/services/payout_gateway.py",),
+                  smoke="from cryptography.hazmat.primitives.ciphers.aead import AESGCM\n"
+                        "AESGCM(bytes(32)).encrypt(bytes(12), b'{}', b'header')"),
 )
 
 
@@ -58,6 +92,11 @@ def build(layer: FunctionLayer, out: Path, python_version: str) -> Path:
                         "--python-version", python_version, "--only-binary=:all:",
                         "-r", str(PROJECT_DIR / layer.requirements)], check=True)
         shutil.rmtree(target / "bin", ignore_errors=True)
+        for path in list(target.rglob("*")):
+            if path.is_file() and any(fnmatch.fnmatch(path.relative_to(target).as_posix(), pattern)
+                                      for pattern in layer.leave_out):
+                path.unlink()
+        smoke(layer, target)
         zip_path = out / layer.zip_name
         with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(target.rglob("*")):
@@ -69,6 +108,15 @@ def build(layer: FunctionLayer, out: Path, python_version: str) -> Path:
                     info.compress_type = zipfile.ZIP_DEFLATED
                     archive.writestr(info, path.read_bytes())
     return zip_path
+
+
+def smoke(layer: FunctionLayer, packages: Path) -> None:
+    """Run the layer's smoke code on `packages` alone: no site-packages, so nothing the layer lacks is found."""
+    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(packages), "PYTHONNOUSERSITE": "1"}
+    done = subprocess.run([sys.executable, "-S", "-c", layer.smoke], cwd=PROJECT_DIR, env=environment,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{layer.logical_id} does not do what the app needs of it:\n{done.stderr}")
 
 
 def runtime_version(out: Path) -> str:

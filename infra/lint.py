@@ -7,7 +7,10 @@ mistakes that only the transform reveals (an alias reference SAM cannot resolve,
 preference it rejects) would reach CloudFormation. This also runs the transform offline, as
 CloudFormation will (code locations stand in for the S3 objects `aws cloudformation package`
 uploads), and lints the plain CloudFormation that comes out. Before both, every code and layer
-zip the template names must be beside it (a layer `make package` forgot to build fails here).
+zip the template names must be beside it (a layer `make package` forgot to build fails here),
+and every compiled wheel in them must load on the functions' Lambda image: a wheel built on this
+machine (`linux_x86_64`) links its libraries, and a manylinux_2_28 one needs a newer glibc than
+python3.11's Amazon Linux 2 has. Either would fail on its first import on Lambda, never here.
 
 No check is suppressed on the packaged template. On the transformed one, W2001 (parameter not
 used) is: the transform substitutes `DeploymentType` into the CodeDeploy resources itself.
@@ -16,13 +19,19 @@ used) is: the transform substitutes `DeploymentType` into the CodeDeploy resourc
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REGIONS = ("ap-northeast-2", "us-east-1")
 TRANSFORMED_IGNORES = ("W2001",)
+# The glibc of each Lambda Python runtime's image (Amazon Linux 2: 2.26; Amazon Linux 2023: 2.34).
+RUNTIME_GLIBC = {"python3.9": (2, 26), "python3.10": (2, 26), "python3.11": (2, 26),
+                 "python3.12": (2, 34), "python3.13": (2, 34), "python3.14": (2, 34)}
+_LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
 def _cfn_lint(template: Path, ignore: tuple[str, ...] = ()) -> int:
@@ -58,11 +67,42 @@ def missing_code(packaged: Path) -> list[str]:
             if isinstance(location, str) and not (packaged.parent / location).is_file()]
 
 
+def _glibc_of(platform_tag: str) -> tuple[int, int] | None:
+    """The glibc a wheel's platform tag needs; None when it names none (a wheel built on this machine)."""
+    if platform_tag == "any":
+        return (0, 0)
+    if match := re.match(r"manylinux_(\d+)_(\d+)_", platform_tag):
+        return int(match.group(1)), int(match.group(2))
+    return _LEGACY_MANYLINUX.get(platform_tag.split("_", 1)[0])
+
+
+def unfit_wheels(packaged: Path) -> list[str]:
+    """Wheels in the zips beside the template that no tag of theirs lets load on its functions' runtime."""
+    resources = json.loads(packaged.read_text())["Resources"]
+    (runtime,) = {r["Properties"]["Runtime"] for r in resources.values() if r["Type"] == "AWS::Serverless::Function"}
+    glibc = RUNTIME_GLIBC[runtime]
+    unfit = []
+    for archive_path in sorted(packaged.parent.glob("*.zip")):
+        with zipfile.ZipFile(archive_path) as archive:
+            for name in archive.namelist():
+                if not name.endswith(".dist-info/WHEEL"):
+                    continue
+                tags = [line.split(":", 1)[1].strip() for line in archive.read(name).decode().splitlines()
+                        if line.startswith("Tag:")]
+                needs = [_glibc_of(tag.rsplit("-", 1)[-1]) for tag in tags]
+                if not any(need is not None and need <= glibc for need in needs):
+                    unfit.append(f"{archive_path.name}: {name.split('/')[-2]} ({', '.join(tags)})")
+    return unfit
+
+
 def main(argv: list[str]) -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", REGIONS[0])
     packaged = Path(argv[0] if argv else "out/sam.json")
     if missing := missing_code(packaged):
         print(f"{packaged} names code that is not there: {', '.join(missing)}", file=sys.stderr)  # noqa: T201
+        return 1
+    if unfit := unfit_wheels(packaged):
+        print("wheels that would not load on Lambda:\n  " + "\n  ".join(unfit), file=sys.stderr)  # noqa: T201
         return 1
     failed = _cfn_lint(packaged)
     transformed = PROJECT_DIR / "build" / f"{packaged.stem}.transformed.json"

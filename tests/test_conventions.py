@@ -252,22 +252,25 @@ def test_every_package_the_deployed_code_imports_is_shipped_to_the_functions_tha
             if not in_layer or at_module_level:
                 missing[f"{name}: {module}"] = sorted(distributions(module))
     assert not missing, f"imported where its function does not ship it (or at module level from a layer): {missing}"
-    # The payout worker's JWE really is the layer's, not requirements.txt's:
-    assert "cryptography" not in everywhere
+    # The chart, the certificate and the payout worker's JWE really are their layers', not requirements.txt's:
+    assert not {"pillow", "cryptography"} & everywhere
 
 
 def test_loading_the_app_needs_no_package_of_a_function_layer():
-    """The API, the authorizer and the jobs load app.py without the payout worker's layer: in a fresh
-    interpreter where `cryptography` cannot be imported, the whole app still loads and never asks for it."""
+    """The authorizer and the jobs load app.py without the API's and the payout worker's layers: in a fresh
+    interpreter where Pillow and cryptography cannot be imported, the whole app still loads, never asking."""
     import json
     import os
     import subprocess
 
     from tests.conftest import PROJECT_DIR
 
-    script = ("import sys, json; sys.modules['cryptography'] = None; import app; "
-              "print(json.dumps({'routes': len(app.app.routes), "
-              "'loaded': sorted(m for m in sys.modules if m.startswith('cryptography.'))}))")
+    blocked = ["PIL", "cryptography"]
+    script = ("import sys, json\n"
+              f"for name in {blocked!r}: sys.modules[name] = None\n"
+              "import app\n"
+              "print(json.dumps({'routes': len(app.app.routes), 'loaded': sorted("
+              f"m for m in sys.modules if m.split('.')[0] in {blocked!r} and sys.modules[m] is not None)}}))")
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, env=dict(os.environ),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -219,19 +219,23 @@ def test_functions_get_the_identifiers_only_cloudformation_knows_from_the_templa
     assert prod["Parameters"]["MailSender"]["Default"] == bootstrap.stage_environment("prod")["MAIL_SENDER"]
 
 
-def test_the_payout_worker_alone_gets_its_own_layer_over_the_shared_one(generated):
-    """cryptography rides in a layer the payout worker alone loads; the merge replaces lists, so the worker
-    must keep Chalice's dependency layer (automatic_layer) too, first."""
+@pytest.mark.parametrize(("function", "layer", "package"), [("APIHandler", "DrawingLayer", "pillow"),
+                                                         ("PayoutWorker", "PayoutWorkerLayer", "cryptography")])
+def test_a_function_with_a_layer_of_its_own_keeps_the_shared_one_and_no_other_function_gets_it(
+        generated, function, layer, package):
+    """Pillow rides in a layer the API alone loads, cryptography in one the payout worker alone loads. The
+    merge replaces lists, so each must keep Chalice's dependency layer (automatic_layer) too, first."""
     merged = generated["merged"]["Resources"]
     layers = {name: r["Properties"].get("Layers") for name, r in merged.items()
               if r["Type"] == "AWS::Serverless::Function"}
-    assert layers.pop("PayoutWorker") == [{"Ref": "ManagedLayer"}, {"Ref": "PayoutWorkerLayer"}]
-    assert layers and all(value == [{"Ref": "ManagedLayer"}] for value in layers.values())
-    layer = merged["PayoutWorkerLayer"]
-    assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    assert layer["Properties"]["ContentUri"] == "./PayoutWorkerLayer.zip"
-    assert layer["Properties"]["CompatibleRuntimes"] == [merged["PayoutWorker"]["Properties"]["Runtime"]]
-    assert "cryptography==" in layer["Properties"]["Description"]
+    assert layers[function] == [{"Ref": "ManagedLayer"}, {"Ref": layer}]
+    assert [name for name, value in layers.items() if {"Ref": layer} in value] == [function]
+    assert all(value[0] == {"Ref": "ManagedLayer"} for value in layers.values())
+    properties = merged[layer]["Properties"]
+    assert merged[layer]["Type"] == "AWS::Serverless::LayerVersion"
+    assert properties["ContentUri"] == f"./{layer}.zip"
+    assert properties["CompatibleRuntimes"] == [merged[function]["Properties"]["Runtime"]]
+    assert f"{package}==" in properties["Description"]
 
 
 def test_lint_refuses_a_packaged_template_whose_layer_zip_was_not_built(tmp_path):
@@ -244,6 +248,39 @@ def test_lint_refuses_a_packaged_template_whose_layer_zip_was_not_built(tmp_path
     (tmp_path / "deployment.zip").write_bytes(b"PK")
     assert lint.missing_code(tmp_path / "sam.json") == ["./Layer.zip"]
     assert lint.main([str(tmp_path / "sam.json")]) == 1
+
+
+def _wheel_zip(path, wheel_tags: dict[str, list[str]]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, tags in wheel_tags.items():
+            archive.writestr(f"python/{name}.dist-info/WHEEL", "Wheel-Version: 1.0\n" + "".join(
+                f"Tag: {tag}\n" for tag in tags))
+
+
+def test_lint_refuses_wheels_that_would_not_load_on_the_functions_lambda_image(tmp_path):
+    """python3.11 on Lambda is Amazon Linux 2, glibc 2.26: a wheel compiled here, or one that needs glibc 2.28,
+    passes every local test and fails on its first import there."""
+    from infra import lint
+
+    resources = {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": "python3.11"}}}
+    (tmp_path / "sam.json").write_text(json.dumps({"Resources": resources}))
+    _wheel_zip(tmp_path / "layer-deployment.zip", {
+        "pure-1.0": ["py3-none-any"],
+        "old-1.0": ["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux2014_x86_64"],
+        "legacy-1.0": ["cp311-cp311-manylinux1_x86_64"],
+        "built_here-1.0": ["cp311-cp311-linux_x86_64"],
+        "too_new-1.0": ["cp311-cp311-manylinux_2_27_x86_64", "cp311-cp311-manylinux_2_28_x86_64"],
+    })
+    assert lint.unfit_wheels(tmp_path / "sam.json") == [
+        "layer-deployment.zip: built_here-1.0.dist-info (cp311-cp311-linux_x86_64)",
+        "layer-deployment.zip: too_new-1.0.dist-info (cp311-cp311-manylinux_2_27_x86_64, "
+        "cp311-cp311-manylinux_2_28_x86_64)"]
+    resources["Fn"]["Properties"]["Runtime"] = "python3.12"  # Amazon Linux 2023: glibc 2.34
+    (tmp_path / "sam.json").write_text(json.dumps({"Resources": resources}))
+    assert lint.unfit_wheels(tmp_path / "sam.json") == [
+        "layer-deployment.zip: built_here-1.0.dist-info (cp311-cp311-linux_x86_64)"]
 
 
 def test_routes_answer_within_api_gateways_limit_and_jobs_may_run_longer(prod):
