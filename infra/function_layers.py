@@ -3,16 +3,18 @@
     python -m infra.function_layers out/        # `make package` runs it after `chalice package`
 
 `requirements.txt` goes into every function (Chalice's `automatic_layer`). Two functions need more:
-- the API draws the dashboard chart (PNG) and the certificate (PDF) with Pillow, whose Linux
-  wheel bundles its C libraries (7.7 MB zipped; 3.7 MB without the codecs we never use);
+- `DrawingHandler` (infra/template.py: the routes that answer a PNG or a PDF, the dashboard
+  chart and the certificate) draws with Pillow, whose Linux wheel bundles its C libraries
+  (7.7 MB zipped; 3.6 MB without the codecs we never use);
 - the payout worker seals Toss payout bodies as JWE (AES-GCM, `cryptography`, 4.8 MB zipped).
-Each gets its layer, so the authorizer and the jobs neither upload nor load either.
+Each gets its layer, so the API, the authorizer and the jobs neither upload nor load either.
 
 A layer's packages may only be imported inside a function body of the modules named for it
-(`tests/test_conventions.py` checks), and only its function reaches that code: the chart and
-the certificate are routes; the payout gateway is called by `services.payouts.complete`, which
-only the payout worker's job runs. Every layer is loaded and exercised from its own files, in
-an interpreter without the virtualenv, before it is zipped (`smoke`).
+(`tests/test_conventions.py` checks), and only its function reaches that code: only the views
+of drawn routes import the chart and the certificate drawing (a test checks); the payout
+gateway is called by `services.payouts.complete`, which only the payout worker's job runs.
+Every layer is loaded and exercised from its own files, in an interpreter without the
+virtualenv, before it is zipped (`smoke`).
 """
 
 import argparse
@@ -35,7 +37,7 @@ PLATFORM = "manylinux2014_x86_64"
 
 @dataclass(frozen=True)
 class FunctionLayer:
-    function: str  # the Chalice function's name (its Python handler)
+    function: str  # the function's logical id in the template
     logical_id: str  # the AWS::Serverless::LayerVersion in the template
     requirements: str  # pinned, relative to the project
     modules: tuple[str, ...]  # the only modules that may import these packages, and only lazily
@@ -65,7 +67,7 @@ assert pdf.getvalue().startswith(b"%PDF") and b"/DCTDecode" in pdf.getvalue()
 """
 
 FUNCTION_LAYERS = (
-    FunctionLayer(function="api_handler", logical_id="DrawingLayer",
+    FunctionLayer(function="DrawingHandler", logical_id="DrawingLayer",
                   requirements="infra/drawing-requirements.txt",
                   modules=("chalicelib/services/charts.py", "chalicelib/services/certificates.py",
                            "chalicelib/services/typeface.py"),
@@ -75,7 +77,7 @@ FUNCTION_LAYERS = (
                   leave_out=("PIL/_avif.*", "pillow.libs/libavif-*", "PIL/_webp.*", "pillow.libs/libwebp*",
                              "pillow.libs/libsharpyuv-*", "PIL/_imagingcms.*", "pillow.libs/liblcms2-*",
                              "PIL/_imagingtk.*")),
-    FunctionLayer(function="payout_worker", logical_id="PayoutWorkerLayer",
+    FunctionLayer(function="PayoutWorker", logical_id="PayoutWorkerLayer",
                   requirements="infra/payout-worker-requirements.txt",
                   modules=("chalicelib/services/payout_gateway.py",),
                   smoke="from cryptography.hazmat.primitives.ciphers.aead import AESGCM\n"

@@ -14,8 +14,11 @@ areas add without edits here.
   scheduled job, queue worker), an alias with a canary deployment that rolls back on its
   alarms, a log group with retention, alarms on errors and throttles, and the identifiers
   only CloudFormation knows (user pool, app client, key) as environment variables.
-  A function named in `infra/function_layers.py` also gets its own layer (the payout worker:
-  `cryptography`), which the other functions do not carry.
+  A function named in `infra/function_layers.py` also gets its own layer, which the other
+  functions do not carry.
+- The routes that answer a drawing (an image or a PDF: the dashboard chart, the certificate) are
+  served by `DrawingHandler`, a second function made from the same code and app, the only one
+  with Pillow (its layer) and with more memory. The API function carries no Pillow.
 - The user pool, app client and groups match `infra/bootstrap.py` (the same settings).
 - API Gateway's own answers (no token, denied token, throttled, ...) are RFC 9457 problem
   documents with the CORS headers, like every answer of the app.
@@ -46,8 +49,10 @@ ENVIRONMENT_REFS = {
 }
 
 # Per kind of function: jobs run longer than routes; API Gateway gives a route 29 s at most.
+# Drawing gets more memory: Lambda's CPU grows with it, and a certificate is a 200 dpi A4 page.
 FUNCTION_SETTINGS = {
     "api": {"MemorySize": 512, "Timeout": 28},
+    "drawing": {"MemorySize": 1024, "Timeout": 28},
     "authorizer": {"MemorySize": 256, "Timeout": 10},
     "job": {"MemorySize": 512, "Timeout": 300},
     "worker": {"MemorySize": 512, "Timeout": 60},
@@ -62,6 +67,11 @@ LOG_RETENTION_DAYS = 30
 # Chalice's per-function settings in config.json win over the defaults above.
 _CHALICE_SETTINGS = {"lambda_memory_size": "MemorySize", "lambda_timeout": "Timeout",
                      "reserved_concurrency": "ReservedConcurrentExecutions"}
+
+
+# The routes whose answer may be drawn with Pillow go to a function of their own (same code, same app).
+DRAWING_FUNCTION = "DrawingHandler"
+DRAWN_MEDIA_TYPES = frozenset({"image/png", "application/pdf"})
 
 
 # --- naming -----------------------------------------------------------------------------------
@@ -376,6 +386,8 @@ def function_kinds(chalice: dict) -> dict[str, str]:
         events = {e["Type"] for e in resource["Properties"].get("Events", {}).values()}
         if name == "APIHandler":
             kinds[name] = "api"
+        elif name == DRAWING_FUNCTION:
+            kinds[name] = "drawing"
         elif name in authorizers:
             kinds[name] = "authorizer"
         elif "SQS" in events:
@@ -427,11 +439,11 @@ def function_resources(chalice: dict, stage: str, stage_config: dict) -> tuple[d
     queues = queue_logical_ids(stage_config.get("environment_variables", {}))
     for function, kind in sorted(function_kinds(chalice).items()):
         chalice_function = chalice["Resources"][function]
-        chalice_name = "api_handler" if function == "APIHandler" else _chalice_name(chalice_function)
+        chalice_name = "api_handler" if kind in ("api", "drawing") else _chalice_name(chalice_function)
         settings = {**FUNCTION_SETTINGS[kind], **_chalice_function_settings(stage_config, chalice_name)}
         alarms = _function_alarms(function)
         rollback_alarms = [{"Ref": name} for name in sorted(alarms)]
-        if kind in ("api", "authorizer"):
+        if kind in ("api", "drawing", "authorizer"):
             rollback_alarms.insert(0, {"Ref": "Api5xxAlarm"})
         properties = {
             "FunctionName": function_name(stage, function),
@@ -462,15 +474,15 @@ def function_resources(chalice: dict, stage: str, stage_config: dict) -> tuple[d
         if events:
             properties["Events"] = events
         for layer in FUNCTION_LAYERS:
-            if layer.function == chalice_name:
+            if layer.function == function:
                 # The merge replaces lists: Chalice's own layers (automatic_layer) are kept first.
                 properties["Layers"] = [*chalice_function["Properties"].get("Layers", []), {"Ref": layer.logical_id}]
                 resources[layer.logical_id] = {
                     "Type": "AWS::Serverless::LayerVersion",
                     "Properties": {
-                        "Description": f"{chalice_name} only: {', '.join(layer.packages())}",
+                        "Description": f"{function} only: {', '.join(layer.packages())}",
                         "ContentUri": f"./{layer.zip_name}",  # built by `python -m infra.function_layers out/`
-                        "LayerName": f"{APP_NAME}-{stage}-{chalice_name.replace('_', '-')}",
+                        "LayerName": f"{APP_NAME}-{stage}-{layer.logical_id}",
                         "CompatibleRuntimes": [chalice_function["Properties"]["Runtime"]],
                         "CompatibleArchitectures": ["x86_64"],  # the wheels of function_layers.PLATFORM
                     },
@@ -485,6 +497,24 @@ def function_resources(chalice: dict, stage: str, stage_config: dict) -> tuple[d
     return resources, consumer_timeouts
 
 
+def drawing_paths() -> set[str]:
+    """API paths with a route that may answer an image or a PDF (the app is loaded: its routes are declared)."""
+    from chalicelib.api.routing import ENDPOINTS
+
+    return {e.path for e in ENDPOINTS if {e.content_type, *e.alternatives} & DRAWN_MEDIA_TYPES}
+
+
+def with_drawing_function(chalice: dict) -> dict:
+    """Chalice's template with `DrawingHandler`: the API function again (same code, handler and role)."""
+    if "APIHandler" not in chalice["Resources"] or not drawing_paths():
+        return chalice
+    chalice = copy.deepcopy(chalice)
+    drawing = copy.deepcopy(chalice["Resources"]["APIHandler"])
+    drawing["Properties"]["CodeUri"] = "./deployment.zip"  # where `chalice package` puts every function's code
+    chalice["Resources"][DRAWING_FUNCTION] = drawing
+    return chalice
+
+
 def _chalice_name(function_resource: dict) -> str:
     handler = function_resource["Properties"]["Handler"]
     return handler.rsplit(".", 1)[-1]
@@ -495,13 +525,14 @@ def api_resources(chalice: dict, environment: dict) -> dict:
     if "RestAPI" not in chalice["Resources"]:
         return {}
     body = chalice["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    drawn = drawing_paths() if DRAWING_FUNCTION in chalice["Resources"] else set()
     paths = {}
     for path, methods in body.get("paths", {}).items():
         for method, operation in methods.items():
             integration = operation.get("x-amazon-apigateway-integration")
             if integration is not None:
-                paths.setdefault(path, {})[method] = {
-                    "x-amazon-apigateway-integration": {"uri": _alias_invocation_uri(integration["uri"])}}
+                uri = _alias_invocation_uri(integration["uri"], DRAWING_FUNCTION if path in drawn else None)
+                paths.setdefault(path, {})[method] = {"x-amazon-apigateway-integration": {"uri": uri}}
     security = {}
     for scheme, definition in body.get("securityDefinitions", {}).items():
         authorizer = definition.get("x-amazon-apigateway-authorizer")
@@ -533,16 +564,17 @@ def api_resources(chalice: dict, environment: dict) -> dict:
     for name, resource in chalice["Resources"].items():
         if resource["Type"] == "AWS::Lambda::Permission" and name.endswith("InvokePermission"):
             function = name.removesuffix("InvokePermission")
-            resources[f"{function}AliasInvokePermission"] = {
-                "Type": "AWS::Lambda::Permission",
-                "Properties": {**resource["Properties"], "FunctionName": {"Ref": f"{function}.Alias"}},
-            }
+            for invoked in [function, *([DRAWING_FUNCTION] if drawn and function == "APIHandler" else [])]:
+                resources[f"{invoked}AliasInvokePermission"] = {
+                    "Type": "AWS::Lambda::Permission",
+                    "Properties": {**resource["Properties"], "FunctionName": {"Ref": f"{invoked}.Alias"}},
+                }
     return resources
 
 
-def _alias_invocation_uri(function_uri) -> dict:
-    """Chalice's `...functions/${Fn.Arn}/invocations` as the same URI for the function's alias."""
-    function = re.search(r"\$\{(\w+)\.Arn\}", json.dumps(function_uri)).group(1)
+def _alias_invocation_uri(function_uri, function: str | None = None) -> dict:
+    """Chalice's `...functions/${Fn.Arn}/invocations` as the same URI for the alias of its function (or `function`)."""
+    function = function or re.search(r"\$\{(\w+)\.Arn\}", json.dumps(function_uri)).group(1)
     return {"Fn::Sub": [
         "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Alias}/invocations",
         {"Alias": {"Ref": f"{function}.Alias"}},
@@ -600,8 +632,12 @@ def generate(stage: str, chalice: dict | None = None) -> dict:
     """The merge template for `stage` (`chalice`: Chalice's own template, built when not given)."""
     config = stage_config(stage)
     environment = config["environment_variables"]
-    chalice = chalice if chalice is not None else chalice_template(stage)
+    chalice = with_drawing_function(chalice if chalice is not None else chalice_template(stage))
     functions, consumer_timeouts = function_resources(chalice, stage, config)
+    if DRAWING_FUNCTION in functions:  # not in Chalice's template: the whole resource, not an override
+        functions[DRAWING_FUNCTION] = merged({"Resources": {DRAWING_FUNCTION: functions[DRAWING_FUNCTION]}},
+                                             {"Resources": {DRAWING_FUNCTION: chalice["Resources"][DRAWING_FUNCTION]}}
+                                             )["Resources"][DRAWING_FUNCTION]
     resources = {
         **table_resources(environment["TABLE_PREFIX"]),
         **identity_resources(stage),

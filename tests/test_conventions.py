@@ -278,6 +278,52 @@ def test_loading_the_app_needs_no_package_of_a_function_layer():
     assert result["routes"] > 20 and result["loaded"] == []
 
 
+def test_only_the_views_of_drawn_routes_reach_the_drawing_code(chalice_app):
+    """Routes that may answer a PNG or a PDF are served by DrawingHandler, the one function with Pillow
+    (infra/template.py); the API function has none. So the drawing modules are imported only inside the
+    views of those routes, or inside helpers that only those views call."""
+    import ast
+    from pathlib import Path
+
+    from chalicelib.api.routing import ENDPOINTS
+    from infra.function_layers import FUNCTION_LAYERS
+    from infra.template import DRAWING_FUNCTION, drawing_paths
+
+    root = Path(__file__).resolve().parent.parent
+    (layer,) = [layer for layer in FUNCTION_LAYERS if layer.function == DRAWING_FUNCTION]
+    drawing_modules = {Path(module).stem for module in layer.modules}
+    drawn_views = {e.name for e in ENDPOINTS if e.path in drawing_paths()}
+    assert drawing_paths() == {"/instructor/dashboard.png", "/me/certificates/{course_id}",
+                               "/certificates/{verification_id}"}
+
+    def imports_drawing(node) -> bool:
+        return any(isinstance(n, ast.ImportFrom) and (
+            n.module == "chalicelib.services" and {a.name for a in n.names} & drawing_modules
+            or n.module in {f"chalicelib.services.{m}" for m in drawing_modules}) for n in ast.walk(node))
+
+    strays, reaching = [], set()
+    for source in sorted((root / "chalicelib" / "api").glob("*.py")):
+        tree = ast.parse(source.read_text())
+        functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+        for statement in tree.body:  # module level, outside `if TYPE_CHECKING:`
+            guarded = isinstance(statement, ast.If) and "TYPE_CHECKING" in ast.unparse(statement.test)
+            if not isinstance(statement, ast.FunctionDef) and not guarded and imports_drawing(statement):
+                strays.append(f"{source.name}: imported at module level")
+        for function in functions:
+            if not imports_drawing(function):
+                continue
+            reaching.add(function.name)
+            if function.name in drawn_views:
+                continue
+            callers = {f.name for f in functions if f is not function and any(
+                isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == function.name
+                for n in ast.walk(f))}
+            if not callers or callers - drawn_views:
+                strays.append(f"{source.name}: {function.name} (called by {sorted(callers)})")
+    assert not strays, f"drawing code reachable from routes the API function serves: {strays}"
+    assert reaching & drawn_views  # the check looked at the real views
+
+
 def test_only_the_reconciliation_audit_scans_a_table():
     """Every route and job reads through a key or an index built for it; the audit that proves
     every enrollment has its paid order reads whole tables, from one module, and nothing else may."""

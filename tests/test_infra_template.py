@@ -200,10 +200,15 @@ def test_every_route_and_the_authorizer_invoke_the_alias_so_canaries_carry_traff
     body = prod["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     routed = {(path, method) for path, methods in body["paths"].items() for method in methods}
     assert routed == {(path, method.lower()) for path, methods in chalice_app.routes.items() for method in methods}
-    for methods in body["paths"].values():
+    drawn = {"/instructor/dashboard.png", "/me/certificates/{course_id}", "/certificates/{verification_id}"}
+    for path, methods in body["paths"].items():
+        function = "DrawingHandler" if path in drawn else "APIHandler"
         for operation in methods.values():
             assert operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"][1] == {
-                "Alias": {"Ref": "APIHandler.Alias"}}
+                "Alias": {"Ref": f"{function}.Alias"}}, path
+    for function in ("APIHandler", "DrawingHandler"):
+        assert prod["Resources"][f"{function}AliasInvokePermission"]["Properties"]["FunctionName"] == {
+            "Ref": f"{function}.Alias"}
     authorizer = body["securityDefinitions"]["bearer"]["x-amazon-apigateway-authorizer"]
     assert authorizer["authorizerUri"]["Fn::Sub"][1] == {"Alias": {"Ref": "Bearer.Alias"}}
     assert prod["Resources"]["BearerAliasInvokePermission"]["Properties"]["FunctionName"] == {"Ref": "Bearer.Alias"}
@@ -219,12 +224,12 @@ def test_functions_get_the_identifiers_only_cloudformation_knows_from_the_templa
     assert prod["Parameters"]["MailSender"]["Default"] == bootstrap.stage_environment("prod")["MAIL_SENDER"]
 
 
-@pytest.mark.parametrize(("function", "layer", "package"), [("APIHandler", "DrawingLayer", "pillow"),
+@pytest.mark.parametrize(("function", "layer", "package"), [("DrawingHandler", "DrawingLayer", "pillow"),
                                                          ("PayoutWorker", "PayoutWorkerLayer", "cryptography")])
 def test_a_function_with_a_layer_of_its_own_keeps_the_shared_one_and_no_other_function_gets_it(
         generated, function, layer, package):
-    """Pillow rides in a layer the API alone loads, cryptography in one the payout worker alone loads. The
-    merge replaces lists, so each must keep Chalice's dependency layer (automatic_layer) too, first."""
+    """Pillow rides in a layer the drawing function alone loads, cryptography in one the payout worker alone
+    loads. The merge replaces lists, so each must keep Chalice's dependency layer (automatic_layer), first."""
     merged = generated["merged"]["Resources"]
     layers = {name: r["Properties"].get("Layers") for name, r in merged.items()
               if r["Type"] == "AWS::Serverless::Function"}
@@ -236,6 +241,20 @@ def test_a_function_with_a_layer_of_its_own_keeps_the_shared_one_and_no_other_fu
     assert properties["ContentUri"] == f"./{layer}.zip"
     assert properties["CompatibleRuntimes"] == [merged[function]["Properties"]["Runtime"]]
     assert f"{package}==" in properties["Description"]
+
+
+def test_the_drawing_function_is_the_api_function_again_with_pillow_and_more_memory(generated):
+    """Same code, handler, role and environment as the API function: only its layer, memory and name differ."""
+    merged = generated["merged"]["Resources"]
+    api, drawing = merged["APIHandler"]["Properties"], merged["DrawingHandler"]["Properties"]
+    assert merged["DrawingHandler"]["Type"] == "AWS::Serverless::Function"
+    different = {"Layers", "MemorySize", "FunctionName", "DeploymentPreference", "CodeUri"}  # Chalice: a placeholder here
+    assert {k: v for k, v in drawing.items() if k not in different} == {
+        k: v for k, v in api.items() if k not in different}
+    assert drawing["CodeUri"] == "./deployment.zip" and drawing["Handler"] == "app.app"
+    assert drawing["MemorySize"] > api["MemorySize"]
+    alarms = [a["Ref"] for a in drawing["DeploymentPreference"]["Alarms"]]
+    assert alarms == ["Api5xxAlarm", "DrawingHandlerErrorsAlarm", "DrawingHandlerThrottlesAlarm"]
 
 
 def test_lint_refuses_a_packaged_template_whose_layer_zip_was_not_built(tmp_path):
