@@ -309,10 +309,8 @@ class Market(RuleBasedStateMachine):
             extra["coupon_code"] = course.coupon[0]
         return extra
 
-    @precondition(lambda self: self.courses)
-    @rule(who=st.integers(0, 2), pick=st.integers(0, 9), seat=st.booleans(), coupon=st.booleans(),
-          fault=st.sampled_from([None, None, None, "before", "after"]))
-    def buy(self, who, pick, seat, coupon, fault):
+    def _purchase(self, who, pick, seat, coupon):
+        """(learner, course, seat taken, coupon used, a sender of the purchase with one new key, expected answer)."""
         learner, course = self.learners[who], self.courses[pick % len(self.courses)]
         extra = self._buy_body(course, seat, coupon)
         seat, coupon = "session_id" in extra, "coupon_code" in extra
@@ -321,7 +319,13 @@ class Market(RuleBasedStateMachine):
         def send():
             return buy(self.api, learner.token, course.course_id, key=key, **extra)
 
-        expected = self._expect_buy(learner, course, seat, coupon)
+        return learner, course, seat, coupon, send, self._expect_buy(learner, course, seat, coupon)
+
+    @precondition(lambda self: self.courses)
+    @rule(who=st.integers(0, 2), pick=st.integers(0, 9), seat=st.booleans(), coupon=st.booleans(),
+          fault=st.sampled_from([None, None, None, "before", "after"]))
+    def buy(self, who, pick, seat, coupon, fault):
+        learner, course, seat, coupon, send, expected = self._purchase(who, pick, seat, coupon)
         if fault and expected[0] == 201:
             with dynamodb_fails("TransactWriteItems", when=fault):
                 assert send().status_code == 500
@@ -339,15 +343,7 @@ class Market(RuleBasedStateMachine):
     def same_key_from_two_threads(self, who, pick, seat, coupon):
         """One purchase sent twice at once with the same Idempotency-Key (a double tap, a client's eager
         retry): at most one order; the other answer is its replay or 409 IDEMPOTENCY_IN_PROGRESS."""
-        learner, course = self.learners[who], self.courses[pick % len(self.courses)]
-        extra = self._buy_body(course, seat, coupon)
-        seat, coupon = "session_id" in extra, "coupon_code" in extra
-        key = new_key("mkt")
-
-        def send():
-            return buy(self.api, learner.token, course.course_id, key=key, **extra)
-
-        expected = self._expect_buy(learner, course, seat, coupon)
+        learner, course, seat, coupon, send, expected = self._purchase(who, pick, seat, coupon)
         original = os.environ
         try:
             with ThreadPoolExecutor(max_workers=2) as pool:
