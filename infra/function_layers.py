@@ -19,8 +19,10 @@ virtualenv, before it is zipped (`smoke`).
 
 import argparse
 import fnmatch
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -94,6 +96,11 @@ def build(layer: FunctionLayer, out: Path, python_version: str) -> Path:
                         "--python-version", python_version, "--only-binary=:all:",
                         "-r", str(PROJECT_DIR / layer.requirements)], check=True)
         shutil.rmtree(target / "bin", ignore_errors=True)
+        installed = {re.sub(r"-[^-]+\.dist-info$", "", p.name).lower().replace("_", "-")
+                     for p in target.glob("*.dist-info")}
+        pinned = {re.split(r"==", p, maxsplit=1)[0].lower().replace("_", "-") for p in layer.packages()}
+        if installed - pinned:  # the same file must always build the same layer
+            raise SystemExit(f"{layer.requirements}: pin {sorted(installed - pinned)} too (the layer holds them)")
         for path in list(target.rglob("*")):
             if path.is_file() and any(fnmatch.fnmatch(path.relative_to(target).as_posix(), pattern)
                                       for pattern in layer.leave_out):
@@ -110,6 +117,19 @@ def build(layer: FunctionLayer, out: Path, python_version: str) -> Path:
                     info.compress_type = zipfile.ZIP_DEFLATED
                     archive.writestr(info, path.read_bytes())
     return zip_path
+
+
+def dependencies_digest(function: str) -> str:
+    """A digest of what the function's layers are built from: requirements.txt (Chalice's shared layer) and,
+    if it has one, its own layer's pins, trims and platform. The template puts it in the function's
+    environment: SAM publishes a new version when the environment changes, but never for a new layer
+    version alone (a layer is a Ref it does not resolve), so a new Pillow would not reach the alias."""
+    digest = hashlib.sha256((PROJECT_DIR / "requirements.txt").read_bytes())
+    for layer in FUNCTION_LAYERS:
+        if layer.function == function:
+            digest.update((PROJECT_DIR / layer.requirements).read_bytes())
+            digest.update(repr((layer.leave_out, PLATFORM)).encode())
+    return digest.hexdigest()[:16]
 
 
 def smoke(layer: FunctionLayer, packages: Path) -> None:

@@ -19,7 +19,6 @@ used) is: the transform substitutes `DeploymentType` into the CodeDeploy resourc
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
 import zipfile
@@ -67,31 +66,38 @@ def missing_code(packaged: Path) -> list[str]:
             if isinstance(location, str) and not (packaged.parent / location).is_file()]
 
 
-def _glibc_of(platform_tag: str) -> tuple[int, int] | None:
-    """The glibc a wheel's platform tag needs; None when it names none (a wheel built on this machine)."""
-    if platform_tag == "any":
-        return (0, 0)
-    if match := re.match(r"manylinux_(\d+)_(\d+)_", platform_tag):
-        return int(match.group(1)), int(match.group(2))
-    return _LEGACY_MANYLINUX.get(platform_tag.split("_", 1)[0])
+def lambda_tags(runtime: str, architecture: str) -> set[str]:
+    """Every wheel tag a Lambda Python runtime's image loads: its CPython (and abi3, pure Python), and manylinux
+    platforms up to the image's glibc, for its architecture."""
+    from packaging import tags
+
+    version = tuple(int(part) for part in runtime.removeprefix("python").split("."))
+    glibc_major, glibc_minor = RUNTIME_GLIBC[runtime]
+    machine = {"x86_64": "x86_64", "arm64": "aarch64"}[architecture]
+    platforms = [f"manylinux_{glibc_major}_{minor}_{machine}" for minor in range(glibc_minor, 4, -1)]
+    platforms += [f"{legacy}_{machine}" for legacy, (_, minor) in _LEGACY_MANYLINUX.items() if minor <= glibc_minor]
+    interpreter = f"cp{version[0]}{version[1]}"
+    supported = [*tags.cpython_tags(version, platforms=platforms),
+                 *tags.compatible_tags(version, interpreter=interpreter, platforms=platforms)]
+    return {str(tag) for tag in supported}
 
 
 def unfit_wheels(packaged: Path) -> list[str]:
     """Wheels in the zips beside the template that no tag of theirs lets load on its functions' runtime."""
     resources = json.loads(packaged.read_text())["Resources"]
-    (runtime,) = {r["Properties"]["Runtime"] for r in resources.values() if r["Type"] == "AWS::Serverless::Function"}
-    glibc = RUNTIME_GLIBC[runtime]
+    functions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
+    ((runtime, architecture),) = {(f["Runtime"], *f.get("Architectures", ["x86_64"])) for f in functions}
+    loadable = lambda_tags(runtime, architecture)
     unfit = []
     for archive_path in sorted(packaged.parent.glob("*.zip")):
         with zipfile.ZipFile(archive_path) as archive:
             for name in archive.namelist():
                 if not name.endswith(".dist-info/WHEEL"):
                     continue
-                tags = [line.split(":", 1)[1].strip() for line in archive.read(name).decode().splitlines()
-                        if line.startswith("Tag:")]
-                needs = [_glibc_of(tag.rsplit("-", 1)[-1]) for tag in tags]
-                if not any(need is not None and need <= glibc for need in needs):
-                    unfit.append(f"{archive_path.name}: {name.split('/')[-2]} ({', '.join(tags)})")
+                wheel_tags = [line.split(":", 1)[1].strip() for line in archive.read(name).decode().splitlines()
+                              if line.startswith("Tag:")]
+                if not loadable.intersection(wheel_tags):
+                    unfit.append(f"{archive_path.name}: {name.split('/')[-2]} ({', '.join(wheel_tags)})")
     return unfit
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from chalicelib import metrics, roles, store
 from chalicelib.api.problems import PROBLEM_CONTENT_TYPE
 from infra import bootstrap
-from infra.function_layers import FUNCTION_LAYERS
+from infra.function_layers import FUNCTION_LAYERS, dependencies_digest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 APP_NAME = "classpay"
@@ -448,8 +448,14 @@ def function_resources(chalice: dict, stage: str, stage_config: dict) -> tuple[d
         properties = {
             "FunctionName": function_name(stage, function),
             **settings,
-            "Environment": {"Variables": {name: {"Ref": ref} for name, ref in ENVIRONMENT_REFS.items()}},
+            "Environment": {"Variables": {**{name: {"Ref": ref} for name, ref in ENVIRONMENT_REFS.items()},
+                                          # read by nothing: a new layer publishes a new version (see the function)
+                                          "DEPENDENCIES_DIGEST": dependencies_digest(function)}},
             "AutoPublishAlias": ALIAS,
+            # A new version when any property changes (by default only the code, environment and memory
+            # count: a new timeout would stay on $LATEST). Layers are Refs SAM does not resolve for this:
+            # DEPENDENCIES_DIGEST in the environment stands for them.
+            "AutoPublishAliasAllProperties": True,
             "DeploymentPreference": {"Type": {"Ref": "DeploymentType"}, "Alarms": rollback_alarms},
         }
         events = {}

@@ -187,20 +187,23 @@ def test_concurrent_requests_each_see_their_own_caller(api):
 
 
 def _shipped_by(requirements_file) -> set[str]:
-    """The distributions a requirements file installs: its lines and everything they need (extras left out)."""
+    """The distributions a requirements file installs on this Python (Lambda's): its lines and everything they
+    need, markers evaluated (no extras)."""
     import importlib.metadata
-    import re
 
-    def name(requirement: str) -> str:
-        return re.split(r"[\s;<>=!~\[]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+    from packaging.requirements import Requirement
 
-    shipped, todo = set(), [name(line) for line in requirements_file.read_text().splitlines()
-                            if line.strip() and not line.startswith("#")]
+    def name(requirement: Requirement) -> str:
+        return requirement.name.lower().replace("_", "-")
+
+    shipped, todo = set(), [Requirement(line.split("#", 1)[0]) for line in requirements_file.read_text().splitlines()
+                            if line.split("#", 1)[0].strip()]
     while todo:
-        distribution = todo.pop()
-        if distribution not in shipped:
-            shipped.add(distribution)
-            todo += [name(r) for r in importlib.metadata.requires(distribution) or () if "extra ==" not in r]
+        requirement = todo.pop()
+        if name(requirement) in shipped or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
+            continue
+        shipped.add(name(requirement))
+        todo += [Requirement(r) for r in importlib.metadata.requires(name(requirement)) or ()]
     return shipped
 
 
@@ -254,6 +257,10 @@ def test_every_package_the_deployed_code_imports_is_shipped_to_the_functions_tha
     assert not missing, f"imported where its function does not ship it (or at module level from a layer): {missing}"
     # The chart, the certificate and the payout worker's JWE really are their layers', not requirements.txt's:
     assert not {"pillow", "cryptography"} & everywhere
+    # and no package is in both: on Lambda the shared layer's site-packages comes first on sys.path, so a
+    # shared copy would win over the one the layer's smoke run tested.
+    for layer in FUNCTION_LAYERS:
+        assert not _shipped_by(root / layer.requirements) & everywhere, layer.requirements
 
 
 def test_loading_the_app_needs_no_package_of_a_function_layer():

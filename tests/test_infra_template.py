@@ -248,13 +248,61 @@ def test_the_drawing_function_is_the_api_function_again_with_pillow_and_more_mem
     merged = generated["merged"]["Resources"]
     api, drawing = merged["APIHandler"]["Properties"], merged["DrawingHandler"]["Properties"]
     assert merged["DrawingHandler"]["Type"] == "AWS::Serverless::Function"
-    different = {"Layers", "MemorySize", "FunctionName", "DeploymentPreference", "CodeUri"}  # Chalice: a placeholder here
+    different = {"Layers", "MemorySize", "FunctionName", "DeploymentPreference", "CodeUri",  # Chalice: a placeholder here
+                 "Environment"}
     assert {k: v for k, v in drawing.items() if k not in different} == {
         k: v for k, v in api.items() if k not in different}
+
+    def variables(properties):  # the same but for the digest of its layers
+        return {k: v for k, v in properties["Environment"]["Variables"].items() if k != "DEPENDENCIES_DIGEST"}
+    assert variables(drawing) == variables(api)
     assert drawing["CodeUri"] == "./deployment.zip" and drawing["Handler"] == "app.app"
     assert drawing["MemorySize"] > api["MemorySize"]
     alarms = [a["Ref"] for a in drawing["DeploymentPreference"]["Alarms"]]
     assert alarms == ["Api5xxAlarm", "DrawingHandlerErrorsAlarm", "DrawingHandlerThrottlesAlarm"]
+
+
+def test_a_new_layer_publishes_a_new_version_of_its_functions_only(generated, monkeypatch):
+    """SAM publishes a version (the one the alias moves to) when a function's properties change, but a layer is
+    a Ref it does not resolve: a new Pillow alone would reach $LATEST and never the traffic. The digest of what
+    the function's layers are built from is in its environment, so a new pin is a new version of it alone."""
+    from infra import function_layers, lint
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-2")
+
+    def versions(merged: dict) -> dict[str, str]:
+        transformed = lint.sam_transform(merged)["Resources"]
+        return {name.split("Version")[0]: name for name, r in transformed.items() if r["Type"] == "AWS::Lambda::Version"}
+
+    merged = generated["merged"]
+    digests = {name: r["Properties"]["Environment"]["Variables"]["DEPENDENCIES_DIGEST"]
+               for name, r in merged["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    assert digests["DrawingHandler"] == function_layers.dependencies_digest("DrawingHandler")
+    assert len({digests["APIHandler"], digests["DrawingHandler"], digests["PayoutWorker"]}) == 3
+    assert digests["APIHandler"] == digests["Bearer"]  # the same layers: the same digest
+    before = versions(merged)
+    bumped = json.loads(json.dumps(merged))
+    bumped["Resources"]["DrawingHandler"]["Properties"]["Environment"]["Variables"]["DEPENDENCIES_DIGEST"] = "new-pin"
+    after = versions(bumped)
+    assert after["DrawingHandler"] != before["DrawingHandler"]
+    assert {k: v for k, v in after.items() if k != "DrawingHandler"} == {
+        k: v for k, v in before.items() if k != "DrawingHandler"}
+
+
+def test_the_dependencies_digest_follows_the_requirements_a_layer_is_built_from(tmp_path, monkeypatch):
+    from infra import function_layers
+
+    for name in ("requirements.txt", "infra/drawing-requirements.txt", "infra/payout-worker-requirements.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text((PROJECT_DIR / name).read_text())
+    monkeypatch.setattr(function_layers, "PROJECT_DIR", tmp_path)
+    before = {f: function_layers.dependencies_digest(f) for f in ("APIHandler", "DrawingHandler", "PayoutWorker")}
+    (tmp_path / "infra/drawing-requirements.txt").write_text("pillow==12.2.1\n")
+    after = {f: function_layers.dependencies_digest(f) for f in before}
+    assert after["DrawingHandler"] != before["DrawingHandler"]
+    assert after["APIHandler"] == before["APIHandler"] and after["PayoutWorker"] == before["PayoutWorker"]
+    (tmp_path / "requirements.txt").write_text("boto3==9.9.9\n")  # the shared layer: every function
+    assert all(function_layers.dependencies_digest(f) != after[f] for f in after)
 
 
 def test_lint_refuses_a_packaged_template_whose_layer_zip_was_not_built(tmp_path):
@@ -289,17 +337,22 @@ def test_lint_refuses_wheels_that_would_not_load_on_the_functions_lambda_image(t
         "pure-1.0": ["py3-none-any"],
         "old-1.0": ["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux2014_x86_64"],
         "legacy-1.0": ["cp311-cp311-manylinux1_x86_64"],
+        "stable_abi-1.0": ["cp37-abi3-manylinux_2_17_x86_64", "cp37-abi3-manylinux2014_x86_64"],
         "built_here-1.0": ["cp311-cp311-linux_x86_64"],
         "too_new-1.0": ["cp311-cp311-manylinux_2_27_x86_64", "cp311-cp311-manylinux_2_28_x86_64"],
+        "other_python-1.0": ["cp312-cp312-manylinux2014_x86_64"],
+        "other_machine-1.0": ["cp311-cp311-manylinux2014_aarch64"],
     })
     assert lint.unfit_wheels(tmp_path / "sam.json") == [
-        "layer-deployment.zip: built_here-1.0.dist-info (cp311-cp311-linux_x86_64)",
-        "layer-deployment.zip: too_new-1.0.dist-info (cp311-cp311-manylinux_2_27_x86_64, "
-        "cp311-cp311-manylinux_2_28_x86_64)"]
+        f"layer-deployment.zip: {name}" for name in (
+            "built_here-1.0.dist-info (cp311-cp311-linux_x86_64)",
+            "too_new-1.0.dist-info (cp311-cp311-manylinux_2_27_x86_64, cp311-cp311-manylinux_2_28_x86_64)",
+            "other_python-1.0.dist-info (cp312-cp312-manylinux2014_x86_64)",
+            "other_machine-1.0.dist-info (cp311-cp311-manylinux2014_aarch64)")]
     resources["Fn"]["Properties"]["Runtime"] = "python3.12"  # Amazon Linux 2023: glibc 2.34
     (tmp_path / "sam.json").write_text(json.dumps({"Resources": resources}))
-    assert lint.unfit_wheels(tmp_path / "sam.json") == [
-        "layer-deployment.zip: built_here-1.0.dist-info (cp311-cp311-linux_x86_64)"]
+    assert [line.split(": ")[1].split(".dist-info")[0] for line in lint.unfit_wheels(tmp_path / "sam.json")] == [
+        "old-1.0", "legacy-1.0", "built_here-1.0", "too_new-1.0", "other_machine-1.0"]  # cp311-only: not for 3.12
 
 
 def test_routes_answer_within_api_gateways_limit_and_jobs_may_run_longer(prod):
