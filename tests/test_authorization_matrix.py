@@ -13,6 +13,7 @@ changes what another row sees (deletes hit spare objects, the learner's
 confirm is declined, the refunded learner spent the refund elsewhere).
 """
 
+import functools
 import itertools
 import os
 import sys
@@ -280,7 +281,8 @@ def test_every_row_names_every_caller():
         assert set(expected) == set(ROLES), key
 
 
-def modules_missing_on(function: str) -> list[str]:
+@functools.cache
+def modules_missing_on(function: str) -> tuple[str, ...]:
     """The top-level modules of the other functions' own layers (infra/function_layers.py): on Lambda, `function`
     cannot import them."""
     import importlib.metadata
@@ -293,7 +295,7 @@ def modules_missing_on(function: str) -> list[str]:
         if layer.function != function:
             distributions = {p.split("==")[0].lower() for p in layer.packages()}
             missing |= {module for module, names in providers.items() if {n.lower() for n in names} & distributions}
-    return sorted(missing)
+    return tuple(sorted(missing))
 
 
 @pytest.mark.parametrize("role", ROLES)
