@@ -427,3 +427,16 @@ def test_loading_the_app_leaves_pillow_the_chart_and_the_certificate_for_their_f
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["routes"] > 20  # the whole app was loaded, not an early failure
     assert result["loaded"] == []
+
+
+@pytest.mark.parametrize(("low", "high", "smallest", "ticks"), [
+    (0, 0, 1, [0, 1]),  # a day without sales, in won: no 0.2-won marks
+    (0, 3, 1, [0, 1, 2, 3]),
+    (0, 0.03, 0.01, [0, 0.01, 0.02, 0.03]),  # dollars: a cent is the finest mark
+    (0, 1_250_000, 1, [0, 250_000, 500_000, 750_000, 1_000_000, 1_250_000]),
+    (-30_000, 90_000, 1, [-50_000, -25_000, 0, 25_000, 50_000, 75_000, 100_000]),  # refunds: below zero
+])
+def test_chart_ticks_are_round_and_never_finer_than_the_figure(low, high, smallest, ticks):
+    from chalicelib.services.charts import nice_ticks
+
+    assert nice_ticks(low, high, smallest=smallest) == pytest.approx(ticks)

@@ -38,14 +38,15 @@ def _values(board, metric: str) -> tuple[str, list[float], int]:
     raise ValueError(metric)
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values covering [low, high] (steps of 1, 2, 2.5 or 5 times a power of ten)."""
+def nice_ticks(low: float, high: float, count: int = 5, smallest: float = 0.0) -> list[float]:
+    """Round tick values covering [low, high] (steps of 1, 2, 2.5 or 5 times a power of ten), no step finer
+    than `smallest` (a figure in won or in enrollments has no fractions to mark)."""
     low, high = min(low, 0.0), max(high, 0.0)
     if high == low:
         high = low + 1
     raw = (high - low) / count
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    step = max(next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw), smallest)
     first, last = math.floor(low / step), math.ceil(high / step)
     return [n * step for n in range(first, last + 1)]
 
@@ -64,7 +65,7 @@ def render(board, metric: str = "net") -> bytes:
               f"total {sum(values):,.{digits}f}", font=_font(False, 12), fill=MUTED)
 
     x0, x1, y0, y1 = LEFT * s, (WIDTH - RIGHT) * s, TOP * s, (HEIGHT - BOTTOM) * s
-    ticks = nice_ticks(min(values, default=0), max(values, default=0))
+    ticks = nice_ticks(min(values, default=0), max(values, default=0), smallest=10.0 ** -digits)
     low, high = ticks[0], ticks[-1]
 
     def y_of(value: float) -> float:
