@@ -51,8 +51,17 @@ class FunctionLayer:
         return f"{self.logical_id}.zip"
 
     def packages(self) -> list[str]:
-        return [line.split("#", 1)[0].strip() for line in (PROJECT_DIR / self.requirements).read_text().splitlines()
-                if line.split("#", 1)[0].strip()]
+        """The pinned lines (`name==version`) of its requirements file."""
+        lines = (line.split("#", 1)[0].strip() for line in (PROJECT_DIR / self.requirements).read_text().splitlines())
+        return [line for line in lines if line]
+
+    def distributions(self) -> set[str]:
+        """The normalised names of the distributions it holds (`cffi`, `pillow`)."""
+        return {normalised(package.split("==", 1)[0]) for package in self.packages()}
+
+
+def normalised(distribution: str) -> str:
+    return distribution.lower().replace("_", "-")
 
 
 # What the chart and the certificate do with Pillow: Nanum Square text, LANCZOS, PNG and PDF (JPEG inside).
@@ -96,11 +105,9 @@ def build(layer: FunctionLayer, out: Path, python_version: str) -> Path:
                         "--python-version", python_version, "--only-binary=:all:",
                         "-r", str(PROJECT_DIR / layer.requirements)], check=True)
         shutil.rmtree(target / "bin", ignore_errors=True)
-        installed = {re.sub(r"-[^-]+\.dist-info$", "", p.name).lower().replace("_", "-")
-                     for p in target.glob("*.dist-info")}
-        pinned = {re.split(r"==", p, maxsplit=1)[0].lower().replace("_", "-") for p in layer.packages()}
-        if installed - pinned:  # the same file must always build the same layer
-            raise SystemExit(f"{layer.requirements}: pin {sorted(installed - pinned)} too (the layer holds them)")
+        installed = {normalised(re.sub(r"-[^-]+\.dist-info$", "", p.name)) for p in target.glob("*.dist-info")}
+        if unpinned := installed - layer.distributions():  # the same file must always build the same layer
+            raise SystemExit(f"{layer.requirements}: pin {sorted(unpinned)} too (the layer holds them)")
         for path in list(target.rglob("*")):
             if path.is_file() and any(fnmatch.fnmatch(path.relative_to(target).as_posix(), pattern)
                                       for pattern in layer.leave_out):

@@ -8,9 +8,10 @@ preference it rejects) would reach CloudFormation. This also runs the transform 
 CloudFormation will (code locations stand in for the S3 objects `aws cloudformation package`
 uploads), and lints the plain CloudFormation that comes out. Before both, every code and layer
 zip the template names must be beside it (a layer `make package` forgot to build fails here),
-and every compiled wheel in them must load on the functions' Lambda image: a wheel built on this
-machine (`linux_x86_64`) links its libraries, and a manylinux_2_28 one needs a newer glibc than
-python3.11's Amazon Linux 2 has. Either would fail on its first import on Lambda, never here.
+and every wheel in them must carry a tag the functions' Lambda image loads (its Python and ABI, its
+machine, manylinux up to its glibc): a wheel built on this machine (`linux_x86_64`) links this
+machine's libraries, and a manylinux_2_28 one needs a newer glibc than python3.11's Amazon Linux 2
+has. Either would fail on its first import on Lambda, never here.
 
 No check is suppressed on the packaged template. On the transformed one, W2001 (parameter not
 used) is: the transform substitutes `DeploymentType` into the CodeDeploy resources itself.

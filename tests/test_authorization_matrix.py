@@ -287,14 +287,14 @@ def modules_missing_on(function: str) -> tuple[str, ...]:
     cannot import them."""
     import importlib.metadata
 
-    from infra.function_layers import FUNCTION_LAYERS
+    from infra.function_layers import FUNCTION_LAYERS, normalised
 
     providers = importlib.metadata.packages_distributions()
     missing = set()
     for layer in FUNCTION_LAYERS:
         if layer.function != function:
-            distributions = {p.split("==")[0].lower() for p in layer.packages()}
-            missing |= {module for module, names in providers.items() if {n.lower() for n in names} & distributions}
+            missing |= {module for module, names in providers.items()
+                        if {normalised(name) for name in names} & layer.distributions()}
     return tuple(sorted(missing))
 
 
