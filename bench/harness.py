@@ -31,14 +31,16 @@ os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_
 import botocore.client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from infra import bootstrap  # noqa: E402
+from infra import bootstrap, emulator  # noqa: E402
 from infra.in_process import route_aws_urls_through_moto  # noqa: E402
 
 
 @contextlib.contextmanager
 def in_process_stage() -> Iterator[None]:
-    """The test stage's tables, buckets, keys and queues in moto, and its environment, while inside."""
+    """The test stage's tables, buckets, keys and queues in moto (with DynamoDB's guarantees,
+    infra/emulator.py), and its environment, while inside."""
     os.environ.update(bootstrap.stage_environment("test"))
+    emulator.install()
     route_aws_urls_through_moto()
     with mock_aws():
         os.environ.update(bootstrap.create_stage_resources("test"))

@@ -52,9 +52,7 @@ def main() -> None:
         from chalicelib.services import ledger
         from chalicelib.store import ALL_MODELS
         from chalicelib.store.instrumentation import on_dynamodb
-        from tests.moto_isolation import serialize_dynamodb_operations
 
-        serialize_dynamodb_operations()  # DynamoDB's isolation, as in the tests
         logging.getLogger("classpay").setLevel(logging.WARNING)
         metrics.emit = lambda *args, **kwargs: None  # EMF lines on stdout: not what is measured here
 

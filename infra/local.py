@@ -1,6 +1,6 @@
 """`make run`: an emulated AWS on loopback, the stage's resources, demo data, then `chalice local`.
 
-Starts a moto server as its own process (or reuses one already on MOTO_PORT),
+Starts a moto server with DynamoDB's guarantees (`infra/emulator.py`) as its own process (or reuses one already on MOTO_PORT),
 runs the same bootstrap the tests use, seeds demo data, runs the scheduled jobs
 on a local clock (each on the app's own rate()/cron() schedule, through its
 Lambda handler, in this process), delivers the SQS queues to their workers
@@ -175,7 +175,8 @@ def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bo
         if _listening(moto_port):
             print(f"Reusing the AWS emulator already on {HOST}:{moto_port}")
         else:
-            moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)],
+            moto = subprocess.Popen([sys.executable, "-m", "infra.emulator", "-H", HOST, "-p", str(moto_port)],
+                                    cwd=PROJECT_DIR,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
             started.append(moto)
             _wait_for(moto_port, "moto server", moto)

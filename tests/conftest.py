@@ -32,9 +32,8 @@ iam.RECORDER.install()
 from hypothesis import settings  # noqa: E402
 from moto import mock_aws  # noqa: E402  (after the credentials above)
 
-from infra import bootstrap  # noqa: E402
+from infra import bootstrap, emulator  # noqa: E402
 from infra.in_process import route_aws_urls_through_moto  # noqa: E402
-from tests.moto_isolation import serialize_dynamodb_operations  # noqa: E402
 
 # The same examples on every run: the IAM policy test compares the AWS calls of the whole suite
 # with the deployed policy, so the suite must make the same calls each time. Explore new examples
@@ -47,6 +46,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 route_aws_urls_through_moto()
 
 PASSWORD = "Classpay-test-1"
+CONFLICT_WINDOW = 0.02  # seconds a transaction stays in flight while a test races threads
 _serial = itertools.count()
 FULL_RUN = pytest.StashKey[bool]()
 
@@ -75,7 +75,7 @@ def aws():
     """In-process moto with the test stage's resources."""
     stage_environment = bootstrap.stage_environment("test")
     os.environ.update(stage_environment)
-    serialize_dynamodb_operations()  # DynamoDB's transaction isolation, which moto lacks
+    emulator.install()  # DynamoDB's isolation, atomicity and cost per partition, which moto lacks
     with mock_aws():
         identifiers = bootstrap.create_stage_resources("test")
         os.environ.update(identifiers)
@@ -192,8 +192,13 @@ def restore_environ():
 
 @pytest.fixture
 def threads(restore_environ):
-    """A pool of 20 threads for concurrent requests."""
+    """A pool of 20 threads for concurrent requests, with DynamoDB's TransactionConflict emulated:
+    transactions that overlap on an item cancel each other, as on DynamoDB (infra/emulator.py)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        yield pool
+    emulator.set_transaction_conflicts(CONFLICT_WINDOW)
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            yield pool
+    finally:
+        emulator.set_transaction_conflicts(0)

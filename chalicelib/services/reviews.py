@@ -21,7 +21,6 @@ from chalicelib.store.reviews import RatingTotals, Review
 from chalicelib.store.transactions import UnitOfWork, retry_on_contention
 
 PUBLISHED = "published"
-ATTEMPTS = 8  # each retry re-reads the course's counters; only concurrent reviews of one course cause one
 
 
 def _published_course(course_id: str) -> CourseItem:
@@ -62,7 +61,7 @@ def write_review(caller: Caller, course_id: str, rating: int, text: str) -> Revi
         uow.commit()
         return review
 
-    return retry_on_contention(attempt, attempts=ATTEMPTS)
+    return retry_on_contention(attempt)
 
 
 def my_review(caller: Caller, course_id: str) -> Review:
@@ -92,7 +91,7 @@ def edit_review(caller: Caller, course_id: str, rating: int | None, text: str | 
         return Review(before.review_id, course_id, caller.user_id, before.learner_name, new_rating, new_text,
                       before.created_at, now, before.reply_text, before.replied_at)
 
-    return retry_on_contention(attempt, attempts=ATTEMPTS)
+    return retry_on_contention(attempt)
 
 
 def reply(caller: Caller, course_id: str, review_id: str, text: str) -> Review:

@@ -146,6 +146,8 @@ def claim(key: str, request_fingerprint: str, now: datetime) -> Claim | Held:
             item.save(condition=free)
             return claimed
         except PutError as error:
+            if error.cause_response_code == "TransactionConflictException":
+                raise errors.IdempotencyInProgress() from error  # the request holding the key is committing now
             if error.cause_response_code != "ConditionalCheckFailedException":
                 # The put may have landed and only its answer been lost: give back what may be ours,
                 # or every retry with this key would be refused as in progress until the lease ends.

@@ -163,19 +163,28 @@ def _key_of(model: type[Model], item: Model) -> tuple:
     )
 
 
-def retry_on_contention(attempt: Callable[[], T], *, attempts: int = 4) -> T:
+CONTENTION_BUDGET = 8.0  # seconds a use case keeps retrying; the API function's timeout leaves room for the rest
+BACKOFF_BASE, BACKOFF_CAP = 0.01, 0.25  # seconds: exponential backoff with full jitter (AWS's advice for conflicts)
+
+
+def retry_on_contention(attempt: Callable[[], T], *, attempts: int = 40) -> T:
     """Run `attempt` (which re-reads and builds a fresh unit of work) again after a `Contention`.
 
-    Gives up with a 409 `CONFLICT` after `attempts` tries; nothing was written by the failed ones.
+    Many buyers of one course contend for its session's seats and its instructor's balance: each
+    retry waits a random time up to an exponentially growing cap, for at most `attempts` tries and
+    `CONTENTION_BUDGET` seconds, then gives up with a 409 `CONFLICT`; nothing was written by the
+    failed ones.
     """
+    deadline = time.monotonic() + CONTENTION_BUDGET
     for number in range(1, attempts + 1):
         try:
             return attempt()
         except Contention:
-            if number == attempts:
+            pause = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**number))  # noqa: S311 (jitter, not crypto)
+            if number == attempts or time.monotonic() + pause > deadline:
                 break
-            time.sleep(random.uniform(0, 0.02 * 2**number))  # noqa: S311 (jitter, not crypto)
             log.info("transaction contention, attempt %d of %d", number, attempts)
+            time.sleep(pause)
     raise errors.Conflict("Too many concurrent changes to the same records; try again")
 
 
