@@ -17,6 +17,8 @@ class ViolationResponse(msgspec.Struct):
     detail: str
     account_id: str | None = None
     currency: str | None = None
+    order_id: str | None = None  # the order a violation is about (refunds, orders)
+    transfer_id: str | None = None  # the ledger transfer it is about (e.g. `refund:<order_id>` posted twice)
 
 
 class CurrencyTotalsResponse(msgspec.Struct):
@@ -46,13 +48,15 @@ def render(report) -> ReconciliationResponse:
             )
             for currency, t in report.totals.items()
         },
-        violations=[ViolationResponse(v.invariant, v.detail, v.account_id, v.currency) for v in report.violations],
+        violations=[ViolationResponse(v.invariant, v.detail, v.account_id, v.currency, v.order_id, v.transfer_id)
+                    for v in report.violations],
     )
 
 
 @reconciliation_api.endpoint(
     "GET", "/admin/reconciliation", policy=ADMIN, response=ReconciliationResponse,
-    summary="Check every ledger invariant now: entries sum to zero, balances equal their entries, none negative",
+    summary=("Check every ledger invariant now: entries sum to zero, balances equal their entries, none negative, "
+             "no transfer posted twice, each refund has its order, refunded once and within what it paid"),
 )
 def get_reconciliation(call: Call):
     from chalicelib.services import reconciliation  # deferred: an admin tool stays out of every cold start

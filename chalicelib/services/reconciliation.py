@@ -5,7 +5,11 @@ Checks, per currency:
 - each balance item equals the sum of its entries, and counts as many entries as it has;
 - no account that may not go negative is negative (wallets, instructor balances, platform revenue;
   the gateway clearing account is the money's source and is negative by design);
-- every entry is in its account's currency.
+- every entry is in its account's currency;
+- no transfer is posted twice: an account holds at most one entry of a transfer (a transfer never
+  has two legs on one account, and its id is its business event's). Checked on the balance-keeping
+  accounts, where every transfer has a leg (a wallet or an instructor's balance): a hot account's
+  books hold every sale, and remembering all of them would cost the audit memory for nothing.
 
 It reads the ledger by Query: the accounts of each kind through the `by_kind` index,
 each account's entries (a hot account's shard by shard). Totals by kind are
@@ -22,7 +26,10 @@ reading every enrollment; see `store/admin_scans.py`):
 - each enrollment that grants access has exactly one paid order, its own, with its transfer posted;
 - each ended enrollment's order was refunded, with its refund transfer posted;
 - each paid order is the order of an enrollment that grants access;
-- no live session holds more bookings than seats.
+- no live session holds more bookings than seats;
+- each refund in the ledger (a `refund:<order_id>` credit to a learner's wallet, gathered while the
+  wallets are read) has its order, and that order is refunded; an order is refunded at most once
+  (the order records one refund) and never beyond what it paid.
 
 And the dashboard against the ledger: each instructor's daily aggregates, summed over all
 days (one Query per instructor), give the net revenue (instructor shares of sales minus the
@@ -50,6 +57,8 @@ class Violation:
     detail: str
     account_id: str | None = None
     currency: str | None = None
+    order_id: str | None = None
+    transfer_id: str | None = None
 
 
 @dataclass
@@ -69,6 +78,25 @@ class Report:
     violations: list[Violation]
 
 
+REFUND_TRANSFER = "refund:"  # `refund:<order_id>`: an order's refund (services/orders.py)
+
+
+@dataclass(frozen=True)
+class RefundPosting:
+    """One refund as a learner's wallet received it: an entry of a refund transfer."""
+
+    transfer_id: str
+    entry_id: str
+    amount: Money
+
+    @property
+    def order_id(self) -> str | None:
+        """The order the transfer names (None: a refund transfer whose id names none)."""
+        if not self.transfer_id.startswith(REFUND_TRANSFER):
+            return None
+        return self.transfer_id.split(":")[1] or None
+
+
 @dataclass(frozen=True)
 class AccountCheck:
     account: Account
@@ -76,14 +104,27 @@ class AccountCheck:
     entry_count: int
     violations: list[Violation]
     sales_sum: int = 0  # entries of order and refund transfers (what the dashboard's net revenue counts)
+    refunds: tuple[RefundPosting, ...] = ()  # a learner wallet's refund entries
 
 
 def check_account(account: Account) -> AccountCheck:
-    """One account: its balance item (if it keeps one) against its entries, and its sign."""
+    """One account: its balance item (if it keeps one) against its entries, its sign, and (if it keeps a
+    balance) no transfer posted to it twice. A wallet's refund entries are kept for the orders' check."""
     item = None if account.hot else store.get_account(account.account_id, consistent=True)
     total = count = sales = 0
     violations: list[Violation] = []
+    first_entry: dict[str, str] = {}  # transfer id -> its entry in this account
+    refunds: list[RefundPosting] = []
     for entry in ledger.entries_of(account):
+        if not account.hot:
+            first = first_entry.setdefault(entry.transfer_id, entry.entry_id)
+            if first != entry.entry_id:
+                violations.append(Violation(
+                    "transfer_posted_once", f"transfer {entry.transfer_id} is posted twice here: entries {first} "
+                    f"and {entry.entry_id}", account.account_id, account.currency, transfer_id=entry.transfer_id))
+        if account.kind == AccountKind.LEARNER_WALLET and (
+                entry.transfer_id.startswith(REFUND_TRANSFER) or entry.transfer_kind == "refund"):
+            refunds.append(RefundPosting(entry.transfer_id, entry.entry_id, entry.amount))
         if entry.transfer_id.startswith(SALES_TRANSFERS) and entry.amount.currency == account.currency:
             sales += entry.amount.amount
         if entry.amount.currency != account.currency:
@@ -103,7 +144,7 @@ def check_account(account: Account) -> AccountCheck:
             violations.append(Violation("not_negative", f"balance is {balance}", account.account_id, account.currency))
     elif account.never_negative and total < 0:
         violations.append(Violation("not_negative", f"entries sum to {total}", account.account_id, account.currency))
-    return AccountCheck(account, total, count, violations, sales)
+    return AccountCheck(account, total, count, violations, sales, tuple(refunds))
 
 
 SALES_TRANSFERS = ("order:", "refund:")  # the transfers of orders and their refunds (ids per business event)
@@ -149,11 +190,14 @@ def run(now: datetime | None = None) -> Report:
     totals = {currency: CurrencyTotals(currency) for currency in CURRENCIES}
     violations: list[Violation] = []
     ledger_sales: dict[tuple[str, str], int] = {}
+    refunds: dict[str | None, list[RefundPosting]] = {}  # by the order each names
     for account in _accounts():
         check = check_account(account)
         if check.violations:
             check = check_account(account)  # once more: a transfer may have committed meanwhile
         violations.extend(check.violations)
+        for posting in check.refunds:
+            refunds.setdefault(posting.order_id, []).append(posting)
         if account.kind in SALES_ACCOUNTS:
             key = (account.owner_id, account.currency)
             ledger_sales[key] = ledger_sales.get(key, 0) + check.sales_sum
@@ -163,7 +207,7 @@ def run(now: datetime | None = None) -> Report:
         currency_totals.accounts += 1 if check.entry_count else 0
         kind = str(account.kind)
         currency_totals.by_kind[kind] = currency_totals.by_kind.get(kind, 0) + check.entries_sum
-    violations.extend(_sales_violations())
+    violations.extend(_sales_violations(refunds))
     violations.extend(_dashboard_violations(ledger_sales))
     for currency_totals in totals.values():
         if currency_totals.entries_sum != 0:
@@ -174,8 +218,9 @@ def run(now: datetime | None = None) -> Report:
     return Report(ok=not violations, checked_at=checked_at, totals=totals, violations=violations)
 
 
-def _sales_violations() -> list[Violation]:
-    """Orders, enrollments and seats agree with each other and with the ledger."""
+def _sales_violations(refunds: dict[str | None, list[RefundPosting]]) -> list[Violation]:
+    """Orders, enrollments and seats agree with each other and with the ledger (`refunds`: the wallets'
+    refund entries by the order each names; consumed)."""
     found: list[Violation] = []
     access_order_ids = set()
     for enrollment in admin_scans.admin_scan_enrollments():
@@ -191,16 +236,54 @@ def _sales_violations() -> list[Violation]:
             elif order.total.amount and not ledger.transfer_posted(f"order:{order.order_id}"):
                 found.append(Violation("paid_order_is_in_the_ledger", f"{where}: purchase transfer missing"))
         elif order.status != orders.REFUNDED or (
-                order.refund_amount and order.refund_amount.amount
-                and not ledger.transfer_posted(f"refund:{order.order_id}")):
+                order.refund_amount and order.refund_amount.amount and order.order_id not in refunds
+                and not ledger.transfer_posted(f"{REFUND_TRANSFER}{order.order_id}")):
             found.append(Violation("ended_enrollment_was_refunded", f"{where}: order is {order.status}"))
     for item in admin_scans.admin_scan_orders():
         if item.status == orders.PAID and item.order_id not in access_order_ids:
             found.append(Violation("paid_order_has_an_enrollment", f"order {item.order_id} grants no access"))
+        postings = refunds.pop(item.order_id, None)
+        if postings:
+            found.extend(_refund_violations(item.order_id, orders.to_order(item), postings))
+    for order_id, postings in refunds.items():  # refunds naming an order the scan did not see (or none)
+        found.extend(_refund_violations(order_id, orders.get(order_id, consistent=True) if order_id else None,
+                                        postings))
     for session in admin_scans.admin_scan_sessions():
         if int(session.booked) > int(session.capacity) or int(session.booked) < 0:
             found.append(Violation("session_not_overbooked",
                                    f"session {session.session_id}: {session.booked} booked of {session.capacity}"))
+    return found
+
+
+def _refund_violations(order_id: str | None, order: orders.Order | None,
+                       postings: list[RefundPosting]) -> list[Violation]:
+    """An order's refunds in the ledger against the order: it exists and is refunded, once, within what it paid."""
+    if order is not None and order.status != orders.REFUNDED:
+        order = orders.get(order.order_id, consistent=True)  # the Scan may not show a refund just committed
+    postings = sorted(postings, key=lambda posting: posting.entry_id)
+    if order is None or order.status != orders.REFUNDED:
+        if order_id is None:
+            state = "its id names no order"
+        elif order is None:
+            state = f"order {order_id} does not exist"
+        else:
+            state = f"order {order_id} is {order.status}"
+        return [Violation("refund_has_its_order", f"refund {transfer_id} in the ledger: {state}",
+                          order_id=order_id, transfer_id=transfer_id)
+                for transfer_id in dict.fromkeys(posting.transfer_id for posting in postings)]
+    found = []
+    if len(postings) > 1:
+        listed = ", ".join(f"{posting.transfer_id} ({posting.entry_id})" for posting in postings)
+        found.append(Violation("order_refunded_once", f"order {order_id} is refunded {len(postings)} times: {listed}",
+                               order_id=order_id, transfer_id=postings[-1].transfer_id))
+    paid = order.total
+    refunded = sum(posting.amount.amount for posting in postings if posting.amount.currency == paid.currency)
+    foreign = [posting.transfer_id for posting in postings if posting.amount.currency != paid.currency]
+    if refunded > paid.amount or foreign:
+        found.append(Violation(
+            "refunds_within_paid", f"order {order_id} paid {paid.amount} {paid.currency}, its refunds credit "
+            f"{refunded}" + (f" and more in another currency ({', '.join(foreign)})" if foreign else ""),
+            currency=paid.currency, order_id=order_id, transfer_id=postings[-1].transfer_id))
     return found
 
 

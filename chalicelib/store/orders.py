@@ -13,6 +13,7 @@ Indexes
 
 Access patterns
     a receipt .............................. GetItem order_id (the service checks the owner)
+    a refund's order (reconciliation) ...... GetItem order_id, consistent (before reporting it missing)
     my orders .............................. Query by_learner
     sales of an instructor ................. Query by_instructor
     an instructor's sales since a moment ... Query by_instructor, order_id >= the moment's lowest ULID (digest)
@@ -134,9 +135,9 @@ def to_order(item: OrderItem) -> Order:
     )
 
 
-def get(order_id: str) -> Order | None:
+def get(order_id: str, consistent: bool = False) -> Order | None:
     try:
-        return to_order(OrderItem.get(order_id))
+        return to_order(OrderItem.get(order_id, consistent_read=consistent))
     except OrderItem.DoesNotExist:
         return None
 
