@@ -53,6 +53,52 @@ def test_twenty_learners_racing_for_five_seats_get_exactly_five(api, admin, thre
     assert_reconciled(api, admin)
 
 
+def test_a_buyer_who_lost_a_conflict_while_the_last_seat_went_is_answered_sold_out_not_conflict(api, admin,
+                                                                                                 monkeypatch):
+    """A retry after TransactionConflict reads the session first: buyers of a sold-out session used to retry
+    transactions that could only fail, contending with each other until the budget ran out (409 CONFLICT,
+    "try again", for 86 of 150 sold-out buyers on launch day, bench/launch_day.py)."""
+    import contextlib
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from chalicelib.store import transactions
+    from chalicelib.store.courses import SessionItem, session_key
+    from infra import emulator
+
+    instructor = api.token_for(roles=["instructor"])
+    course_id, session_id = course_with_session(api, instructor, capacity=1, starts_at=_in(30), amount=20_000)
+    first, second = _funded(api), _funded(api)
+    assert buy(api, first, course_id, session_id=session_id).status_code == 201
+
+    @contextlib.contextmanager
+    def session_kept_in_flight():
+        """Other buyers' transactions keep the session's item in flight the whole time: every transaction
+        writing it is cancelled with TransactionConflict, as on DynamoDB."""
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-2"].get_table(SessionItem.Meta.table_name)
+        held = (table.name, *emulator._primary(table, {"course_id": {"S": course_id},
+                                                       "item": {"S": session_key(session_id)}}))
+        emulator.set_transaction_conflicts(0.02)
+        emulator._in_flight[held] = emulator._in_flight.get(held, 0) + 1
+        try:
+            yield
+        finally:
+            emulator._in_flight[held] -= 1
+            if not emulator._in_flight[held]:
+                del emulator._in_flight[held]
+            emulator.set_transaction_conflicts(0)
+
+    monkeypatch.setattr(transactions, "CONTENTION_BUDGET", 1.0)  # without the read: CONFLICT after 1 s, not 8
+    with session_kept_in_flight(), dynamodb_calls() as calls:
+        response = buy(api, second, course_id, session_id=session_id)
+    assert response.status_code == 409 and response.json_body["code"] == "SOLD_OUT", response.json_body
+    assert calls.count("TransactWriteItems") == 1, calls  # the one that lost the conflict; no retry after it
+    assert balance(api, second) == 100_000
+    assert api.get(f"/courses/{course_id}").json_body["sessions"][0]["seats_left"] == 0
+    assert_reconciled(api, admin)
+
+
 def test_a_coupon_is_never_redeemed_more_than_its_limit(api, admin, threads):
     instructor = api.token_for(roles=["instructor"])
     course_id = make_course(api, instructor, amount=20_000)

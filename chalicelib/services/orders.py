@@ -12,6 +12,7 @@ Refund policy (configuration): a learner may refund within the refund window
 and below the progress limit; admins may refund outside it, and partially.
 """
 
+import itertools
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -45,13 +46,19 @@ def _price_with_coupon(course_id: str, price: Money, code: str | None, now: date
     return Money(min(coupon.value, price.amount), price.currency), code
 
 
-def _seat_problem(course_id: str, session_id: str, now_iso: str) -> errors.DomainError:
-    session = courses.get_session(course_id, session_id)
+def _seat_refusal(session: courses.LiveSession | None, session_id: str, now_iso: str) -> errors.DomainError | None:
     if session is None:
         return errors.NotFound(f"No live session {session_id} in this course")
     if session.starts_at <= now_iso:
         return errors.Conflict("This live session has already started")
-    return errors.SoldOut()
+    if session.seats_left <= 0:
+        return errors.SoldOut()
+    return None
+
+
+def _seat_problem(course_id: str, session_id: str, now_iso: str) -> errors.DomainError:
+    """Why the seat's condition failed (a read that still shows a seat was behind the write: sold out)."""
+    return _seat_refusal(courses.get_session(course_id, session_id), session_id, now_iso) or errors.SoldOut()
 
 
 def buy_course(learner_id: str, course_id: str, session_id: str | None, coupon_code: str | None,
@@ -76,7 +83,26 @@ def buy_course(learner_id: str, course_id: str, session_id: str | None, coupon_c
         coupon_code=code, created_at=now,
     )
     tz = stats.zone(course.instructor_timezone)  # the instructor's, copied onto the course: no profile read
-    return retry_on_contention(lambda: _commit_purchase(order, receipt, tz))
+    tries = itertools.count()
+
+    def attempt() -> Order:
+        if next(tries) and order.session_id:  # a retry after contention: the seats may be gone meanwhile
+            _refuse_a_seat_no_longer_free(order.course_id, order.session_id, clock.to_rfc3339(now))
+        return _commit_purchase(order, receipt, tz)
+
+    return retry_on_contention(attempt)
+
+
+def _refuse_a_seat_no_longer_free(course_id: str, session_id: str, now_iso: str) -> None:
+    """Before retrying a purchase that lost a TransactionConflict: a session that filled up (or started)
+    meanwhile answers SOLD_OUT (or its reason) at once, as the transaction's condition would. Without this
+    read, buyers of a sold-out session kept retrying transactions that could only fail, contending for the
+    session's items with each other until the retry budget ran out, and were answered 409 CONFLICT ("try
+    again") instead of SOLD_OUT (200 buyers for 50 seats, bench/launch_day.py). A consistent read: a seat
+    a refund has just freed is still offered."""
+    refusal = _seat_refusal(courses.get_session(course_id, session_id, consistent=True), session_id, now_iso)
+    if refusal is not None:
+        raise refusal
 
 
 def _commit_purchase(order: Order, receipt: Receipt, tz) -> Order:

@@ -28,6 +28,7 @@ Access patterns
     courses due to publish                         Query scheduled, publish_at <= now
     sessions starting in an hour                   Query sessions_by_hour
     take a seat                                    Update booked + 1 if booked < capacity
+    seats left before retrying a purchase          GetItem session, consistent (after contention)
 """
 
 from dataclasses import dataclass, field
@@ -285,15 +286,15 @@ def get_curriculum_item(course_id: str) -> CurriculumItem | None:
         return None
 
 
-def get_session_item(course_id: str, session_id: str) -> SessionItem | None:
+def get_session_item(course_id: str, session_id: str, consistent: bool = False) -> SessionItem | None:
     try:
-        return SessionItem.get(course_id, session_key(session_id))
+        return SessionItem.get(course_id, session_key(session_id), consistent_read=consistent)
     except DoesNotExist:  # each discriminated class raises its own DoesNotExist
         return None
 
 
-def get_session(course_id: str, session_id: str) -> LiveSession | None:
-    item = get_session_item(course_id, session_id)
+def get_session(course_id: str, session_id: str, consistent: bool = False) -> LiveSession | None:
+    item = get_session_item(course_id, session_id, consistent)
     return to_session(item) if item else None
 
 
