@@ -5,7 +5,8 @@ runs the same bootstrap the tests use, seeds demo data, runs the scheduled jobs
 on a local clock (each on the app's own rate()/cron() schedule, through its
 Lambda handler, in this process), delivers the SQS queues to their workers
 (polling the emulated queues) and serves the API with `chalice local --stage
-local` on 127.0.0.1:API_PORT. Ctrl-C stops what it started. Nothing listens on
+local` on 127.0.0.1:API_PORT (through `infra/api_server.py`, which gives chalice's
+server a listen backlog for bursts of clients). Ctrl-C stops what it started. Nothing listens on
 any interface but loopback. Mail is sent to moto's SES: each mail is one log
 line (`mail sent`), and moto keeps the mail itself (README, "Payouts and jobs").
 """
@@ -158,11 +159,13 @@ Ctrl-C stops everything.
 
 
 @contextlib.contextmanager
-def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bool) -> Iterator[list]:
+def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bool,
+                   api_log: Path | None = None) -> Iterator[list]:
     """A moto server on loopback (or the one already on `moto_port`, if `reuse_moto`), the stage's
     resources, the demo data and `chalice local`; yields the demo accounts and stops what it
     started when the block ends. `quiet` (for tools that attack the stack): no output from the
-    children and no reload of `chalice local` when files change under it."""
+    children and no reload of `chalice local` when files change under it; with `api_log`, the
+    API's output (its JSON log lines) goes to that file instead (e.g. to count contention retries)."""
     if api_port == moto_port:
         raise SystemExit("API_PORT and MOTO_PORT must differ")
     for port in (api_port,) if reuse_moto else (api_port, moto_port):
@@ -170,6 +173,9 @@ def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bo
             raise SystemExit(f"{HOST}:{port} is taken; choose another port")
     started: list[subprocess.Popen] = []
     output = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if quiet else {}
+    log_file = open(api_log, "ab") if api_log is not None else None  # noqa: SIM115 - closed when the stack stops
+    if log_file is not None:
+        output = {"stdout": log_file, "stderr": subprocess.STDOUT}
     os.environ.update(_aws_environment(moto_port))
     try:
         if _listening(moto_port):
@@ -186,10 +192,11 @@ def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bo
         os.environ.update(bootstrap.stage_environment(STAGE))
         os.environ.update(bootstrap.create_stage_resources(STAGE))
         accounts = seed.seed_demo()
-        chalice = subprocess.Popen(
-            [str(Path(sys.executable).parent / "chalice"), "local", "--stage", STAGE, "--host", HOST,
+        chalice = subprocess.Popen(  # `chalice local` with a backlog for bursts of clients (infra/api_server.py)
+            [sys.executable, "-m", "infra.api_server", "local", "--stage", STAGE, "--host", HOST,
              "--port", str(api_port), *(["--no-autoreload"] if quiet else [])],
-            cwd=PROJECT_DIR, env=os.environ.copy(), start_new_session=True, **output,
+            cwd=PROJECT_DIR, env={**os.environ, **({"PYTHONUNBUFFERED": "1"} if log_file else {})},
+            start_new_session=True, **output,
         )
         started.append(chalice)
         _wait_for(api_port, "chalice local", chalice)
@@ -203,6 +210,8 @@ def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bo
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+        if log_file is not None:
+            log_file.close()
 
 
 def stop_like_ctrl_c() -> None:

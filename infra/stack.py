@@ -1,6 +1,6 @@
 """The `make run` stack on any ports, for tools that attack it from outside (fuzzer, load test).
 
-    python -m infra.stack --moto-port 5801 --api-port 8801
+    python -m infra.stack --moto-port 5801 --api-port 8801 [--api-log FILE]
 
 starts a moto server on loopback, bootstraps the `local` stage's resources,
 seeds the demo data and serves `chalice local` — `make run`'s `emulated_stack`
@@ -19,14 +19,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from infra.local import HOST, PROJECT_DIR, emulated_stack, stop_like_ctrl_c, wait_while_running
 
 
-def serve(moto_port: int, api_port: int) -> int:
+def serve(moto_port: int, api_port: int, api_log: Path | None = None) -> int:
     stop_like_ctrl_c()
     try:
-        with emulated_stack(moto_port, api_port, reuse_moto=False, quiet=True) as (_, started):
+        with emulated_stack(moto_port, api_port, reuse_moto=False, quiet=True, api_log=api_log) as (_, started):
             sys.stdout.write(f"READY http://{HOST}:{api_port}\n")
             sys.stdout.flush()
             wait_while_running(started)
@@ -46,10 +47,12 @@ def clean_environment() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_stack(moto_port: int, api_port: int, timeout: float = 180) -> Iterator[str]:
-    """Run the stack in a child process; yield the API's base URL; stop it afterwards."""
+def running_stack(moto_port: int, api_port: int, timeout: float = 180, api_log: Path | None = None) -> Iterator[str]:
+    """Run the stack in a child process; yield the API's base URL; stop it afterwards. With `api_log`,
+    the API's output (one JSON line per request and per logged event) is appended to that file."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.stack", "--moto-port", str(moto_port), "--api-port", str(api_port)],
+        [sys.executable, "-m", "infra.stack", "--moto-port", str(moto_port), "--api-port", str(api_port),
+         *(["--api-log", str(api_log)] if api_log is not None else [])],
         cwd=PROJECT_DIR, env=clean_environment(), stdout=subprocess.PIPE, text=True, start_new_session=True,
     )
     try:
@@ -75,8 +78,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "8000")))
+    parser.add_argument("--api-log", type=Path, default=None,
+                        help="append the API's output (its JSON log lines) to this file instead of discarding it")
     arguments = parser.parse_args()
-    return serve(arguments.moto_port, arguments.api_port)
+    return serve(arguments.moto_port, arguments.api_port, arguments.api_log)
 
 
 if __name__ == "__main__":
