@@ -369,6 +369,17 @@ def install() -> None:
     DynamoHandler.transact_get_items = transact_get_items
 
 
+def _dispatch_without_listing_moto() -> None:
+    """moto's server finds each request's service by listing its own package directory (a listdir and
+    an isdir per entry, ~200) under its dispatch lock, on every request: a burst of clients (200 buyers
+    at once, bench/launch_day.py) then queues on that lock and the emulator spends most of its time
+    there. The listing cannot change while the server runs: list it once."""
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default=HOST)
@@ -377,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="how long each transaction stays in flight; 0 turns conflicts off")
     arguments = parser.parse_args(argv)
     install()
+    _dispatch_without_listing_moto()
     set_transaction_conflicts(arguments.transaction_conflicts)
     from moto import server
 
