@@ -14,6 +14,17 @@ PACKAGE_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-northeast-2}
 
 .PHONY: run test lint lint-infra package policy bench fuzz clean
 
+# The suite on both cores (pytest-xdist workers, each with its own emulated AWS, a test module per
+# worker at a time), printing its slowest tests; then the `after_suite` tests, which check the AWS calls
+# every worker recorded (tests/conftest.py). $(1): extra environment (make policy's).
+TEST_WORKERS ?= 2
+CALLS := build/aws-calls.json
+define suite
+	rm -f $(CALLS)
+	$(1) CLASSPAY_RECORD_AWS_CALLS=$(CALLS) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not after_suite" --durations=15
+	$(1) CLASSPAY_RECORDED_AWS_CALLS=$(CALLS) $(BIN)/python -m pytest -m after_suite
+endef
+
 $(STAMP): requirements.txt requirements-dev.txt infra/drawing-requirements.txt infra/payout-worker-requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -25,7 +36,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory lint-infra
-	$(BIN)/python -m pytest
+	$(call suite,)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -43,7 +54,7 @@ lint-infra: package
 
 # Rewrite .chalice/policy-<stage>.json from the AWS calls the whole test suite makes; review the diff.
 policy: $(STAMP)
-	CLASSPAY_UPDATE_POLICY=1 $(BIN)/python -m pytest
+	$(call suite,CLASSPAY_UPDATE_POLICY=1)
 
 # Every benchmark in bench/ (incl. a locust run on chalice local, loopback), rewriting bench/RESULTS.md.
 bench: $(STAMP)

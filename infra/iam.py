@@ -257,6 +257,18 @@ class Recorder:
                 uses.setdefault(use, test)
         return uses
 
+    def dump(self) -> dict:
+        """What was recorded, as JSON (a parallel test run merges its workers' recordings)."""
+        return {"calls": [[handler, *use, test] for (handler, use), test in self.calls.items()],
+                "unnamed": self.unnamed}
+
+    def merge(self, recorded: dict) -> None:
+        with self._lock:
+            for handler, action, resource, test in recorded["calls"]:
+                self.calls.setdefault((handler, Use(action, resource)), test)
+            for why, test in recorded["unnamed"].items():
+                self.unnamed.setdefault(why, test)
+
     def _on_call(self, params=None, model=None, **_kwargs) -> None:
         handler = handler_of(sys._getframe(1)) if model is not None else None
         if handler is None:

@@ -51,23 +51,62 @@ _serial = itertools.count()
 FULL_RUN = pytest.StashKey[bool]()
 
 
+# `make test` runs the suite on both cores (pytest-xdist, each worker its own moto) and then the
+# `after_suite` tests, which check what the whole suite did, in a run of their own: the first run
+# writes the AWS calls its workers recorded to RECORD_CALLS, the second reads them from RECORDED_CALLS.
+RECORD_CALLS = os.environ.get("CLASSPAY_RECORD_AWS_CALLS")
+RECORDED_CALLS = os.environ.get("CLASSPAY_RECORDED_AWS_CALLS")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "after_suite: runs after every other test (it checks what they did)")
+    config.addinivalue_line("markers", "starts_first: a long module, started first so that the workers finish together")
     config.stash[FULL_RUN] = True
 
 
 def pytest_deselected(items):
-    if items:
+    """Leaving out only the `after_suite` tests (to run them after a parallel run) keeps a run full."""
+    if any(item.get_closest_marker("after_suite") is None for item in items):
         items[0].config.stash[FULL_RUN] = False
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """`after_suite` tests go last; a run is full when it collected the whole suite and deselected nothing."""
+    """`starts_first` modules go first and `after_suite` tests last; a run is full when it collected the
+    whole suite and deselected nothing."""
     tests_dir = (PROJECT_DIR / "tests").resolve()
     chosen = [Path(str(arg).split("::")[0]).resolve() for arg in config.args]
     if any(path != tests_dir for path in chosen) or any("::" in str(arg) for arg in config.args):
         config.stash[FULL_RUN] = False
-    items.sort(key=lambda item: item.get_closest_marker("after_suite") is not None)
+    items.sort(key=lambda item: (item.get_closest_marker("after_suite") is not None,
+                                 item.get_closest_marker("starts_first") is None))
+
+
+def pytest_collection_finish(session):
+    if RECORDED_CALLS:
+        recorded = json.loads(Path(RECORDED_CALLS).read_text())
+        iam.RECORDER.merge(recorded)
+        session.config.stash[FULL_RUN] = recorded["full"]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """A worker's recording, merged into the controller's."""
+    recorded = getattr(node, "workeroutput", {}).get("aws_calls")
+    if recorded is not None:
+        iam.RECORDER.merge(recorded)
+        node.config.stash[FULL_RUN] = node.config.stash.get(FULL_RUN, True) and recorded["full"] and error is None
+    else:
+        node.config.stash[FULL_RUN] = False
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    full = config.stash.get(FULL_RUN, False) and session.testsfailed == 0 and exitstatus == 0
+    if hasattr(config, "workerinput"):
+        config.workeroutput["aws_calls"] = {**iam.RECORDER.dump(), "full": full}
+    elif RECORD_CALLS:
+        Path(RECORD_CALLS).parent.mkdir(parents=True, exist_ok=True)
+        Path(RECORD_CALLS).write_text(json.dumps({**iam.RECORDER.dump(), "full": full}))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -81,6 +120,13 @@ def aws():
         os.environ.update(identifiers)
         iam.RECORDER.environment = {**stage_environment, **identifiers}
         yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def empty_tables(aws):
+    """Each test module starts from empty tables (the user pool, bucket, queues and keys stay): its cost
+    never depends on how many tests ran before it, and an audit of the whole ledger reads its own data."""
+    emulator.empty_tables()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,11 @@ learner and the demo instructor, a bounded number of examples per operation
 
 import os
 
+import pytest
+
 from infra.fuzz import fuzz
+
+pytestmark = pytest.mark.starts_first  # the longest module of make test: started while the others run
 
 MOTO_PORT = int(os.environ.get("FUZZ_MOTO_PORT", "5803"))
 API_PORT = int(os.environ.get("FUZZ_API_PORT", "8803"))

@@ -27,6 +27,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -46,6 +47,8 @@ from chalicelib.store import reconciliation_runs
 from tests.jobs import deliver_sqs, take_queue_messages
 from tests.money import buy, dynamodb_fails, new_key, refund
 from tests.test_catalog import STUDIO
+
+pytestmark = pytest.mark.starts_first  # a long module of make test: started while the others run
 
 PRICES = (10_000, 30_000)
 DAY = 60 * 24  # minutes
