@@ -36,6 +36,7 @@ replication lag of eventually consistent reads and of global secondary indexes
 """
 
 import argparse
+import contextlib
 import copy
 import functools
 import inspect
@@ -43,6 +44,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 
 HOST = "127.0.0.1"
 SERVER_CONFLICT_WINDOW = 0.02  # seconds a transaction stays in flight in the servers (make run, fuzz, load)
@@ -61,7 +63,19 @@ def set_transaction_conflicts(seconds: float) -> None:
 
 
 def transaction_conflicts() -> float:
+    """The current in-flight window (0: off)."""
     return _conflict_window
+
+
+@contextlib.contextmanager
+def conflicting_transactions(seconds: float) -> Iterator[None]:
+    """TransactionConflict emulated while inside (a test that races threads), as before afterwards."""
+    previous = _conflict_window
+    set_transaction_conflicts(seconds)
+    try:
+        yield
+    finally:
+        set_transaction_conflicts(previous)
 
 
 def empty_tables() -> None:

@@ -242,9 +242,5 @@ def threads(restore_environ):
     transactions that overlap on an item cancel each other, as on DynamoDB (infra/emulator.py)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    emulator.set_transaction_conflicts(CONFLICT_WINDOW)
-    try:
-        with ThreadPoolExecutor(max_workers=20) as pool:
-            yield pool
-    finally:
-        emulator.set_transaction_conflicts(0)
+    with emulator.conflicting_transactions(CONFLICT_WINDOW), ThreadPoolExecutor(max_workers=20) as pool:
+        yield pool

@@ -44,6 +44,8 @@ from chalicelib.money import Money
 from chalicelib.services import ledger, reconciliation
 from chalicelib.services.payout_gateway import FAKE, PayoutOutcome
 from chalicelib.store import reconciliation_runs
+from infra import emulator
+from tests.conftest import CONFLICT_WINDOW
 from tests.jobs import deliver_sqs, take_queue_messages
 from tests.money import buy, dynamodb_fails, new_key, refund
 from tests.test_catalog import STUDIO
@@ -349,7 +351,7 @@ class Market(RuleBasedStateMachine):
         learner, course, seat, coupon, send, expected = self._purchase(who, pick, seat, coupon)
         original = os.environ
         try:
-            with ThreadPoolExecutor(max_workers=2) as pool:
+            with emulator.conflicting_transactions(CONFLICT_WINDOW), ThreadPoolExecutor(max_workers=2) as pool:
                 responses = list(pool.map(lambda _: send(), range(2)))
         finally:
             os.environ = original  # noqa: B003 (the test client swaps os.environ per request)
@@ -381,7 +383,8 @@ class Market(RuleBasedStateMachine):
         course = with_seats[pick % len(with_seats)]
         original = os.environ
         try:
-            with ThreadPoolExecutor(max_workers=len(self.learners)) as pool:
+            with emulator.conflicting_transactions(CONFLICT_WINDOW), \
+                    ThreadPoolExecutor(max_workers=len(self.learners)) as pool:
                 responses = list(pool.map(
                     lambda lr: buy(self.api, lr.token, course.course_id, session_id=course.session_id),
                     self.learners))
