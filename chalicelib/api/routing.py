@@ -259,10 +259,14 @@ def _field_error(error: msgspec.ValidationError) -> errors.ValidationFailed:
 
 
 def decode_body(schema: type, raw_body: bytes | None, required: bool = True) -> Any:
+    """The body as `schema`. Strict about bytes: JSON is UTF-8 (RFC 8259), so a body that is not is 400
+    naming `body`, checked before any decoding (msgspec reads strings lazily: an invalid byte after a
+    field that fails validation would otherwise surface later, as a 500)."""
     if not raw_body and not required:
         return schema()
     if not raw_body:
         raise errors.MalformedRequest("A JSON body is required", errors=[errors.FieldError("body", "required")])
+    _require_utf8(raw_body)
     try:
         return msgspec.json.decode(raw_body, type=schema)
     except msgspec.ValidationError as error:
@@ -271,6 +275,24 @@ def decode_body(schema: type, raw_body: bytes | None, required: bool = True) -> 
         raise _field_error(error) from None
     except msgspec.DecodeError as error:
         raise errors.MalformedRequest(str(error), errors=[errors.FieldError("body", str(error))]) from None
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _require_utf8(raw_body: bytes | str) -> None:
+    if isinstance(raw_body, str):
+        return  # already text (an API Gateway event body that was not base64)
+    try:
+        raw_body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        message = f"not valid UTF-8 (byte {error.start})"
+        raise errors.MalformedRequest(f"The body is {message}",
+                                      errors=[errors.FieldError("body", message)]) from None
+
+
+def _too_deep() -> errors.MalformedRequest:
+    message = "JSON nested too deeply"
+    return errors.MalformedRequest(message, errors=[errors.FieldError("body", message)])
 
 
 def _integral(value: Any) -> Any:
@@ -285,7 +307,12 @@ def _integral(value: Any) -> Any:
 
 def _decode_integral_floats(schema: type, raw_body: bytes, error: msgspec.ValidationError) -> Any:
     """JSON has one number type: `3.0` is the integer 3 (as JSON Schema says); `3.5` is still refused."""
-    normalized = msgspec.json.encode(_integral(msgspec.json.decode(raw_body)))
+    try:
+        normalized = msgspec.json.encode(_integral(msgspec.json.decode(raw_body)))
+    except msgspec.DecodeError as malformed:
+        raise errors.MalformedRequest(str(malformed), errors=[errors.FieldError("body", str(malformed))]) from None
+    except RecursionError:
+        raise _too_deep() from None
     try:
         return msgspec.json.decode(normalized, type=schema)
     except msgspec.ValidationError as again:
