@@ -184,3 +184,13 @@ def reminder_lead_minutes() -> int:
 def default_timezone() -> str:
     """The IANA time zone whose calendar days the dashboard counts in, unless the instructor set one."""
     return os.environ.get("DASHBOARD_TIMEZONE", "Asia/Seoul")
+
+
+# --- secrets ---------------------------------------------------------------------------------------
+
+CURSOR_KEY_NAME = "cursor-key"
+
+
+def cursor_key_parameter() -> str:
+    """The SSM SecureString holding the key that authenticates pagination cursors (`chalicelib/api/pagination.py`)."""
+    return _required("SECRETS_PATH") + CURSOR_KEY_NAME

@@ -11,11 +11,12 @@ variables for the app to run with.
 
 import json
 import os
+import secrets
 from pathlib import Path
 
 import boto3
 
-from chalicelib import roles, store
+from chalicelib import config, roles, store
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PASSWORD_POLICY = {
@@ -127,6 +128,18 @@ def create_payout_account_key(stage: str) -> dict[str, str]:
     return {"PAYOUT_ACCOUNT_KEY_ID": key_id}
 
 
+def create_cursor_key(environment: dict[str, str]) -> None:
+    """The stage's pagination cursor key (`chalicelib/api/pagination.py`): a random SecureString, made once
+    (a bootstrap run again keeps it, so the cursors clients hold stay good). In prod an operator sets it."""
+    name = environment["SECRETS_PATH"] + config.CURSOR_KEY_NAME
+    ssm = boto3.client("ssm")
+    try:
+        ssm.put_parameter(Name=name, Value=secrets.token_urlsafe(32), Type="SecureString",
+                          Description="classpay: authenticates pagination cursors")
+    except ssm.exceptions.ParameterAlreadyExists:
+        pass
+
+
 def named_resources(environment: dict[str, str], suffix: str) -> dict[str, str]:
     """The stage's resources of one kind by variable: every `*_QUEUE`, every `*_BUCKET`."""
     return {name: value for name, value in sorted(environment.items()) if name.endswith(suffix)}
@@ -143,4 +156,5 @@ def create_stage_resources(stage: str) -> dict[str, str]:
         create_queue(queue)
     verify_sender(os.environ["MAIL_SENDER"])
     identifiers.update(create_payout_account_key(stage))
+    create_cursor_key(environment)
     return identifiers

@@ -24,7 +24,8 @@ does not declare):
   IDEMPOTENCY_KEY_REUSED, ...). Per operation, the 4xx statuses whose
   documented codes include such a reason are accepted; statuses documented
   only for input errors (VALIDATION_FAILED, MALFORMED_REQUEST, ...) are not.
-  A `cursor` is opaque: one the API did not issue is 422 on every list.
+  A `cursor` is opaque and authenticated (chalicelib/api/pagination.py): one
+  the API did not issue for that list and caller is 422 on every list.
 - Unexpected methods: API Gateway answers TRACE/QUERY itself; `chalice
   local`'s development server answers them 501 before the app runs. The
   coverage phase tries every other undeclared method (405 from the app).

@@ -5,14 +5,22 @@ range the product accepts: each answers its exact status with a problem document
 or the date's field, never a 500 and never another caller's items.
 """
 
+import base64
+import json
 import os
 import re
+from urllib.parse import quote
 
 import boto3
 import pytest
 
+from chalicelib import errors
+from chalicelib.api import pagination
 from chalicelib.api.routing import ENDPOINTS
-from tests.money import new_key
+from chalicelib.api.schemas import PageQuery
+from tests.learning_support import enroll
+from tests.money import buy, confirm, funded_learner, new_key, start_topup
+from tests.test_catalog import make_course
 
 PROBLEM = "application/problem+json"
 SOME_ID = "01J00000000000000000000000"
@@ -72,3 +80,144 @@ def test_json_nested_too_deeply_is_400_naming_the_body(api, everyone_token):
     assert_problem(response, 400, "body")
     array = b"[" * 100_000 + b"]" * 100_000
     assert_problem(api.post("/auth/login", raw=array), 422, "body")
+
+
+# --- cursors: opaque and authenticated ------------------------------------------------------------
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _page(api, path, token=None):
+    response = api.get(path, token=token)
+    assert response.status_code == 200, response.body
+    return response.json_body
+
+
+def _edited(cursor: str) -> list[str]:
+    """The same cursor with one character of its position, then of its tag, changed; and its tag moved."""
+    position, tag = cursor.split(".")
+    flip = {"A": "B"}.get(position[0], "A")
+    return [flip + position[1:] + "." + tag, position + "." + ("A" if tag[0] != "A" else "B") + tag[1:],
+            position + "." + tag[::-1], position, position + "." + tag + "."]
+
+
+def _forged(owner_attribute: str, owner: str) -> list[str]:
+    """Cursors a client could make: the positions the API used to accept unsigned, wrong value types, JSON
+    nested too deeply, bad base64, and each of those with a tag-shaped suffix."""
+    positions = [
+        _b64(json.dumps({owner_attribute: {"S": owner}, "created_at": {"S": "2030-01-01"}}).encode()),
+        _b64(json.dumps({owner_attribute: {"S": owner}, "order_id": {"N": ["x"]}}).encode()),
+        _b64(json.dumps({owner_attribute: {"S": 5}, "sort": {"M": {"a": {"L": []}}}}).encode()),
+        _b64(b"[" * 3000 + b"]" * 3000)[:1990],
+        _b64(b"\xff\xfe not json"),
+        "%%%", "a" * 2048, "!!!.bad", "e30",
+    ]
+    return positions + [p + "." + "A" * 43 for p in positions if len(p) < 2000]
+
+
+def test_a_catalog_cursor_works_only_for_its_sort_filter_and_query(api):
+    instructor = api.token_for(roles=["instructor"])
+    for n in range(3):
+        make_course(api, instructor, title=f"Cursor course {n}", category="design", amount=10_000 + n)
+    newest = _page(api, "/courses?sort=newest&limit=1")
+    cursor = newest["next_cursor"]
+    assert cursor and "." in cursor
+    # the same list goes on (sort=newest again, another page size)
+    assert api.get(f"/courses?sort=newest&limit=2&cursor={cursor}").status_code == 200
+    for other in ("sort=price_asc", "sort=popular", "sort=newest&category=design", "q=cursor",
+                  "sort=newest&q=course"):
+        assert_problem(api.get(f"/courses?{other}&cursor={cursor}"), 422, "cursor")
+    design = _page(api, "/courses?sort=price_asc&category=design&limit=1")["next_cursor"]
+    assert_problem(api.get(f"/courses?sort=price_asc&category=programming&cursor={design}"), 422, "cursor")
+    assert_problem(api.get(f"/courses?sort=price_desc&category=design&cursor={design}"), 422, "cursor")
+    search = _page(api, "/courses?q=cursor&limit=1")["next_cursor"]
+    assert_problem(api.get(f"/courses?q=course&cursor={search}"), 422, "cursor")
+    assert api.get(f"/courses?q=cursor&cursor={search}").status_code == 200
+
+
+def test_a_cursor_edited_or_forged_is_422_naming_cursor_on_orders_and_wallet(api):
+    learner = funded_learner(api, 100_000)
+    confirm(api, learner, start_topup(api, learner, 5_000))
+    entries = _page(api, "/wallet/entries?limit=1", token=learner)
+    assert entries["next_cursor"]
+    instructor = api.token_for(roles=["instructor"])
+    for n in range(2):
+        assert buy(api, learner, make_course(api, instructor, title=f"Bought {n}", amount=1_000)).status_code == 201
+    orders = _page(api, "/orders?limit=1", token=learner)
+    assert orders["next_cursor"]
+    me = api.get("/me", token=learner).json_body["user_id"]
+    for path, cursor, owner in (("/wallet/entries", entries["next_cursor"], "book"),
+                                ("/orders", orders["next_cursor"], "learner_id")):
+        for bad in _edited(cursor) + _forged(owner, me):
+            assert_problem(api.get(f"{path}?cursor={quote(bad)}", token=learner), 422, "cursor")
+        assert api.get(f"{path}?cursor={cursor}", token=learner).status_code == 200
+
+
+def test_a_cursor_of_another_caller_or_list_is_refused_and_shows_nothing(api):
+    owner = funded_learner(api, 100_000)
+    confirm(api, owner, start_topup(api, owner, 5_000))
+    stolen = _page(api, "/wallet/entries?limit=1", token=owner)["next_cursor"]
+    thief = funded_learner(api, 20_000)
+    answer = api.get(f"/wallet/entries?cursor={stolen}", token=thief)
+    assert_problem(answer, 422, "cursor")
+    assert "items" not in answer.json_body
+    # nor on another list of the owner's own
+    assert_problem(api.get(f"/orders?cursor={stolen}", token=owner), 422, "cursor")
+    assert_problem(api.get(f"/me/enrollments?cursor={stolen}", token=owner), 422, "cursor")
+
+
+def test_a_reviews_cursor_is_for_its_course_only(api):
+    instructor = api.token_for(roles=["instructor"])
+    course, other = make_course(api, instructor, title="Reviewed"), make_course(api, instructor, title="Other")
+    for text in ("one", "two"):
+        learner = api.token_for()
+        enroll(api, learner, course)
+        assert api.post(f"/courses/{course}/reviews", {"rating": 5, "text": text}, token=learner).status_code == 201
+    cursor = _page(api, f"/courses/{course}/reviews?limit=1")["next_cursor"]
+    assert_problem(api.get(f"/courses/{other}/reviews?cursor={cursor}"), 422, "cursor")
+    assert [r["text"] for r in _page(api, f"/courses/{course}/reviews?cursor={cursor}")["items"]] == ["one"]
+
+
+def test_every_paginated_route_refuses_cursors_it_did_not_issue(api, everyone_token):
+    paginated = [e for e in ENDPOINTS if e.query is not None and "cursor" in e.query.__struct_fields__]
+    assert len(paginated) >= 10
+    for endpoint in paginated:
+        path = re.sub(r"\{[^}]+\}", SOME_ID, endpoint.path)
+        for bad in _forged("learner_id", "someone"):
+            response = api.get(f"{path}?cursor={quote(bad)}", token=everyone_token)
+            assert response.status_code == 422, (endpoint.path, bad[:40], response.body)
+            assert [e["field"] for e in response.json_body["errors"]] == ["cursor"], (endpoint.path, response.body)
+
+
+# --- the sealing itself -----------------------------------------------------------------------------
+
+KEY = b"k" * 32
+SCOPE = pagination.scope("GET", "/orders", {}, PageQuery(), "user-1")
+
+
+def test_a_sealed_cursor_opens_to_its_position_in_its_own_scope_only():
+    token = pagination.seal_cursor("eyJhIjp7IlMiOiJiIn19", SCOPE, key=KEY)
+    assert pagination.open_cursor(token, SCOPE, key=KEY) == "eyJhIjp7IlMiOiJiIn19"
+    assert pagination.seal_cursor(None, SCOPE, key=KEY) is None
+    others = [pagination.scope("GET", "/orders", {}, PageQuery(), "user-2"),
+              pagination.scope("GET", "/orders", {}, PageQuery(), None),
+              pagination.scope("GET", "/wallet/entries", {}, PageQuery(), "user-1"),
+              pagination.scope("GET", "/orders", {"course_id": "c"}, PageQuery(), "user-1")]
+    for other in others:
+        with pytest.raises(errors.ValidationFailed) as refused:
+            pagination.open_cursor(token, other, key=KEY)
+        assert refused.value.errors[0].field == "cursor"
+    with pytest.raises(errors.ValidationFailed):  # sealed under a key since rotated: stale
+        pagination.open_cursor(token, SCOPE, key=b"another key")
+
+
+def test_the_scope_ignores_page_size_and_cursor_but_not_filters():
+    from chalicelib.api.catalog import CatalogQuery
+
+    assert (pagination.scope("GET", "/courses", {}, CatalogQuery(limit=5, cursor="x"), None)
+            == pagination.scope("GET", "/courses", {}, CatalogQuery(limit=50), None))
+    assert (pagination.scope("GET", "/courses", {}, CatalogQuery(sort="newest"), None)
+            != pagination.scope("GET", "/courses", {}, CatalogQuery(sort="price_asc"), None))
+    assert (pagination.scope("GET", "/courses", {}, CatalogQuery(category="data"), None)
+            != pagination.scope("GET", "/courses", {}, CatalogQuery(), None))

@@ -28,6 +28,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import errors
 from chalicelib.api import idempotency as idempotency_keys
+from chalicelib.api import pagination
 from chalicelib.api.authorizer import bearer
 from chalicelib.api.problems import problem_response
 from chalicelib.roles import ADMINS, INSTRUCTORS, LEARNERS, Caller
@@ -189,6 +190,7 @@ def _run(request, declared: Endpoint, view: Callable, path_params: dict[str, str
             query=decode_query(declared.query, request.query_params) if declared.query else None,
             headers=dict(request.headers),
         )
+        list_scope = _open_cursor(call, declared, path_params)
         if declared.idempotent:
             held = idempotency_keys.open_request(
                 call, declared.method, declared.path, path_params, declared.status, declared.content_type
@@ -206,10 +208,37 @@ def _run(request, declared: Endpoint, view: Callable, path_params: dict[str, str
         if isinstance(held, idempotency_keys.IdempotentRequest):
             held.release()
         raise
+    if list_scope is not None:
+        result = _sealed(result, list_scope)
     response = reply(result, declared)
     if held is not None:
         held.settle_success(response)
     return response
+
+
+def _open_cursor(call: Call, declared: Endpoint, path_params: dict[str, str]) -> bytes | None:
+    """On a paginated route: the list's scope, and the client's cursor swapped for the position it carries
+    (an edited or foreign cursor is refused here, before any service sees it)."""
+    if declared.query is None or "cursor" not in declared.query.__struct_fields__:
+        return None
+    caller_id = call.caller.user_id if call.caller else None
+    list_scope = pagination.scope(declared.method, declared.path, path_params, call.query, caller_id)
+    if call.query.cursor is not None:
+        call.query = msgspec.structs.replace(call.query, cursor=pagination.open_cursor(call.query.cursor, list_scope))
+    return list_scope
+
+
+def _sealed(result: Any, list_scope: bytes) -> Any:
+    """The view's page with its `next_cursor` sealed for this list and caller."""
+    page = result.body if isinstance(result, Reply) else result
+    position = getattr(page, "next_cursor", None)
+    if not isinstance(position, str):
+        return result
+    page = msgspec.structs.replace(page, next_cursor=pagination.seal_cursor(position, list_scope))
+    if isinstance(result, Reply):
+        result.body = page
+        return result
+    return page
 
 
 def caller_of(request) -> Caller | None:

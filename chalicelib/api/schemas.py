@@ -74,7 +74,10 @@ class SignedMoney(msgspec.Struct):
 
 
 Limit = Annotated[int, msgspec.Meta(ge=1, le=100)]
-Cursor = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+Cursor = Annotated[str, msgspec.Meta(
+    min_length=1, max_length=2048,
+    description="Opaque: the `next_cursor` of the previous page, issued for this list (route, ids, filters) "
+                "and this caller; an edited or foreign cursor is 422 naming `cursor`")]
 
 
 class PageQuery(msgspec.Struct):
