@@ -221,3 +221,105 @@ def test_the_scope_ignores_page_size_and_cursor_but_not_filters():
             != pagination.scope("GET", "/courses", {}, CatalogQuery(sort="price_asc"), None))
     assert (pagination.scope("GET", "/courses", {}, CatalogQuery(category="data"), None)
             != pagination.scope("GET", "/courses", {}, CatalogQuery(), None))
+
+
+# --- dates: one parser, one range -------------------------------------------------------------------
+
+OUT_OF_RANGE = ("9999-12-31T23:59:59-12:00", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00",
+                "0001-01-01T00:00:00Z", "1999-12-31T23:59:59Z", "2100-01-01T00:00:01Z", "2100-01-01T09:00:01+09:00")
+MALFORMED_MOMENTS = ("2030-02-30T00:00:00Z", "2030-01-01T25:00:00Z", "2030-01-01", "2030-01-01T00:00:00",
+                     "2030-01-01T00:00:00+24:00", "+12030-01-01T00:00:00Z", "", "now")
+
+
+@pytest.fixture(scope="module")
+def studio(api):
+    instructor = api.token_for(roles=["instructor"])
+    return instructor, make_course(api, instructor, title="Dated")
+
+
+@pytest.mark.parametrize("moment", OUT_OF_RANGE + MALFORMED_MOMENTS)
+def test_a_date_time_out_of_range_or_malformed_is_422_naming_its_field(api, studio, everyone_token, moment):
+    instructor, course_id = studio
+    session = api.post(f"/instructor/courses/{course_id}/sessions",
+                       {"starts_at": moment, "duration_minutes": 600, "capacity": 3}, token=instructor)
+    assert_problem(session, 422, "starts_at")
+    coupon = api.post(f"/instructor/courses/{course_id}/coupons", {"code": "EDGE10", "kind": "percent", "value": 10,
+                                                                   "max_redemptions": 5, "expires_at": moment},
+                      token=instructor)
+    assert_problem(coupon, 422, "expires_at")
+    draft = make_course(api, instructor, title="Later", publish=False)
+    assert_problem(api.post(f"/instructor/courses/{draft}/publish", {"publish_at": moment}, token=instructor),
+                   422, "publish_at")
+    for job in ("settlement", "payouts", "session_reminders", "scheduled_publishing", "topup_expiry"):
+        assert_problem(api.post(f"/admin/jobs/{job}/run", {"now": moment}, token=everyone_token), 422, "now")
+
+
+def test_the_ends_of_the_range_are_accepted(api, studio):
+    instructor, course_id = studio
+    for moment in ("2099-12-31T23:59:59-00:00", "2100-01-01T09:00:00+09:00", "2100-01-01T00:00:00Z"):
+        session = api.post(f"/instructor/courses/{course_id}/sessions",
+                           {"starts_at": moment, "duration_minutes": 600, "capacity": 3}, token=instructor)
+        assert session.status_code == 201, session.body
+    draft = make_course(api, instructor, title="Far", publish=False)
+    published = api.post(f"/instructor/courses/{draft}/publish", {"publish_at": "2100-01-01T09:00:00+09:00"},
+                         token=instructor)
+    assert published.status_code == 200, published.body
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("from=9999-01-01&to=9999-12-31", "from"), ("from=2026-01-01&to=9999-12-31", "to"),
+    ("to=9999-12-31", "to"), ("from=0001-01-01", "from"), ("from=1999-12-31&to=2000-01-05", "from"),
+    ("from=2099-12-31&to=2100-01-02", "to"), ("from=2026-02-30", "from"), ("to=99999-01-01", "to"),
+])
+def test_a_dashboard_range_out_of_range_is_422_naming_the_end(api, studio, query, field):
+    instructor, _ = studio
+    for path in ("/instructor/dashboard", "/instructor/dashboard.csv"):
+        assert_problem(api.get(f"{path}?{query}", token=instructor), 422, field)
+
+
+def test_a_dashboard_at_the_ends_of_the_range_answers(api, studio):
+    instructor, _ = studio
+    for query in ("from=2000-01-01&to=2000-01-31&granularity=week", "from=2099-12-01&to=2100-01-01&granularity=month",
+                  "to=2000-01-01"):
+        response = api.get(f"/instructor/dashboard?{query}", token=instructor)
+        assert response.status_code == 200, (query, response.body)
+
+
+def test_the_range_check_names_nested_and_renamed_fields():
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    import msgspec
+
+    from chalicelib.api.routing import within_range
+
+    class Inner(msgspec.Struct):
+        at: datetime
+
+    class Outer(msgspec.Struct):
+        first: date = msgspec.field(name="from")
+        inner: list[Inner] = []
+
+    ok = Outer(date(2000, 1, 1), [Inner(datetime(2100, 1, 1, tzinfo=UTC))])
+    assert within_range(ok) is ok
+    far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-12)))
+    for bad, field in ((Outer(date(9999, 12, 31)), "from"), (Outer(date(2001, 1, 1), [ok.inner[0], Inner(far)]),
+                                                             "inner[1].at")):
+        with pytest.raises(errors.ValidationFailed) as refused:
+            within_range(bad)
+        assert refused.value.errors[0].field == field
+
+
+def test_the_accepted_range_is_computed_without_overflow():
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    from chalicelib.clock import accepted
+
+    def at(*fields, hours=0):
+        return datetime(*fields, tzinfo=timezone(timedelta(hours=hours)))
+
+    assert accepted(at(2000, 1, 1)) and accepted(at(2100, 1, 1)) and accepted(at(2100, 1, 1, 9, hours=9))
+    assert accepted(datetime(2050, 6, 1)) and accepted(date(2000, 1, 1)) and accepted(date(2100, 1, 1))
+    for refused in (at(9999, 12, 31, 23, 59, 59, hours=-12), at(1, 1, 1, hours=1), datetime.max.replace(tzinfo=UTC),
+                    at(1999, 12, 31, 23, 59, 59), at(2100, 1, 1, 0, 0, 1), at(2000, 1, 1, 8, hours=9),
+                    date(1999, 12, 31), date(2100, 1, 2), date.max, date.min):
+        assert not accepted(refused), refused

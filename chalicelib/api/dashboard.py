@@ -12,7 +12,7 @@ import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import INSTRUCTOR, ApiBlueprint, Call, Reply
-from chalicelib.api.schemas import Input, MoneyBody, Page, PageQuery
+from chalicelib.api.schemas import Day, Input, MoneyBody, Page, PageQuery
 
 dashboard_api = ApiBlueprint(__name__, tag="dashboard")
 
@@ -22,8 +22,8 @@ Metric = Literal["net", "gross", "refunded", "orders", "enrollments", "completio
 
 
 class DashboardQuery(msgspec.Struct):
-    first: date | None = msgspec.field(default=None, name="from")
-    last: date | None = msgspec.field(default=None, name="to")
+    first: Day | None = msgspec.field(default=None, name="from")
+    last: Day | None = msgspec.field(default=None, name="to")
     course_id: CourseId | None = None
     granularity: Literal["day", "week", "month"] = "day"
 

@@ -21,12 +21,13 @@ built and against which the policy test checks every route of the app.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import msgspec
 from chalice import Blueprint, Response
 
-from chalicelib import errors
+from chalicelib import clock, errors
 from chalicelib.api import idempotency as idempotency_keys
 from chalicelib.api import pagination
 from chalicelib.api.authorizer import bearer
@@ -297,10 +298,10 @@ def decode_body(schema: type, raw_body: bytes | None, required: bool = True) -> 
         raise errors.MalformedRequest("A JSON body is required", errors=[errors.FieldError("body", "required")])
     _require_utf8(raw_body)
     try:
-        return msgspec.json.decode(raw_body, type=schema)
+        return within_range(msgspec.json.decode(raw_body, type=schema))
     except msgspec.ValidationError as error:
         if _INT_GOT_FLOAT.search(str(error)):
-            return _decode_integral_floats(schema, raw_body, error)
+            return within_range(_decode_integral_floats(schema, raw_body, error))
         raise _field_error(error) from None
     except msgspec.DecodeError as error:
         raise errors.MalformedRequest(str(error), errors=[errors.FieldError("body", str(error))]) from None
@@ -350,6 +351,25 @@ def _decode_integral_floats(schema: type, raw_body: bytes, error: msgspec.Valida
 
 def decode_query(schema: type, query_params) -> Any:
     try:
-        return msgspec.convert(dict(query_params or {}), type=schema, strict=False)
+        return within_range(msgspec.convert(dict(query_params or {}), type=schema, strict=False))
     except msgspec.ValidationError as error:
         raise _field_error(error) from None
+
+
+def within_range(decoded: Any, path: str = "") -> Any:
+    """`decoded` (a body or a query) once every date and date-time in it is one the product accepts
+    (`clock.accepted`: 2000-01-01..2100-01-01 UTC); else 422 naming the field, as it was sent. msgspec
+    parses them (RFC 3339; an offset is required where the type says so); this is the one range check."""
+    if isinstance(decoded, date):  # datetime included
+        if not clock.accepted(decoded):
+            raise errors.ValidationFailed.on(path or "body", clock.RANGE_MESSAGE)
+    elif isinstance(decoded, msgspec.Struct):
+        for spec in msgspec.structs.fields(decoded):
+            within_range(getattr(decoded, spec.name), f"{path}.{spec.encode_name}" if path else spec.encode_name)
+    elif isinstance(decoded, list | tuple):
+        for index, item in enumerate(decoded):
+            within_range(item, f"{path}[{index}]")
+    elif isinstance(decoded, dict):
+        for key, item in decoded.items():
+            within_range(item, f"{path}.{key}" if path else str(key))
+    return decoded

@@ -4,7 +4,7 @@ Structs are strict: unknown fields are refused, integers are whole numbers (3.0 
 strings have bounds. The OpenAPI document is generated from these types.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, ClassVar, Generic, TypeVar
 
 import msgspec
@@ -28,7 +28,11 @@ LongText = Annotated[str, msgspec.Meta(max_length=5000)]
 # no user info, no IP-literal brackets, nothing a URL parser would choke on.
 HttpsUrl = Annotated[str, msgspec.Meta(max_length=500,
                                        pattern=r"^https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:/[!-~]*)?$")]
-AwareDateTime = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 with a time zone")]
+# Every date and date-time a client sends is in 2000-01-01..2100-01-01 UTC (chalicelib/clock.py); the routing
+# wrapper checks it for each one decoded, whatever its type, and names the field otherwise (422).
+AwareDateTime = Annotated[datetime, msgspec.Meta(
+    tz=True, description="RFC 3339 with a time zone, from 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z")]
+Day = Annotated[date, msgspec.Meta(description="A calendar day (YYYY-MM-DD), from 2000-01-01 to 2100-01-01")]
 Position = Annotated[int, msgspec.Meta(ge=0, le=10_000, description="0-based place in its list")]
 
 
