@@ -1,27 +1,57 @@
-"""`chalice local` with a listen backlog that takes a crowd: how every local stack serves the API.
+"""`chalice local` that takes a crowd: how every local stack serves the API.
 
     python -m infra.api_server local --stage local --host 127.0.0.1 --port 8000 [--no-autoreload]
 
-takes `chalice`'s own arguments and runs its CLI, after one change: chalice's
-server (`chalice.local.ThreadedHTTPServer`) keeps socketserver's
-`request_queue_size` of 5, so the kernel queues at most ~5 connections that
-its accept loop has not taken yet and resets the rest. A burst of clients at
-once (the launch-day benchmark's 200 buyers, the race tests' threads, a
-browser opening many tabs) then sees "connection reset" for requests the app
-never received. Here the backlog is `REQUEST_QUEUE_SIZE`; each accepted
-connection is still served on a thread of its own, as before.
+takes `chalice`'s own arguments and runs its CLI, after two changes for bursts of
+clients (the launch-day benchmark's 200 buyers at once, the race tests' threads):
+
+- A listen backlog of `REQUEST_QUEUE_SIZE`. Chalice's server
+  (`chalice.local.ThreadedHTTPServer`) keeps socketserver's `request_queue_size`
+  of 5: the kernel holds at most ~5 connections its accept loop has not taken
+  yet, and the rest of a burst is reset or waits on SYN retries, for requests
+  the app never received.
+- At most `CONCURRENT_INVOCATIONS` requests in the app at once (each still on a
+  thread of its own; the others wait for a turn before the app sees them).
+  Deployed, every request has a Lambda of its own and DynamoDB commits a
+  transaction in milliseconds; here every request shares one Python process and
+  the emulator one core, so 200 requests in the app at once each get 1/200 of
+  it, and the app's clocks (the 8 s it keeps retrying a TransactionConflict,
+  `retry_on_contention`) time the emulator's queue instead of the contention:
+  buyers who would wait a second on AWS were answered 409 CONFLICT. Queued here,
+  a request's time in the app stays close to what it costs, and the requests in
+  the app still race (their transactions still overlap and conflict).
+  `LOCAL_API_CONCURRENCY` changes the number (0: no limit).
 
 Autoreload keeps working: chalice's reloader restarts its worker by running
 `sys.argv` again, so `sys.argv` is set to run this module (with the same
-interpreter and arguments), and the worker gets the same backlog. `make run`
+interpreter and arguments), and the worker gets the same changes. `make run`
 (`infra/local.py`) and `infra.stack` (fuzzing, load, launch day, the local
 stack tests) launch the API through here; nothing listens beyond the host given
 (127.0.0.1 in all of them).
 """
 
+import functools
+import os
 import sys
+import threading
 
 REQUEST_QUEUE_SIZE = 128
+CONCURRENT_INVOCATIONS = int(os.environ.get("LOCAL_API_CONCURRENCY", "8"))
+
+
+def _take_turns(limit: int) -> None:
+    """At most `limit` requests inside the app (the authorizer and the route) at once."""
+    from chalice.local import LocalGateway
+
+    turns = threading.BoundedSemaphore(limit)
+    handle = LocalGateway.handle_request
+
+    @functools.wraps(handle)
+    def handle_request(self, *args, **kwargs):
+        with turns:
+            return handle(self, *args, **kwargs)
+
+    LocalGateway.handle_request = handle_request
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     from chalice.local import ThreadedHTTPServer
 
     ThreadedHTTPServer.request_queue_size = REQUEST_QUEUE_SIZE
+    if CONCURRENT_INVOCATIONS > 0:
+        _take_turns(CONCURRENT_INVOCATIONS)
     sys.argv = [sys.executable, "-m", "infra.api_server", *arguments]  # what the reloader runs as its worker
     return cli.main(args=arguments, obj={}, prog_name="chalice")
 
