@@ -3,8 +3,9 @@
 Starts the `make run` stack on its own loopback ports (`infra/stack.py`),
 runs locust headless with a few users, bounded by time AND by a number of
 requests (whichever comes first; requests in flight then finish), and prints
-the figures per request. Nothing listens beyond 127.0.0.1, and the locustfile
-refuses any other host.
+the figures per request, then `GET /admin/reconciliation` as the demo admin:
+it must be ok (exit code 1 otherwise, as for a failed request). Nothing listens
+beyond 127.0.0.1, and the locustfile refuses any other host.
 
     .venv/bin/python bench/load.py [SECONDS] [USERS] [MAX_REQUESTS]   # default 30 4 1000
 """
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from infra.stack import clean_environment, running_stack  # noqa: E402
+from infra.stack_client import demo_admin  # noqa: E402
 
 MOTO_PORT = int(os.environ.get("BENCH_MOTO_PORT", "5805"))
 API_PORT = int(os.environ.get("BENCH_API_PORT", "8805"))
@@ -40,6 +42,7 @@ def main() -> int:
                    "--stop-timeout", "5", "--max-requests", str(max_requests)]
         result = subprocess.run(command, env=clean_environment(), capture_output=True, text=True, check=False)
         rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))
+        reconciliation = demo_admin(base_url).reconciliation()  # the ledger after the load, as the demo admin
     total = sum(int(r["Request Count"]) for r in rows if r["Name"] == "Aggregated")  # failures included
     bound = f"stopped at the request bound ({max_requests})" if total >= max_requests else \
         f"stopped at the time bound ({total} of at most {max_requests} requests)"
@@ -51,7 +54,11 @@ def main() -> int:
                          f"{float(row['Requests/s']):>8.1f}{row['50%']:>8}{row['95%']:>8}{row['99%']:>8}\n")
     failures = sum(int(r["Failure Count"]) for r in rows if r["Name"] == "Aggregated")
     sys.stdout.write(f"failures: {failures}\n")
-    return 0 if result.returncode in (0, 1) and failures == 0 else 1
+    violations = reconciliation["violations"]
+    sys.stdout.write(f"reconciliation: ok {str(reconciliation['ok']).lower()}, violations {len(violations)}\n")
+    for violation in violations[:20]:
+        sys.stdout.write(f"  {violation}\n")
+    return 0 if result.returncode in (0, 1) and failures == 0 and reconciliation["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -34,7 +34,10 @@ BENCHMARKS = [
     (["payouts.py", "1000", "10000"], "weekly payouts at 1,000 and 10,000 instructors (~10 and ~100 thousand ledger "
                                       "entries): the fan-out, the worker on a sample, linearity"),
     (["load.py", "30", "4", "1000"], "locust on `chalice local`: browse -> detail -> buy, 4 users, at most 30 s and "
-                                     "1,000 requests"),
+                                     "1,000 requests, then the reconciliation"),
+    (["launch_day.py", "200", "50"], "launch day: 200 new learners buy one course and a seat of its 50-seat live session "
+                                     "at once over `chalice local` on moto (TransactionConflict emulated), then the "
+                                     "wallets and the reconciliation"),
 ]
 
 # (script, what, regex whose group 1 is the measured figure, target (None: reported, no target), unit)
@@ -73,6 +76,21 @@ TARGETS = [
     ("payouts.py", "worker DynamoDB calls per payout, 10,000 vs 1,000 instructors",
      r"worker DynamoDB calls per payout, largest / smallest: ([\d.]+)", 1, "x"),
     ("load.py", "failed requests on the learner path", r"failures:\s+(\d+)", 0, "failures"),
+    ("load.py", "reconciliation violations after the load", r"reconciliation: ok \w+, violations (\d+)", 0,
+     "violations"),
+    ("launch_day.py", "purchases paid (50 seats, 200 buyers)", r"(?m)^\s+paid\s+(\d+)$", None, "orders"),
+    ("launch_day.py", "purchases answered SOLD_OUT", r"(?m)^\s+SOLD_OUT\s+(\d+)$", None, "orders"),
+    ("launch_day.py", "purchases answered another 4xx", r"(?m)^\s+other 4xx\s+(\d+)$", None, "orders"),
+    ("launch_day.py", "purchases failed (5xx, connection errors, CONFLICT after the app's retries)",
+     r"(?m)^\s+failed\s+(\d+)\s", 0, "purchases"),
+    ("launch_day.py", "TransactionConflict retries by the app (its log's \"transaction contention\" lines)",
+     r"conflicts retried\s+(\d+)", None, "retries"),
+    ("launch_day.py", "purchase latency p50, all 200 at once", r"latency\s+p50 (\d+) ms", None, "ms"),
+    ("launch_day.py", "purchase latency p95, all 200 at once", r"latency\s+p50 \d+ ms\s+p95 (\d+) ms", None, "ms"),
+    ("launch_day.py", "wallets not charged exactly once per paid order", r"wallets not as expected (\d+)", 0,
+     "wallets"),
+    ("launch_day.py", "reconciliation violations after the launch", r"reconciliation: ok \w+, violations (\d+)", 0,
+     "violations"),
 ]
 
 VERSIONS = ["chalice", "boto3", "pynamodb", "msgspec", "moto", "locust", "schemathesis"]
