@@ -110,8 +110,12 @@ def _launch(base_url: str, log: Path, learners_wanted: int, seats: int) -> int:
             results[n] = ("connection", time.perf_counter() - sent, type(error).__name__)
             return
         seconds = time.perf_counter() - sent
-        code = response.json().get("code", "") if response.status_code >= 400 else ""
-        if response.status_code == 201 and response.json().get("status") == "paid":
+        try:
+            body = response.json()
+        except ValueError:  # not the API's JSON (e.g. chalice local's own error page)
+            body = {}
+        code = str(body.get("code", "")) if response.status_code >= 400 else ""
+        if response.status_code == 201 and body.get("status") == "paid":
             outcome = "paid"
         elif response.status_code == 409 and code == "SOLD_OUT":
             outcome = "sold_out"
