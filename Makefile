@@ -42,12 +42,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # out/ for $(STAGE): sam.json (Chalice's template merged with infra/template.py's), deployment.zip (the code),
-# layer-deployment.zip (requirements.txt), and DrawingLayer.zip and PayoutWorkerLayer.zip (one function's own).
+# layer-deployment.zip (requirements.txt), and DrawingLayer.zip and PayoutWorkerLayer.zip (one function's own);
+# every zip with its modules' bytecode for the functions' Python (infra/bytecode.py).
 package: $(STAMP)
 	rm -rf out
 	$(PACKAGE_ENV) $(BIN)/python -m infra.template --stage $(STAGE) --output build/merge-$(STAGE).json
 	$(PACKAGE_ENV) $(BIN)/chalice package --stage $(STAGE) --merge-template build/merge-$(STAGE).json out/
 	$(BIN)/python -m infra.function_layers out/
+	$(BIN)/python -m infra.bytecode out/
 
 lint-infra: package
 	$(PACKAGE_ENV) $(BIN)/python -m infra.lint out/sam.json

@@ -13,8 +13,8 @@ A layer's packages may only be imported inside a function body of the modules na
 (`tests/test_conventions.py` checks), and only its function reaches that code: only the views
 of drawn routes import the chart and the certificate drawing (a test checks); the payout
 gateway is called by `services.payouts.complete`, which only the payout worker's job runs.
-Every layer is loaded and exercised from its own files, in an interpreter without the
-virtualenv, before it is zipped (`smoke`).
+Every layer is compiled (infra/bytecode.py), then loaded and exercised from its own files, in an
+interpreter without the virtualenv and writing nothing, before it is zipped (`smoke`).
 """
 
 import argparse
@@ -27,9 +27,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from infra import bytecode
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Chalice's manylinux target for Lambda's x86_64 images: the wheels it picks for requirements.txt.
@@ -97,10 +98,12 @@ FUNCTION_LAYERS = (
 
 
 def build(layer: FunctionLayer, out: Path, python_version: str) -> Path:
-    """`out/<LogicalId>.zip`: the layer's packages (Linux wheels for `python_version`) under python/."""
+    """`out/<LogicalId>.zip`: the layer's packages (Linux wheels for `python_version`) under python/, with their
+    bytecode (infra/bytecode.py), smoke-run from those files before they are zipped."""
+    bytecode.ensure_runtime(f"python{python_version}")
     with tempfile.TemporaryDirectory(prefix="classpay-layer-") as tmp:
         target = Path(tmp) / "python"
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
                         "--target", str(target), "--platform", PLATFORM, "--implementation", "cp",
                         "--python-version", python_version, "--only-binary=:all:",
                         "-r", str(PROJECT_DIR / layer.requirements)], check=True)
@@ -112,26 +115,22 @@ def build(layer: FunctionLayer, out: Path, python_version: str) -> Path:
             if path.is_file() and any(fnmatch.fnmatch(path.relative_to(target).as_posix(), pattern)
                                       for pattern in layer.leave_out):
                 path.unlink()
-        smoke(layer, target)
+        bytecode.compile_tree(target, f"{bytecode.LAYER_ROOT}/python")
+        smoke(layer, target)  # from the bytecode just compiled, writing none
         zip_path = out / layer.zip_name
-        with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(target.rglob("*")):
-                if path.is_file() and "__pycache__" not in path.parts:
-                    # Fixed times and modes: the same packages make the same bytes, so `aws cloudformation
-                    # package` finds the upload already there and CloudFormation keeps the layer version.
-                    info = zipfile.ZipInfo(path.relative_to(target.parent).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
-                    info.external_attr = 0o644 << 16
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    archive.writestr(info, path.read_bytes())
+        # Fixed times and modes, sorted: the same packages make the same bytes, so `aws cloudformation package`
+        # finds the upload already there and CloudFormation keeps the layer version.
+        bytecode.write_zip(zip_path, Path(tmp))
     return zip_path
 
 
 def dependencies_digest(function: str) -> str:
-    """A digest of what the function's layers are built from: requirements.txt (Chalice's shared layer) and,
-    if it has one, its own layer's pins, trims and platform. The template puts it in the function's
+    """A digest of what the function's layers are built from: requirements.txt (Chalice's shared layer), how their
+    bytecode is compiled and, if it has one, its own layer's pins, trims and platform. The template puts it in the function's
     environment: SAM publishes a new version when the environment changes, but never for a new layer
     version alone (a layer is a Ref it does not resolve), so a new Pillow would not reach the alias."""
     digest = hashlib.sha256((PROJECT_DIR / "requirements.txt").read_bytes())
+    digest.update(bytecode.MODE.encode())  # how every layer's bytecode is compiled
     for layer in FUNCTION_LAYERS:
         if layer.function == function:
             digest.update((PROJECT_DIR / layer.requirements).read_bytes())
@@ -141,7 +140,8 @@ def dependencies_digest(function: str) -> str:
 
 def smoke(layer: FunctionLayer, packages: Path) -> None:
     """Run the layer's smoke code on `packages` alone: no site-packages, so nothing the layer lacks is found."""
-    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(packages), "PYTHONNOUSERSITE": "1"}
+    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(packages), "PYTHONNOUSERSITE": "1",
+                   "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run([sys.executable, "-S", "-c", layer.smoke], cwd=PROJECT_DIR, env=environment,
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:

@@ -11,7 +11,11 @@ zip the template names must be beside it (a layer `make package` forgot to build
 and every wheel in them must carry a tag the functions' Lambda image loads (its Python and ABI, its
 machine, manylinux up to its glibc): a wheel built on this machine (`linux_x86_64`) links this
 machine's libraries, and a manylinux_2_28 one needs a newer glibc than python3.11's Amazon Linux 2
-has. Either would fail on its first import on Lambda, never here.
+has. Either would fail on its first import on Lambda, never here. And every module in them must carry
+its bytecode (infra/bytecode.py) for that Python: `__pycache__/<module>.cpython-311.pyc` with
+python3.11's magic number, hash-based, compiled from the source beside it. Without it each cold start
+compiles the module again (Lambda's file system is read-only); another Python's is ignored; a stale
+one would run code that is not in the zip.
 
 No check is suppressed on the packaged template. On the transformed one, W2001 (parameter not
 used) is: the transform substitutes `DeploymentType` into the CodeDeploy resources itself.
@@ -24,6 +28,8 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+from infra import bytecode
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REGIONS = ("ap-northeast-2", "us-east-1")
@@ -102,6 +108,15 @@ def unfit_wheels(packaged: Path) -> list[str]:
     return unfit
 
 
+def unfit_bytecode(packaged: Path) -> list[str]:
+    """Modules in the zips the template names whose bytecode is missing, for another Python, or not their source's;
+    and bytecode that is not the functions' runtime's (another cache tag, outside __pycache__)."""
+    runtime = bytecode.packaged_runtime(packaged)
+    return [f"{archive_path.name}: {problem}" for archive_path in sorted(bytecode.packaged_zips(packaged))
+            if archive_path.is_file()  # missing_code says so
+            for problem in bytecode.unfit(archive_path, runtime)]
+
+
 def main(argv: list[str]) -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", REGIONS[0])
     packaged = Path(argv[0] if argv else "out/sam.json")
@@ -110,6 +125,10 @@ def main(argv: list[str]) -> int:
         return 1
     if unfit := unfit_wheels(packaged):
         print("wheels that would not load on Lambda:\n  " + "\n  ".join(unfit), file=sys.stderr)  # noqa: T201
+        return 1
+    if unfit := unfit_bytecode(packaged):
+        print(f"modules without their bytecode for the functions' Python ({len(unfit)}; `make package` compiles it):\n  "  # noqa: T201
+              + "\n  ".join(unfit[:20]) + ("\n  ..." if len(unfit) > 20 else ""), file=sys.stderr)
         return 1
     failed = _cfn_lint(packaged)
     transformed = PROJECT_DIR / "build" / f"{packaged.stem}.transformed.json"

@@ -355,6 +355,115 @@ def test_lint_refuses_wheels_that_would_not_load_on_the_functions_lambda_image(t
         "old-1.0", "legacy-1.0", "built_here-1.0", "too_new-1.0", "other_machine-1.0"]  # cp311-only: not for 3.12
 
 
+def _packaged(where, runtime: str, files: dict[str, dict[str, str | bytes]]) -> None:
+    """`where/sam.json` naming a function of `runtime` with its code in deployment.zip and a layer in Layer.zip;
+    `files`: {zip name: {path in it: content}}."""
+    import zipfile
+
+    resources = {"Fn": {"Type": "AWS::Serverless::Function",
+                        "Properties": {"Runtime": runtime, "CodeUri": "./deployment.zip", "Layers": [{"Ref": "Layer"}]}},
+                 "Layer": {"Type": "AWS::Serverless::LayerVersion", "Properties": {"ContentUri": "./Layer.zip"}}}
+    (where / "sam.json").write_text(json.dumps({"Resources": resources}))
+    for zip_name, contents in files.items():
+        with zipfile.ZipFile(where / zip_name, "w") as archive:
+            for name, content in contents.items():
+                archive.writestr(name, content)
+
+
+def _sources() -> dict[str, dict[str, str]]:
+    return {"deployment.zip": {"app.py": "from chalicelib import rules\n", "chalicelib/__init__.py": "",
+                               "chalicelib/rules.py": "LIMIT = 3\n", "chalicelib/fonts/Nanum.ttf": "not python"},
+            "Layer.zip": {"python/lib/python3.11/site-packages/dep/__init__.py": "VALUE = {'a', 'b'}\n",
+                          "python/pillowish.py": "def draw():\n    return 1\n"}}
+
+
+def test_make_package_compiles_every_module_for_the_functions_python_reproducibly(tmp_path):
+    """Lambda's file system is read-only: a module shipped without bytecode is compiled on every cold start. Each
+    zip the template names gets its modules' unchecked-hash bytecode (the same sources, the same bytes), naming the
+    files where Lambda puts them (/var/task, /opt); and a Python other than the functions' refuses to compile."""
+    import marshal
+    import zipfile
+
+    from infra import bytecode, lint
+
+    for attempt in ("first", "again"):
+        (tmp_path / attempt).mkdir()
+        files = _sources()
+        if attempt == "again":  # `chalice package` copies whatever bytecode the working tree has: timestamped
+            files["deployment.zip"]["chalicelib/__pycache__/rules.cpython-311.pyc"] = b"\xa7\r\r\n" + bytes(12)
+        _packaged(tmp_path / attempt, "python3.11", files)
+        assert lint.unfit_bytecode(tmp_path / attempt / "sam.json")  # as `chalice package` leaves them
+        assert bytecode.main([str(tmp_path / attempt)]) == 0
+        assert lint.unfit_bytecode(tmp_path / attempt / "sam.json") == []
+    for name in ("deployment.zip", "Layer.zip"):
+        assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+    with zipfile.ZipFile(tmp_path / "first" / "deployment.zip") as archive:
+        assert archive.namelist() == sorted(archive.namelist())
+        assert {info.date_time for info in archive.infolist()} == {bytecode.ZIP_TIME}
+        compiled = archive.read("chalicelib/__pycache__/rules.cpython-311.pyc")
+        assert "chalicelib/fonts/Nanum.ttf" in archive.namelist()
+    assert int.from_bytes(compiled[4:8], "little") == 1  # hash-based, unchecked: the source is never read for it
+    assert marshal.loads(compiled[16:]).co_filename == "/var/task/chalicelib/rules.py"
+    with zipfile.ZipFile(tmp_path / "first" / "Layer.zip") as archive:
+        layer_code = marshal.loads(archive.read("python/__pycache__/pillowish.cpython-311.pyc")[16:])
+    assert layer_code.co_filename == "/opt/python/pillowish.py"
+    (tmp_path / "newer").mkdir()
+    _packaged(tmp_path / "newer", "python3.12", _sources())
+    with pytest.raises(SystemExit, match="python3.12"):
+        bytecode.main([str(tmp_path / "newer")])
+
+
+def test_lint_refuses_modules_whose_bytecode_is_missing_for_another_python_or_not_their_sources(tmp_path):
+    import importlib.util
+    import py_compile
+
+    from infra import bytecode, lint
+
+    def compiled(source: str, magic: bytes = importlib.util.MAGIC_NUMBER,
+                 mode=py_compile.PycInvalidationMode.UNCHECKED_HASH) -> bytes:
+        (tmp_path / "module.py").write_text(source)
+        pyc = tmp_path / "module.pyc"
+        py_compile.compile(str(tmp_path / "module.py"), cfile=str(pyc), doraise=True, invalidation_mode=mode)
+        return magic + pyc.read_bytes()[4:]
+
+    python312 = bytecode.magic("python3.12")
+    _packaged(tmp_path, "python3.11", {
+        "deployment.zip": {
+            "app.py": "A = 1\n", "__pycache__/app.cpython-311.pyc": compiled("A = 1\n"),
+            "chalicelib/checked.py": "B = 2\n", "chalicelib/__pycache__/checked.cpython-311.pyc": compiled(
+                "B = 2\n", mode=py_compile.PycInvalidationMode.CHECKED_HASH),
+            "chalicelib/none.py": "C = 3\n",
+            "chalicelib/newer.py": "D = 4\n", "chalicelib/__pycache__/newer.cpython-312.pyc": compiled("D = 4\n", python312),
+            "chalicelib/renamed.py": "E = 5\n",
+            "chalicelib/__pycache__/renamed.cpython-311.pyc": compiled("E = 5\n", python312),
+            "chalicelib/stale.py": "F = 6\n", "chalicelib/__pycache__/stale.cpython-311.pyc": compiled("F = 5\n"),
+            "chalicelib/dated.py": "G = 7\n", "chalicelib/__pycache__/dated.cpython-311.pyc": compiled(
+                "G = 7\n", mode=py_compile.PycInvalidationMode.TIMESTAMP),
+        },
+        "Layer.zip": {"python/dep.py": "H = 8\n", "python/__pycache__/dep.cpython-311.pyc": compiled("H = 8\n"),
+                      "python/legacy.pyc": compiled("I = 9\n")},
+    })
+    assert lint.unfit_bytecode(tmp_path / "sam.json") == [
+        "Layer.zip: python/legacy.pyc: bytecode not for python3.11 (cpython-311)",
+        "deployment.zip: chalicelib/__pycache__/newer.cpython-312.pyc: bytecode not for python3.11 (cpython-311)",
+        "deployment.zip: chalicelib/dated.py: timestamp bytecode (not reproducible: compile it hash-based)",
+        "deployment.zip: chalicelib/newer.py: no bytecode",
+        "deployment.zip: chalicelib/none.py: no bytecode",
+        "deployment.zip: chalicelib/renamed.py: bytecode for another Python (magic 3531)",
+        "deployment.zip: chalicelib/stale.py: bytecode of another source",
+    ]
+    assert lint.main([str(tmp_path / "sam.json")]) == 1
+
+
+def test_the_bytecode_magic_of_the_python_here_is_the_one_lint_expects_of_its_runtime():
+    import importlib.util
+
+    from infra import bytecode
+
+    assert bytecode.magic(bytecode.this_runtime()) == importlib.util.MAGIC_NUMBER
+    assert bytecode.cache_tag(bytecode.this_runtime()) == sys.implementation.cache_tag
+
+
 def test_routes_answer_within_api_gateways_limit_and_jobs_may_run_longer(prod):
     functions = _functions(prod)
     assert functions["APIHandler"]["Properties"]["Timeout"] < 29
