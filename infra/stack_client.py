@@ -72,10 +72,11 @@ class Client:
     def sign_up(self, roles: tuple[str, ...] = ("learner",), name: str = "Stack User") -> "Client":
         """A new account (a unique email) with `roles`, logged in."""
         email = f"stack-{uuid.uuid4().hex[:16]}@classpay.test"
-        created = expect(self.post("/auth/signup", {"email": email, "password": PASSWORD, "name": name,
-                                                    "roles": list(roles)}), 201)
-        self.user_id = created["user_id"]
-        return self.log_in(email)
+        expect(self.post("/auth/signup", {"email": email, "password": PASSWORD, "name": name,
+                                          "roles": list(roles)}), 202)
+        self.log_in(email)
+        self.user_id = expect(self.get("/me"), 200)["user_id"]  # sign-up's answer names no one
+        return self
 
     # --- money ----------------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Identity: sign-up, log-in, refresh and `/me`, and every way a token can be wrong."""
 
 import json
+import logging
 import time
 
 import jwt
@@ -82,11 +83,47 @@ def test_id_token_is_accepted_too(api):
     assert api.get("/me", token=tokens["id_token"]).json_body["user_id"] == user_id
 
 
-def test_sign_up_twice_with_one_email_is_a_conflict(api):
+def test_sign_up_answers_alike_whether_or_not_the_email_has_an_account_and_mails_its_owner(api, caplog):
+    """No account enumeration: a taken email gets the new sign-up's status and body, nothing of the account
+    changes (the old password still works, the new one does not), and its owner is told by mail, once a day
+    however many attempts."""
+    from chalicelib import logs
+    from tests.test_mail_jobs import mails_to
+
+    caplog.set_level(logging.INFO)
+    email, user_id = api.sign_up(name="Owner")
+    fresh = api.post("/auth/signup", {"email": f"fresh-{user_id}@classpay.test", "password": PASSWORD,
+                                      "name": "Fresh", "roles": ["learner"]})
+    attempts = [api.post("/auth/signup", {"email": body_email, "password": "Other-pass-1", "name": "Again",
+                                          "roles": ["instructor"]}) for body_email in (email, email.upper())]
+    for again in attempts:
+        assert (again.status_code, again.json_body) == (fresh.status_code, fresh.json_body)
+        assert again.headers["Content-Type"] == fresh.headers["Content-Type"]
+    assert fresh.status_code == 202 and set(fresh.json_body) == {"message"}
+
+    (notice,) = mails_to(email)
+    assert "sign up" in notice.subject and "nothing was created or changed" in notice.body
+    assert mails_to(f"fresh-{user_id}@classpay.test") == []
+    assert api.post("/auth/login", {"email": email, "password": "Other-pass-1"}).status_code == 401
+    me = api.get("/me", token=api.log_in(email)["access_token"]).json_body
+    assert (me["user_id"], me["name"], me["roles"]) == (user_id, "Owner", ["learner"])
+    text = "\n".join(logs.JsonFormatter().format(record) for record in caplog.records)  # as on Lambda
+    assert email not in text and email.upper() not in text and "Other-pass-1" not in text
+    assert any(getattr(record, "fields", {}).get("kind") == "signup_attempt"  # logged by the recipient's id
+               and record.fields["recipient_id"] == user_id for record in caplog.records)
+
+
+def test_the_sign_up_answer_does_not_wait_on_the_owners_mail(api, monkeypatch):
+    from chalicelib.services import mail
+
     email, _ = api.sign_up()
+
+    def ses_down(*args, **kwargs):
+        raise RuntimeError("SES throttled")
+
+    monkeypatch.setattr(mail, "send", ses_down)
     again = api.post("/auth/signup", {"email": email, "password": PASSWORD, "name": "Again", "roles": ["learner"]})
-    assert again.status_code == 409
-    assert again.json_body["code"] == "EMAIL_TAKEN"
+    assert again.status_code == 202
 
 
 def test_sign_up_cannot_ask_for_admin(api):

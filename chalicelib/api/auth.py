@@ -23,8 +23,14 @@ class SignupRequest(Input):
     )
 
 
+SIGNUP_ACCEPTED = ("Sign-up accepted. Log in with this email and password; if the email already had an account, "
+                   "nothing was changed and its owner was told by mail.")
+
+
 class SignupResponse(msgspec.Struct):
-    user_id: str
+    """The same whether or not the email had an account (no user id: it would tell); `/me` gives the id."""
+
+    message: str = SIGNUP_ACCEPTED
 
 
 class LoginRequest(Input):
@@ -62,13 +68,14 @@ def _tokens(tokens: identity.Tokens) -> TokensResponse:
 
 
 @auth_api.endpoint(
-    "POST", "/auth/signup", policy=PUBLIC, body=SignupRequest, response=SignupResponse, status=201,
-    summary="Create an account as a learner, an instructor or both", errors=(errors.EmailTaken,),
+    "POST", "/auth/signup", policy=PUBLIC, body=SignupRequest, response=SignupResponse, status=202,
+    summary="Create an account as a learner, an instructor or both (202 either way: an email that has an "
+            "account is not told apart; its owner is mailed instead)",
 )
 def signup(call: Call):
     body: SignupRequest = call.body
-    profile = identity.sign_up(body.email, body.password, body.name, body.roles)
-    return SignupResponse(user_id=profile.user_id)
+    identity.register(body.email, body.password, body.name, body.roles)
+    return SignupResponse()
 
 
 @auth_api.endpoint(

@@ -4,15 +4,23 @@ Cognito owns credentials and groups (roles); the users table keeps the
 display name for everything else. Sign-up confirms the account at once (no
 email round trip in this version) and is safe to retry: a second attempt with
 the same email is refused by Cognito, and the profile write is conditional.
+
+`register` is sign-up as the API offers it: it never tells the caller whether the email had an account.
+A new email gets one; an email with an account leaves it as it is and its owner is told by mail (once a
+day at most, however many attempts: `mail.send_once`).
 """
 
+import logging
 from dataclasses import dataclass
 
 from chalicelib import clock, config, errors
 from chalicelib.aws import client
 from chalicelib.roles import ADMINS, SIGNUP_ROLES, Caller
+from chalicelib.services import mail
 from chalicelib.store import users
 from chalicelib.store.users import UserProfile
+
+log = logging.getLogger("classpay.identity")
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,34 @@ def sign_up(email: str, password: str, name: str, roles: list[str]) -> UserProfi
     return users.create_profile(
         UserProfile(created["UserSub"], email, name, frozenset(groups), clock.now())
     )
+
+
+def register(email: str, password: str, name: str, roles: list[str]) -> None:
+    """Sign up, or tell the owner of an existing account by mail: the caller learns neither."""
+    try:
+        sign_up(email, password, name, roles)
+    except errors.EmailTaken:
+        _tell_owner_of_signup_attempt(email.strip().lower())
+
+
+def _tell_owner_of_signup_attempt(email: str) -> None:
+    cognito = client("cognito-idp")
+    user = cognito.admin_get_user(UserPoolId=config.user_pool_id(), Username=email)
+    attributes = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
+    owner_id, now = attributes.get("sub", user["Username"]), clock.now()
+    notice = mail.Mail(
+        to_address=attributes.get("email", email),
+        subject="[classpay] Someone tried to sign up with your email",
+        text=(f"Hi {attributes.get('name', '')},\n\nOn {now:%Y-%m-%d %H:%M} UTC someone asked for a new classpay "
+              "account with this email address. You already have one, so nothing was created or changed.\n\n"
+              "If it was you, log in with your existing password. If it was not, you can ignore this mail: "
+              "your account and password are as they were.\n\nclasspay\n"),
+    )
+    try:
+        mail.send_once(f"signup-attempt:{owner_id}:{now:%Y-%m-%d}", notice, kind="signup_attempt",
+                       recipient_id=owner_id, now=now)
+    except Exception:  # noqa: BLE001 - the caller's answer must not depend on the mail (it would tell)
+        log.exception("signup attempt notice not sent", extra={"fields": {"recipient_id": owner_id}})
 
 
 def _authenticate(flow: str, parameters: dict[str, str]) -> dict:
