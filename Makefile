@@ -60,7 +60,7 @@ policy: $(STAMP)
 
 # Every benchmark in bench/ (incl. a locust run on chalice local, loopback), rewriting bench/RESULTS.md.
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(ONLY)
 
 # Schemathesis against `chalice local` on an emulated AWS (its own ports), half an hour per caller.
 FUZZ_SECONDS ?= 1800

@@ -5,7 +5,8 @@ under a header naming the machine and the versions, with a summary table of
 the measured figure, the target and their ratio (measured / target: <= 1.00
 meets a "at most" target). The analysis of earlier runs is in bench/NOTES.md.
 
-    .venv/bin/python bench/run_all.py
+    .venv/bin/python bench/run_all.py                       # every benchmark
+    .venv/bin/python bench/run_all.py launch_day.py test_suite.py   # only these; the others' sections are kept
 """
 
 import datetime
@@ -23,6 +24,7 @@ RESULTS = ROOT / "RESULTS.md"
 
 # (script and arguments, what it measures)
 BENCHMARKS = [
+    (["test_suite.py"], "`make test` from a clean clone (new venv, lint, package, every test) on this machine"),
     (["cold_start.py"], "cold start of `import app` vs a bare Chalice+boto3+PynamoDB app"),
     (["catalog.py", "10000", "100"], "catalog routes over 10,000 courses: DynamoDB calls and handler time"),
     (["ledger_calls.py"], "DynamoDB calls per money request"),
@@ -42,6 +44,7 @@ BENCHMARKS = [
 
 # (script, what, regex whose group 1 is the measured figure, target (None: reported, no target), unit)
 TARGETS = [
+    ("test_suite.py", "make test from a clean clone, wall clock", r"make test from a clean clone of \w+: (\d+) s", 900, "s"),
     ("cold_start.py", "cold start ratio classpay / bare", r"ratio\s+([\d.]+)", 1.3, "x"),
     ("catalog.py", "DynamoDB calls for a listing page", r"GET /courses \(popular, all\)\s+([\d.]+)", 1, "calls"),
     ("catalog.py", "DynamoDB calls for a course page", r"GET /courses/\{id\}\s+([\d.]+)", 1, "calls"),
@@ -104,7 +107,7 @@ def _machine() -> list[str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return [
-        f"- Run: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Written: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')} (each section says when it ran)",
         f"- Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
         f"- Python {platform.python_version()}; " + ", ".join(versions),
     ]
@@ -125,17 +128,41 @@ def _ratio(measured: float, target: float | None) -> str:
     return f"{ratio:.2f}" + ("" if ratio <= 1.0 else "  MISSED")
 
 
+def _kept_sections() -> dict[str, tuple[str, str]]:
+    """The sections of the RESULTS.md on disk: script -> (its heading line's detail, its output)."""
+    if not RESULTS.exists():
+        return {}
+    text = RESULTS.read_text()
+    earlier = re.search(r"^- Run: (.+)$", text, re.M)  # RESULTS.md from before sections named their run
+    sections = re.findall(r"## `bench/(\S+)[^`]*`\n\n(.*?)\n\n```\n(.*?)\n```", text, re.S)
+    return {script: (detail if "; run " in detail or not earlier else f"{detail[:-1]}; run {earlier.group(1)})",
+                     output) for script, detail, output in sections}
+
+
 def main() -> int:
-    outputs: dict[str, tuple[str, float, int]] = {}
+    only = set(sys.argv[1:])
+    unknown = only - {arguments[0] for arguments, _ in BENCHMARKS}
+    if unknown:
+        sys.stderr.write(f"no such benchmark: {', '.join(sorted(unknown))}\n")
+        return 2
+    kept = _kept_sections() if only else {}
+    run_at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    outputs: dict[str, tuple[str, str, int]] = {}
     for arguments, what in BENCHMARKS:
         script = arguments[0]
+        if only and script not in only:
+            detail, output = kept.get(script, (f"{what} (not run yet)", ""))
+            outputs[script] = (output, detail, 0)
+            continue
         sys.stdout.write(f"== {script} ({what})\n")
         sys.stdout.flush()
         started = time.monotonic()
         result = subprocess.run([sys.executable, str(ROOT / script), *arguments[1:]], cwd=ROOT.parent,
                                 capture_output=True, text=True, check=False)
         output = result.stdout.strip() or result.stderr.strip()[-3000:]
-        outputs[script] = (output, time.monotonic() - started, result.returncode)
+        status = "" if result.returncode == 0 else f", exit code {result.returncode}"
+        outputs[script] = (output, f"{what} ({time.monotonic() - started:.0f} s{status}; run {run_at})",
+                           result.returncode)
         sys.stdout.write(output + "\n")
     lines = ["# Benchmark results", "",
              "Written by `make bench` (`bench/run_all.py`); do not edit by hand. Analysis of earlier runs: "
@@ -150,11 +177,9 @@ def main() -> int:
         else:
             lines.append(f"| {script} | {what} | not measured | {_target(target, unit)} | - |")
     lines += [""]
-    for arguments, what in BENCHMARKS:
-        output, seconds, code = outputs[arguments[0]]
-        status = "" if code == 0 else f", exit code {code}"
-        lines += [f"## `bench/{' '.join(arguments)}`", "", f"{what} ({seconds:.0f} s{status})", "", "```", output,
-                  "```", ""]
+    for arguments, _what in BENCHMARKS:
+        output, detail, _code = outputs[arguments[0]]
+        lines += [f"## `bench/{' '.join(arguments)}`", "", detail, "", "```", output, "```", ""]
     RESULTS.write_text("\n".join(lines))
     sys.stdout.write(f"wrote {RESULTS.relative_to(ROOT.parent)}\n")
     return max(code for _, _, code in outputs.values())
