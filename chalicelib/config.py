@@ -194,3 +194,12 @@ CURSOR_KEY_NAME = "cursor-key"
 def cursor_key_parameter() -> str:
     """The SSM SecureString holding the key that authenticates pagination cursors (`chalicelib/api/pagination.py`)."""
     return _required("SECRETS_PATH") + CURSOR_KEY_NAME
+
+
+def login_failures_per_window() -> int:
+    """Failed log-ins allowed per source IP and email in one window (chalicelib/services/attempt_limits.py)."""
+    return _int_setting("LOGIN_FAILURES_PER_WINDOW", 5)
+
+
+def login_window_seconds() -> int:
+    return _int_setting("LOGIN_WINDOW_SECONDS", 900)

@@ -145,6 +145,17 @@ class MethodNotAllowed(DomainError):
     title = "This method is not allowed here"
 
 
+class TooManyRequests(DomainError):
+    """Too many attempts from this client: `retry_after` seconds until its window ends (the Retry-After header)."""
+
+    code = "TOO_MANY_REQUESTS"
+    title = "Too many attempts: wait and try again"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after))
+
+
 class ServiceUnavailable(DomainError):
     code = "SERVICE_UNAVAILABLE"
     title = "A dependency is not available"

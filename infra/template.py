@@ -151,6 +151,13 @@ def identity_resources(stage: str) -> dict:
             "Properties": {
                 "UserPoolName": f"{APP_NAME}-{stage}",
                 **copy.deepcopy(pool),
+                # Threat protection (advanced security) in audit mode: Cognito scores every sign-in's risk and
+                # checks passwords against leaked credentials, and publishes both, without blocking anyone. Not
+                # ENFORCED: the app signs in server-side, so every attempt comes from Lambda's addresses, and
+                # adaptive authentication would judge them all as one client (README, "Security"). It needs the
+                # Plus tier, billed per monthly active user.
+                "UserPoolTier": "PLUS",
+                "UserPoolAddOns": {"AdvancedSecurityMode": "AUDIT"},
                 "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
                 "DeletionProtection": "ACTIVE",
             },
@@ -526,6 +533,58 @@ def _chalice_name(function_resource: dict) -> str:
     return handler.rsplit(".", 1)[-1]
 
 
+# --- throttling ---------------------------------------------------------------------------------
+
+# API Gateway's token buckets (requests per second, burst), for the whole stage (all clients together: API
+# Gateway has no per-client limit without usage plans and API keys) and tighter on the routes that guess
+# passwords, create accounts or move money. The per-client limits are the app's (attempt_limits).
+STAGE_THROTTLE = (100, 200)
+AUTH_THROTTLE = (10, 20)        # every /auth/* route
+SIGNUP_THROTTLE = (2, 5)        # accounts are created by people, not scripts
+MONEY_THROTTLE = (20, 40)       # every route that takes an Idempotency-Key (orders, refunds, top-ups, confirms)
+MONEY_ROUTES = {("PUT", "/instructor/payout-account")}  # where payouts go: money, without an Idempotency-Key
+
+
+def _money_routes() -> set[tuple[str, str]]:
+    from app import app  # noqa: F401 - declares every endpoint
+    from chalicelib.api.routing import ENDPOINTS
+
+    return {(e.method, e.path) for e in ENDPOINTS if e.idempotent} | MONEY_ROUTES
+
+
+def route_throttles(chalice: dict) -> dict[tuple[str, str], tuple[int, int]]:
+    """(method, path) -> (rate, burst) of each route with a limit tighter than the stage's."""
+    money = _money_routes()
+    limits = {}
+    for path, methods in chalice["Resources"]["RestAPI"]["Properties"]["DefinitionBody"].get("paths", {}).items():
+        for method in methods:
+            route = (method.upper(), path)
+            if route == ("POST", "/auth/signup"):
+                limits[route] = SIGNUP_THROTTLE
+            elif path.startswith("/auth/") and method.upper() != "OPTIONS":
+                limits[route] = AUTH_THROTTLE
+            elif route in money:
+                limits[route] = MONEY_THROTTLE
+    return limits
+
+
+def resource_path(path: str) -> str:
+    """A route as a method setting names it: `/orders/{order_id}` is `/~1orders~1{order_id}` (/ escaped as ~1)."""
+    return "/" + path.replace("/", "~1")
+
+
+def method_settings(chalice: dict) -> list[dict]:
+    """The stage's `MethodSettings`: its default throttle (`/*`, `*`), then each tighter route's."""
+    def setting(path: str, method: str, rate: int, burst: int) -> dict:
+        return {"ResourcePath": path, "HttpMethod": method,
+                "ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst}
+
+    settings = [setting("/*", "*", *STAGE_THROTTLE)]
+    for (method, path), (rate, burst) in sorted(route_throttles(chalice).items(), key=lambda r: (r[0][1], r[0][0])):
+        settings.append(setting(resource_path(path), method, rate, burst))
+    return settings
+
+
 def api_resources(chalice: dict, environment: dict) -> dict:
     """Route the API and its authorizers to the functions' aliases, so canaries carry real traffic."""
     if "RestAPI" not in chalice["Resources"]:
@@ -548,6 +607,7 @@ def api_resources(chalice: dict, environment: dict) -> dict:
             "authorizerUri": _alias_invocation_uri(authorizer["authorizerUri"])}}
     resources = {
         "RestAPI": {"Properties": {
+            "MethodSettings": method_settings(chalice),
             "DefinitionBody": {"paths": paths, "securityDefinitions": security,
                                "x-amazon-apigateway-gateway-responses": gateway_responses(environment)},
         }},

@@ -597,3 +597,36 @@ def test_a_worker_on_a_queue_the_stage_does_not_declare_is_refused():
     chalice = _fake_chalice({"Stray": ("stray", _sqs("somebody-elses-queue"))})
     with pytest.raises(SystemExit, match="somebody-elses-queue"):
         template.function_resources(chalice, "prod", template.stage_config("prod"))
+
+
+def test_the_stage_throttles_every_route_and_auth_and_money_routes_tighter_through_the_sam_transform(
+        generated, chalice_app, monkeypatch):
+    """Issue 18: API Gateway's stage-wide default, and a tighter limit on every /auth/* route and every route
+    that moves money (each route with an Idempotency-Key, the payout account), on the stage SAM creates."""
+    from chalicelib.api.routing import ENDPOINTS
+    from infra import lint
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-2")
+    stage = next(r for r in lint.sam_transform(generated["merged"])["Resources"].values()
+                 if r["Type"] == "AWS::ApiGateway::Stage")
+    settings = {(s["HttpMethod"], s["ResourcePath"]): (s["ThrottlingRateLimit"], s["ThrottlingBurstLimit"])
+                for s in stage["Properties"]["MethodSettings"]}
+    default = settings.pop(("*", "/*"))
+    assert default == template.STAGE_THROTTLE
+    tight = {(e.method, template.resource_path(e.path)) for e in ENDPOINTS
+             if e.path.startswith("/auth/") or e.idempotent}
+    assert tight >= {("POST", "/~1auth~1login"), ("POST", "/~1auth~1signup"), ("POST", "/~1auth~1refresh"),
+                     ("POST", "/~1orders"), ("POST", "/~1orders~1{order_id}~1refund"), ("POST", "/~1wallet~1topups"),
+                     ("POST", "/~1wallet~1topups~1{topup_id}~1confirm")}
+    tight.add(("PUT", "/~1instructor~1payout-account"))
+    assert set(settings) == tight  # every one of them, and only routes that exist
+    for route, (rate, burst) in settings.items():
+        assert rate < default[0] and burst < default[1] and rate <= burst, route
+    assert settings[("POST", "/~1auth~1signup")] == template.SIGNUP_THROTTLE
+
+
+def test_the_user_pool_audits_sign_in_risk_and_compromised_credentials(prod):
+    """Cognito's threat protection in audit mode (why not ENFORCED: README, "Security"); it needs the Plus tier."""
+    pool = prod["Resources"]["UserPool"]["Properties"]
+    assert pool["UserPoolAddOns"] == {"AdvancedSecurityMode": "AUDIT"}
+    assert pool["UserPoolTier"] == "PLUS"

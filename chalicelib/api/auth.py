@@ -9,7 +9,7 @@ from chalicelib import errors
 from chalicelib.api.routing import PUBLIC, SIGNED_IN, ApiBlueprint, Call
 from chalicelib.api.schemas import DisplayName, Email, Input, Password, Token
 from chalicelib.roles import ROLE_OF_GROUP
-from chalicelib.services import identity
+from chalicelib.services import attempt_limits, identity
 
 auth_api = ApiBlueprint(__name__, tag="auth")
 
@@ -80,10 +80,18 @@ def signup(call: Call):
 
 @auth_api.endpoint(
     "POST", "/auth/login", policy=PUBLIC, body=LoginRequest, response=TokensResponse,
-    summary="Exchange email and password for tokens", errors=(errors.InvalidCredentials,),
+    summary="Exchange email and password for tokens (429 after too many failures from one address for one "
+            "email, with Retry-After)", errors=(errors.InvalidCredentials, errors.TooManyRequests),
 )
 def login(call: Call):
-    return _tokens(identity.log_in(call.body.email, call.body.password))
+    with attempt_limits.login_attempt(_source_ip(), call.body.email):
+        return _tokens(identity.log_in(call.body.email, call.body.password))
+
+
+def _source_ip() -> str:
+    """The client's address as API Gateway saw it (`chalice local` reports 127.0.0.1 for every client)."""
+    context = auth_api.current_request.context or {}
+    return str((context.get("identity") or {}).get("sourceIp") or "unknown")
 
 
 @auth_api.endpoint(

@@ -32,6 +32,7 @@ STATUS_BY_CODE = {
     errors.PaymentGatewayError.code: 502,
     errors.UnsupportedMediaType.code: 415,
     errors.InternalError.code: 500,
+    errors.TooManyRequests.code: 429,
     errors.ServiceUnavailable.code: 503,
 }
 
@@ -77,7 +78,8 @@ def problem_response(error: errors.DomainError) -> Response:
     return Response(
         body=msgspec.json.encode(problem).decode(),
         status_code=status,
-        headers={"Content-Type": PROBLEM_CONTENT_TYPE},
+        headers={"Content-Type": PROBLEM_CONTENT_TYPE,
+                 **({"Retry-After": str(error.retry_after)} if isinstance(error, errors.TooManyRequests) else {})},
     )
 
 

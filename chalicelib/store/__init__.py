@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.store import ledger
+from chalicelib.store.auth_attempts import AuthAttemptItem
 from chalicelib.store.certificates import CertificateItem
 from chalicelib.store.coupons import CouponItem
 from chalicelib.store.courses import CatalogItem
@@ -29,7 +30,7 @@ from chalicelib.store.users import UserItem
 ALL_MODELS = (
     UserItem, CatalogItem, CourseTermItem, EnrollmentItem, *ledger.MODELS, IdempotencyItem, TopupItem, OrderItem,
     CouponItem, CertificateItem, ReviewItem, QnaItem, PayoutAccountItem, PayoutItem, DailyStatsItem, SentMailItem,
-    ReconciliationRunItem,
+    ReconciliationRunItem, AuthAttemptItem,
 )
 
 
