@@ -289,6 +289,29 @@ def test_loading_the_app_needs_no_package_of_a_function_layer():
     assert result["routes"] > 20 and result["loaded"] == []
 
 
+def test_a_cold_start_loads_the_routes_and_leaves_their_rules_to_their_first_call():
+    """Every function imports app.py on each new container (bench/cold_start.py measures it from the zips): the
+    views' services, and the models only they use, are imported by the views, so a container loads a route's
+    rules when the route is first called. Checked in a fresh interpreter."""
+    import os
+    import subprocess
+
+    from tests.conftest import PROJECT_DIR
+
+    script = "import sys, app\nprint(' '.join(sorted(m for m in sys.modules if m.startswith('chalicelib.'))))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert "chalicelib.api.routing" in loaded
+    services = {"orders", "studio", "wallet", "ledger", "operations", "learning", "certificates", "questions",
+                "reviews", "payouts", "payout_accounts", "reconciliation", "dashboard", "settlement"}
+    models = {"ledger", "orders", "coupons", "payouts", "payout_accounts", "enrollments", "questions", "reviews",
+              "reconciliation_runs", "certificates", "topups", "daily_stats"}
+    assert loaded & ({f"chalicelib.services.{name}" for name in services}
+                     | {f"chalicelib.store.{name}" for name in models}) == set()
+
+
 def test_only_the_views_of_drawn_routes_reach_the_drawing_code(chalice_app):
     """Routes that may answer a PNG or a PDF are served by DrawingHandler, the one function with Pillow
     (infra/template.py); the API function has none. So the drawing modules are imported only inside the

@@ -1,8 +1,8 @@
 """The learner's side after checkout: my learning, lesson files, progress, certificates, booked sessions.
 
-Services are imported inside the views: Lambda compiles this package's sources at every
-cold start (no .pyc in the deployment), so a route's rules are compiled when it is first
-called rather than on every container start.
+Services are imported inside the views, and the store's types only for annotations: a
+container loads a route's rules when the route is first called, not on every cold start
+(bench/cold_start.py).
 """
 
 from datetime import date, datetime
@@ -14,10 +14,10 @@ from chalicelib import errors
 from chalicelib.api.courses import InstructorRef
 from chalicelib.api.routing import LEARNER, PUBLIC, SIGNED_IN, ApiBlueprint, Call, Reply
 from chalicelib.api.schemas import Input, Page, PageQuery
-from chalicelib.store.enrollments import Enrollment
 
 if TYPE_CHECKING:
     from chalicelib.services import certificates, learning
+    from chalicelib.store.enrollments import Enrollment
 
 learning_api = ApiBlueprint(__name__, tag="learning")
 
@@ -107,7 +107,7 @@ class PublicCertificateOut(msgspec.Struct):
     completed_on: date
 
 
-def _enrollment_fields(enrollment: Enrollment) -> dict:
+def _enrollment_fields(enrollment: "Enrollment") -> dict:
     return dict(
         enrollment_id=enrollment.enrollment_id, course_id=enrollment.course_id, status=enrollment.status,
         progress_percent=enrollment.progress_percent, completed_lesson_count=len(enrollment.completed_lessons),
@@ -117,7 +117,7 @@ def _enrollment_fields(enrollment: Enrollment) -> dict:
     )
 
 
-def _detail(enrollment: Enrollment) -> EnrollmentDetail:
+def _detail(enrollment: "Enrollment") -> EnrollmentDetail:
     return EnrollmentDetail(**_enrollment_fields(enrollment), completed_lessons=sorted(enrollment.completed_lessons))
 
 
@@ -134,7 +134,7 @@ def _my_enrollment(found: "learning.MyEnrollment") -> MyEnrollmentOut:
 
 
 def _pdf_reply(certificate: "certificates.PublicCertificate", headers: dict[str, str]) -> Reply:
-    from chalicelib.services import certificates  # compiled on first use (see module doc)
+    from chalicelib.services import certificates  # loaded on first use (see module doc)
     accept = next((value for name, value in headers.items() if name.lower() == "accept"), "")
     if PDF not in accept.lower() and "*/*" not in accept:
         raise errors.NotAcceptable("Send `Accept: application/pdf` to receive the certificate as a PDF",
@@ -147,7 +147,7 @@ def _pdf_reply(certificate: "certificates.PublicCertificate", headers: dict[str,
 @learning_api.endpoint("GET", "/me/enrollments", policy=LEARNER, query=PageQuery, response=Page[MyEnrollmentOut],
                        summary="My courses, newest enrollment first, with progress and my next booked session")
 def my_enrollments(call: Call):
-    from chalicelib.services import learning  # compiled on first use (see module doc)
+    from chalicelib.services import learning  # loaded on first use (see module doc)
     items, next_cursor = learning.my_enrollments(call.caller, call.query.limit, call.query.cursor)
     return Page(items=[_my_enrollment(found) for found in items], next_cursor=next_cursor)
 
@@ -155,7 +155,7 @@ def my_enrollments(call: Call):
 @learning_api.endpoint("GET", "/me/enrollments/{course_id}", policy=LEARNER, response=EnrollmentDetail,
                        summary="My enrollment in a course, with the lessons I completed", errors=(errors.NotFound,))
 def my_enrollment(call: Call, course_id: str):
-    from chalicelib.services import learning  # compiled on first use (see module doc)
+    from chalicelib.services import learning  # loaded on first use (see module doc)
     return _detail(learning.my_enrollment(call.caller, course_id))
 
 
@@ -166,7 +166,7 @@ def my_enrollment(call: Call, course_id: str):
     errors=(errors.NotFound, errors.Forbidden, errors.Conflict),
 )
 def record_progress(call: Call, course_id: str, lesson_id: str):
-    from chalicelib.services import learning  # compiled on first use (see module doc)
+    from chalicelib.services import learning  # loaded on first use (see module doc)
     body: ProgressInput = call.body
     return _detail(learning.record_progress(call.caller, course_id, lesson_id, body.completed, body.position_seconds))
 
@@ -178,7 +178,7 @@ def record_progress(call: Call, course_id: str, lesson_id: str):
     errors=(errors.NotFound, errors.Forbidden, errors.Conflict),
 )
 def lesson_content(call: Call, course_id: str, lesson_id: str):
-    from chalicelib.services import learning  # compiled on first use (see module doc)
+    from chalicelib.services import learning  # loaded on first use (see module doc)
     found = learning.lesson_file(call.caller, course_id, lesson_id)
     return LessonFileOut(found.lesson_id, found.url, "GET", found.content_type, found.expires_at)
 
@@ -186,7 +186,7 @@ def lesson_content(call: Call, course_id: str, lesson_id: str):
 @learning_api.endpoint("GET", "/me/sessions", policy=LEARNER, query=PageQuery, response=Page[BookedSessionOut],
                        summary="Live sessions I booked; the join URL appears from 15 minutes before the start")
 def my_sessions(call: Call):
-    from chalicelib.services import learning  # compiled on first use (see module doc)
+    from chalicelib.services import learning  # loaded on first use (see module doc)
     items, next_cursor = learning.my_sessions(call.caller, call.query.limit, call.query.cursor)
     return Page(items=[BookedSessionOut(b.session.session_id, b.session.course_id, b.course_title,
                                         b.session.starts_at, b.session.duration_minutes, b.join_opens_at, b.join_url)
@@ -200,7 +200,7 @@ def my_sessions(call: Call):
     errors=(errors.NotFound, errors.Forbidden, errors.CourseNotCompleted, errors.NotAcceptable),
 )
 def my_certificate(call: Call, course_id: str):
-    from chalicelib.services import certificates  # compiled on first use (see module doc)
+    from chalicelib.services import certificates  # loaded on first use (see module doc)
     certificate = certificates.my_certificate(call.caller, course_id)
     if call.query.format == "pdf":
         return _pdf_reply(certificates.public_view(certificate), call.headers)
@@ -216,7 +216,7 @@ def my_certificate(call: Call, course_id: str):
     errors=(errors.NotFound, errors.NotAcceptable),
 )
 def verify_certificate(call: Call, verification_id: str):
-    from chalicelib.services import certificates  # compiled on first use (see module doc)
+    from chalicelib.services import certificates  # loaded on first use (see module doc)
     certificate = certificates.verify(verification_id)
     if call.query.format == "pdf":
         return _pdf_reply(certificate, call.headers)

@@ -1,16 +1,21 @@
-"""Buying courses and refunds (learners), coupons and balance (instructors)."""
+"""Buying courses and refunds (learners), coupons and balance (instructors).
+
+Services are imported inside the views: a container loads a route's rules when the route is first
+called, not on every cold start (bench/cold_start.py).
+"""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import ADMIN, INSTRUCTOR, LEARNER, ApiBlueprint, Call
 from chalicelib.api.schemas import AwareDateTime, Input, MoneyBody, Page, PageQuery
-from chalicelib.services import orders
-from chalicelib.store.coupons import Coupon
-from chalicelib.store.orders import Order
+
+if TYPE_CHECKING:
+    from chalicelib.store.coupons import Coupon
+    from chalicelib.store.orders import Order
 
 orders_api = ApiBlueprint(__name__, tag="orders")
 
@@ -53,7 +58,7 @@ class OrderOut(msgspec.Struct):
     refund: RefundOut | None = None
 
     @classmethod
-    def of(cls, order: Order) -> "OrderOut":
+    def of(cls, order: "Order") -> "OrderOut":
         refund = None
         if order.refund_id:
             refund = RefundOut(order.refund_id, MoneyBody.of(order.refund_amount), order.refund_reason or "",
@@ -81,7 +86,7 @@ class CouponOut(msgspec.Struct):
     expires_at: str
 
     @classmethod
-    def of(cls, coupon: Coupon) -> "CouponOut":
+    def of(cls, coupon: "Coupon") -> "CouponOut":
         return cls(coupon.code, coupon.kind, coupon.value, coupon.currency, coupon.max_redemptions,
                    coupon.redemptions, coupon.expires_at)
 
@@ -100,6 +105,7 @@ class BalanceOut(msgspec.Struct):
             errors.Conflict, errors.Unprocessable),
 )
 def buy(call: Call):
+    from chalicelib.services import orders  # loaded on first use (see module doc)
     body: OrderRequest = call.body
     order = orders.buy_course(call.caller.user_id, body.course_id, body.session_id, body.coupon_code,
                               receipt=call.receipt(OrderOut.of))
@@ -109,6 +115,7 @@ def buy(call: Call):
 @orders_api.endpoint("GET", "/orders", policy=LEARNER, query=PageQuery, response=Page[OrderOut],
                      summary="Your orders, newest first")
 def my_orders(call: Call):
+    from chalicelib.services import orders  # loaded on first use (see module doc)
     items, next_cursor = orders.orders_of(call.caller.user_id, call.query.limit, call.query.cursor)
     return Page(items=[OrderOut.of(o) for o in items], next_cursor=next_cursor)
 
@@ -116,6 +123,7 @@ def my_orders(call: Call):
 @orders_api.endpoint("GET", "/orders/{order_id}", policy=LEARNER | ADMIN, response=OrderOut,
                      summary="A receipt of one of your orders", errors=(errors.NotFound,))
 def get_order(call: Call, order_id: str):
+    from chalicelib.services import orders  # loaded on first use (see module doc)
     return OrderOut.of(orders.order_of(call.caller, order_id))
 
 
@@ -125,6 +133,7 @@ def get_order(call: Call, order_id: str):
     errors=(errors.NotFound, errors.RefundNotAllowed, errors.Conflict),
 )
 def refund(call: Call, order_id: str):
+    from chalicelib.services import orders  # loaded on first use (see module doc)
     body: RefundRequest = call.body
     refunded = orders.refund_order(call.caller, order_id, body.reason,
                                    body.amount.to_money() if body.amount else None,
@@ -138,6 +147,7 @@ def refund(call: Call, order_id: str):
     errors=(errors.NotFound, errors.Conflict),
 )
 def create_coupon(call: Call, course_id: str):
+    from chalicelib.services import orders  # loaded on first use (see module doc)
     body: NewCoupon = call.body
     coupon = orders.create_coupon(call.caller, course_id, body.code, body.kind, body.value, body.max_redemptions,
                                   body.expires_at)
@@ -147,11 +157,13 @@ def create_coupon(call: Call, course_id: str):
 @orders_api.endpoint("GET", "/instructor/courses/{course_id}/coupons", policy=INSTRUCTOR, response=list[CouponOut],
                      summary="Your course's coupons and how often each was redeemed", errors=(errors.NotFound,))
 def list_coupons(call: Call, course_id: str):
+    from chalicelib.services import orders  # loaded on first use (see module doc)
     return [CouponOut.of(c) for c in orders.coupons_of(call.caller, course_id)]
 
 
 @orders_api.endpoint("GET", "/instructor/balance", policy=INSTRUCTOR, response=BalanceOut,
                      summary="Your money: pending (refundable sales), available, in transit and paid out")
 def balance(call: Call):
+    from chalicelib.services import orders  # loaded on first use (see module doc)
     money = orders.instructor_balance(call.caller.user_id)
     return BalanceOut(**{name: MoneyBody.of(amount) for name, amount in money.items()})

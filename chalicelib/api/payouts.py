@@ -1,17 +1,19 @@
 """Instructors' payout account and payouts with their statements."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import INSTRUCTOR, ApiBlueprint, Call
 from chalicelib.api.schemas import Input, MoneyBody, Page, PageQuery, SignedMoney
-from chalicelib.store.payout_accounts import mask
-from chalicelib.store.payouts import Payout
 
-# The services are imported by the views: instructors' payout pages stay out of every route's cold start.
+if TYPE_CHECKING:
+    from chalicelib.store.payouts import Payout
+
+# The services (and the store) are imported by the views: instructors' payout pages stay out of every route's cold
+# start.
 
 payouts_api = ApiBlueprint(__name__, tag="payouts")
 
@@ -57,7 +59,9 @@ class PayoutOut(msgspec.Struct):
     failure_reason: str | None = None
 
     @classmethod
-    def of(cls, payout: Payout) -> "PayoutOut":
+    def of(cls, payout: "Payout") -> "PayoutOut":
+        from chalicelib.store.payout_accounts import mask
+
         return cls(payout.payout_id, payout.period, MoneyBody.of(payout.amount), payout.status, payout.created_at,
                    payout.bank_code, mask(payout.account_last4), payout.paid_at, payout.failed_at,
                    payout.failure_reason)

@@ -1,19 +1,21 @@
 """Course Q&A: enrolled learners ask, the instructor and enrolled learners answer.
 
-Services are imported inside the views: Lambda compiles this package's sources at every
-cold start (no .pyc in the deployment), so a route's rules are compiled when it is first
-called rather than on every container start.
+Services are imported inside the views, and the store's types only for annotations: a
+container loads a route's rules when the route is first called, not on every cold start
+(bench/cold_start.py).
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import INSTRUCTOR, LEARNER, SIGNED_IN, ApiBlueprint, Call
 from chalicelib.api.schemas import VISIBLE, Input, Page, PageQuery, Title
-from chalicelib.store.questions import Answer, Question
+
+if TYPE_CHECKING:
+    from chalicelib.store.questions import Answer, Question
 
 questions_api = ApiBlueprint(__name__, tag="questions")
 
@@ -59,13 +61,13 @@ class ThreadOut(QuestionOut):
     answers: list[AnswerOut]
 
 
-def question_out(question: Question) -> QuestionOut:
+def question_out(question: "Question") -> QuestionOut:
     return QuestionOut(question.question_id, question.course_id, question.title, question.body,
                        question.learner_name, question.status, question.answer_count, question.created_at,
                        question.last_answered_at)
 
 
-def answer_out(answer: Answer) -> AnswerOut:
+def answer_out(answer: "Answer") -> AnswerOut:
     return AnswerOut(answer.answer_id, answer.question_id, answer.author_name, answer.author_role, answer.body,
                      answer.created_at)
 
@@ -77,7 +79,7 @@ ACCESS_ERRORS = (errors.NotFound, errors.Forbidden)
                         response=QuestionOut, status=201, summary="Ask a question about a course you are enrolled in",
                         errors=ACCESS_ERRORS)
 def ask(call: Call, course_id: str):
-    from chalicelib.services import questions  # compiled on first use (see module doc)
+    from chalicelib.services import questions  # loaded on first use (see module doc)
     return question_out(questions.ask(call.caller, course_id, call.body.title, call.body.body))
 
 
@@ -86,7 +88,7 @@ def ask(call: Call, course_id: str):
                         summary="A course's questions, newest first (its learners, its instructor, admins)",
                         errors=ACCESS_ERRORS)
 def list_questions(call: Call, course_id: str):
-    from chalicelib.services import questions  # compiled on first use (see module doc)
+    from chalicelib.services import questions  # loaded on first use (see module doc)
     query: QuestionsQuery = call.query
     items, next_cursor = questions.list_questions(call.caller, course_id, query.status, query.limit, query.cursor)
     return Page(items=[question_out(q) for q in items], next_cursor=next_cursor)
@@ -95,7 +97,7 @@ def list_questions(call: Call, course_id: str):
 @questions_api.endpoint("GET", "/questions/{question_id}", policy=SIGNED_IN, response=ThreadOut,
                         summary="A question with its answers, oldest answer first", errors=ACCESS_ERRORS)
 def get_question(call: Call, question_id: str):
-    from chalicelib.services import questions  # compiled on first use (see module doc)
+    from chalicelib.services import questions  # loaded on first use (see module doc)
     found = questions.thread(call.caller, question_id)
     return ThreadOut(**msgspec.structs.asdict(question_out(found.question)),
                      answers=[answer_out(a) for a in found.answers])
@@ -107,13 +109,13 @@ def get_question(call: Call, question_id: str):
                                 "the instructor's answer marks it answered",
                         errors=ACCESS_ERRORS)
 def answer(call: Call, question_id: str):
-    from chalicelib.services import questions  # compiled on first use (see module doc)
+    from chalicelib.services import questions  # loaded on first use (see module doc)
     return answer_out(questions.answer(call.caller, question_id, call.body.body))
 
 
 @questions_api.endpoint("GET", "/instructor/questions/unanswered", policy=INSTRUCTOR, query=PageQuery,
                         response=Page[QuestionOut], summary="Questions on your courses waiting for you, oldest first")
 def unanswered(call: Call):
-    from chalicelib.services import questions  # compiled on first use (see module doc)
+    from chalicelib.services import questions  # loaded on first use (see module doc)
     items, next_cursor = questions.unanswered_for_me(call.caller, call.query.limit, call.query.cursor)
     return Page(items=[question_out(q) for q in items], next_cursor=next_cursor)

@@ -1,12 +1,12 @@
 """Course reviews: public list; enrolled learners write one and edit it; the instructor replies once.
 
-Services are imported inside the views: Lambda compiles this package's sources at every
-cold start (no .pyc in the deployment), so a route's rules are compiled when it is first
-called rather than on every container start.
+Services are imported inside the views, and the store's types only for annotations: a
+container loads a route's rules when the route is first called, not on every cold start
+(bench/cold_start.py).
 """
 
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -14,7 +14,9 @@ from msgspec import UNSET, UnsetType
 from chalicelib import clock, errors
 from chalicelib.api.routing import INSTRUCTOR, LEARNER, PUBLIC, ApiBlueprint, Call
 from chalicelib.api.schemas import VISIBLE, Input, Page, PageQuery
-from chalicelib.store.reviews import Review
+
+if TYPE_CHECKING:
+    from chalicelib.store.reviews import Review
 
 reviews_api = ApiBlueprint(__name__, tag="reviews")
 
@@ -55,7 +57,7 @@ class ReviewOut(msgspec.Struct):
     reply: ReplyOut | None
 
 
-def review_out(review: Review) -> ReviewOut:
+def review_out(review: "Review") -> ReviewOut:
     reply = ReplyOut(review.reply_text, review.replied_at) if review.reply_text is not None else None
     edited = clock.to_rfc3339(review.updated_at) != review.created_at
     return ReviewOut(review.review_id, review.course_id, review.learner_name, review.rating, review.text,
@@ -66,7 +68,7 @@ def review_out(review: Review) -> ReviewOut:
                       response=Page[ReviewOut], summary="A published course's reviews, newest first",
                       errors=(errors.NotFound,))
 def list_reviews(call: Call, course_id: str):
-    from chalicelib.services import reviews  # compiled on first use (see module doc)
+    from chalicelib.services import reviews  # loaded on first use (see module doc)
     items, next_cursor = reviews.list_reviews(course_id, call.query.limit, call.query.cursor)
     return Page(items=[review_out(r) for r in items], next_cursor=next_cursor)
 
@@ -75,14 +77,14 @@ def list_reviews(call: Call, course_id: str):
                       status=201, summary="Review a course you are enrolled in (one each; edit it with PATCH .../mine)",
                       errors=(errors.NotFound, errors.Forbidden, errors.AlreadyReviewed, errors.Conflict))
 def write_review(call: Call, course_id: str):
-    from chalicelib.services import reviews  # compiled on first use (see module doc)
+    from chalicelib.services import reviews  # loaded on first use (see module doc)
     return review_out(reviews.write_review(call.caller, course_id, call.body.rating, call.body.text))
 
 
 @reviews_api.endpoint("GET", "/courses/{course_id}/reviews/mine", policy=LEARNER, response=ReviewOut,
                       summary="My review of a course", errors=(errors.NotFound,))
 def my_review(call: Call, course_id: str):
-    from chalicelib.services import reviews  # compiled on first use (see module doc)
+    from chalicelib.services import reviews  # loaded on first use (see module doc)
     return review_out(reviews.my_review(call.caller, course_id))
 
 
@@ -90,7 +92,7 @@ def my_review(call: Call, course_id: str):
                       response=ReviewOut, summary="Change my review's rating and/or text",
                       errors=(errors.NotFound, errors.Forbidden, errors.Conflict))
 def edit_review(call: Call, course_id: str):
-    from chalicelib.services import reviews  # compiled on first use (see module doc)
+    from chalicelib.services import reviews  # loaded on first use (see module doc)
     body: ReviewChanges = call.body
     if body.rating is UNSET and body.text is UNSET:
         raise errors.ValidationFailed.on("body", "change rating or text")
@@ -103,5 +105,5 @@ def edit_review(call: Call, course_id: str):
                       response=ReviewOut, status=201, summary="Reply to a review of your course (once)",
                       errors=(errors.NotFound, errors.Forbidden, errors.Conflict))
 def reply(call: Call, course_id: str, review_id: str):
-    from chalicelib.services import reviews  # compiled on first use (see module doc)
+    from chalicelib.services import reviews  # loaded on first use (see module doc)
     return review_out(reviews.reply(call.caller, course_id, review_id, call.body.text))

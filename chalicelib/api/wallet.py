@@ -1,14 +1,20 @@
-"""The learner's wallet: balance, history and top-ups (money routes take an Idempotency-Key)."""
+"""The learner's wallet: balance, history and top-ups (money routes take an Idempotency-Key).
+
+Services are imported inside the views: a container loads a route's rules when the route is first
+called, not on every cold start (bench/cold_start.py).
+"""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import LEARNER, ApiBlueprint, Call
 from chalicelib.api.schemas import Input, MoneyBody, Page, PageQuery, SignedMoney
-from chalicelib.services import ledger, wallet
+
+if TYPE_CHECKING:
+    from chalicelib.services import wallet
 
 wallet_api = ApiBlueprint(__name__, tag="wallet")
 
@@ -50,7 +56,7 @@ class TopupResponse(msgspec.Struct):
     decline_reason: str | None = None
 
     @classmethod
-    def of(cls, topup: wallet.Topup) -> "TopupResponse":
+    def of(cls, topup: "wallet.Topup") -> "TopupResponse":
         return cls(
             topup_id=topup.topup_id, status=topup.status, amount=MoneyBody.of(topup.amount),
             checkout=CheckoutResponse(topup.checkout.gateway, topup.checkout.order_id, topup.checkout.payment_key),
@@ -60,6 +66,7 @@ class TopupResponse(msgspec.Struct):
 
 @wallet_api.endpoint("GET", "/wallet", policy=LEARNER, response=WalletResponse, summary="The caller's wallet balance")
 def get_wallet(call: Call):
+    from chalicelib.services import wallet  # loaded on first use (see module doc)
     return WalletResponse(balance=MoneyBody.of(wallet.balance(call.caller.user_id)))
 
 
@@ -68,6 +75,7 @@ def get_wallet(call: Call):
     summary="The wallet's ledger entries, newest first",
 )
 def wallet_entries(call: Call):
+    from chalicelib.services import ledger, wallet  # loaded on first use (see module doc)
     entries, next_cursor = ledger.history(wallet.wallet_of(call.caller.user_id), call.query.limit, call.query.cursor)
     return Page(
         items=[WalletEntryResponse(e.transfer_id, e.transfer_kind, SignedMoney.of(e.amount), e.posted_at) for e in entries],
@@ -80,6 +88,7 @@ def wallet_entries(call: Call):
     idempotent=True, summary="Start a top-up: a pending top-up and the payment gateway's checkout",
 )
 def create_topup(call: Call):
+    from chalicelib.services import wallet  # loaded on first use (see module doc)
     topup = wallet.create_topup(call.caller.user_id, call.body.amount.to_money(),
                                 receipt=call.receipt(TopupResponse.of))
     return TopupResponse.of(topup)
@@ -90,6 +99,7 @@ def create_topup(call: Call):
     summary="One of the caller's top-ups", errors=(errors.NotFound,),
 )
 def get_topup(call: Call, topup_id: str):
+    from chalicelib.services import wallet  # loaded on first use (see module doc)
     return TopupResponse.of(wallet.get_topup(call.caller.user_id, topup_id))
 
 
@@ -99,6 +109,7 @@ def get_topup(call: Call, topup_id: str):
     errors=(errors.NotFound, errors.PaymentDeclined, errors.PaymentGatewayError, errors.Conflict),
 )
 def confirm_topup(call: Call, topup_id: str):
+    from chalicelib.services import wallet  # loaded on first use (see module doc)
     topup = wallet.confirm_topup(call.caller.user_id, topup_id, call.body.payment_key,
                                  receipt=call.receipt(TopupResponse.of))
     return TopupResponse.of(topup)
