@@ -7,7 +7,9 @@
   chart and the certificate) draws with Pillow, whose Linux wheel bundles its C libraries
   (7.7 MB zipped; 3.6 MB without the codecs we never use);
 - the payout worker seals Toss payout bodies as JWE (AES-GCM, `cryptography`, 4.8 MB zipped).
-Each gets its layer, so the API, the authorizer and the jobs neither upload nor load either.
+Each gets its layer, so the API, the authorizer and the jobs neither upload nor load either. So
+do the drawing's fonts (`chalicelib/fonts`, 0.6 MB zipped): `make package` moves them from the code
+zip every function loads into DrawingLayer (/opt/fonts on Lambda; `typeface.py` finds them there).
 
 A layer's packages may only be imported inside a function body of the modules named for it
 (`tests/test_conventions.py` checks), and only its function reaches that code: only the views
@@ -27,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +47,9 @@ class FunctionLayer:
     logical_id: str  # the AWS::Serverless::LayerVersion in the template
     requirements: str  # pinned, relative to the project
     modules: tuple[str, ...]  # the only modules that may import these packages, and only lazily
-    smoke: str  # Python run from the layer's files alone (cwd: the project): what the app needs of it
+    smoke: str  # Python run from the layer's files alone (cwd: the layer, as /opt): what the app needs of it
     leave_out: tuple[str, ...] = ()  # file patterns under python/ the app never loads
+    data: str | None = None  # a folder of chalicelib only this function reads: moved from the code zip to the layer
 
     @property
     def zip_name(self) -> str:
@@ -70,7 +74,7 @@ _DRAWING_SMOKE = """
 import io
 from PIL import Image, ImageDraw, ImageFont
 page = Image.new("RGB", (400, 100), (255, 255, 255))
-font = ImageFont.truetype("chalicelib/fonts/NanumSquareB.ttf", 24)
+font = ImageFont.truetype("fonts/NanumSquareB.ttf", 24)
 ImageDraw.Draw(page).text((10, 10), "수료증 Certificate 1,250,000원", font=font, fill=(0, 0, 0))
 page.resize((200, 50), Image.Resampling.LANCZOS).save(io.BytesIO(), format="PNG", optimize=True)
 pdf = io.BytesIO()
@@ -88,7 +92,8 @@ FUNCTION_LAYERS = (
                   # treats a missing codec as an unsupported format; we only write PNG and PDF.
                   leave_out=("PIL/_avif.*", "pillow.libs/libavif-*", "PIL/_webp.*", "pillow.libs/libwebp*",
                              "pillow.libs/libsharpyuv-*", "PIL/_imagingcms.*", "pillow.libs/liblcms2-*",
-                             "PIL/_imagingtk.*")),
+                             "PIL/_imagingtk.*"),
+                  data="chalicelib/fonts"),
     FunctionLayer(function="PayoutWorker", logical_id="PayoutWorkerLayer",
                   requirements="infra/payout-worker-requirements.txt",
                   modules=("chalicelib/services/payout_gateway.py",),
@@ -116,6 +121,8 @@ def build(layer: FunctionLayer, out: Path, python_version: str) -> Path:
                                       for pattern in layer.leave_out):
                 path.unlink()
         bytecode.compile_tree(target, f"{bytecode.LAYER_ROOT}/python")
+        if layer.data:  # /opt/<folder> on Lambda
+            shutil.copytree(PROJECT_DIR / layer.data, Path(tmp) / Path(layer.data).name)
         smoke(layer, target)  # from the bytecode just compiled, writing none
         zip_path = out / layer.zip_name
         # Fixed times and modes, sorted: the same packages make the same bytes, so `aws cloudformation package`
@@ -126,26 +133,42 @@ def build(layer: FunctionLayer, out: Path, python_version: str) -> Path:
 
 def dependencies_digest(function: str) -> str:
     """A digest of what the function's layers are built from: requirements.txt (Chalice's shared layer), how their
-    bytecode is compiled and, if it has one, its own layer's pins, trims and platform. The template puts it in the function's
-    environment: SAM publishes a new version when the environment changes, but never for a new layer
-    version alone (a layer is a Ref it does not resolve), so a new Pillow would not reach the alias."""
+    bytecode is compiled and, if it has one, its own layer's pins, trims, platform and data. The template puts it
+    in the function's environment: SAM publishes a new version when the environment changes, but never for a new
+    layer version alone (a layer is a Ref it does not resolve), so a new Pillow would not reach the alias."""
     digest = hashlib.sha256((PROJECT_DIR / "requirements.txt").read_bytes())
     digest.update(bytecode.MODE.encode())  # how every layer's bytecode is compiled
     for layer in FUNCTION_LAYERS:
         if layer.function == function:
             digest.update((PROJECT_DIR / layer.requirements).read_bytes())
             digest.update(repr((layer.leave_out, PLATFORM)).encode())
+            for path in sorted((PROJECT_DIR / layer.data).rglob("*")) if layer.data else ():
+                if path.is_file():
+                    digest.update(path.relative_to(PROJECT_DIR).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 def smoke(layer: FunctionLayer, packages: Path) -> None:
-    """Run the layer's smoke code on `packages` alone: no site-packages, so nothing the layer lacks is found."""
+    """Run the layer's smoke code on `packages` alone: no site-packages, so nothing the layer lacks is found; in the
+    layer's root (/opt on Lambda), so its data is found where the function finds it."""
     environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(packages), "PYTHONNOUSERSITE": "1",
                    "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run([sys.executable, "-S", "-c", layer.smoke], cwd=PROJECT_DIR, env=environment,
+    done = subprocess.run([sys.executable, "-S", "-c", layer.smoke], cwd=packages.parent, env=environment,
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{layer.logical_id} does not do what the app needs of it:\n{done.stderr}")
+
+
+def leave_data_out_of_code(out: Path) -> None:
+    """Remove from the code zip (out/deployment.zip, every function's) the data folders a function layer carries."""
+    folders = tuple(f"{layer.data}/" for layer in FUNCTION_LAYERS if layer.data)
+    code = out / "deployment.zip"
+    kept = out / "deployment.zip.kept"
+    with zipfile.ZipFile(code) as source, zipfile.ZipFile(kept, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if not info.filename.startswith(folders):
+                target.writestr(info, source.read(info))
+    kept.replace(code)
 
 
 def runtime_version(out: Path) -> str:
@@ -163,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     version = runtime_version(args.out)
     for layer in FUNCTION_LAYERS:
         path = build(layer, args.out, version)
-        print(f"{path}: {path.stat().st_size / 1024 / 1024:.1f} MB zipped ({', '.join(layer.packages())})")  # noqa: T201
+        print(f"{path}: {path.stat().st_size / 1024 / 1024:.1f} MB zipped ({', '.join(layer.packages())}"  # noqa: T201
+              + (f", {layer.data}" if layer.data else "") + ")")
+    leave_data_out_of_code(args.out)
     return 0
 
 

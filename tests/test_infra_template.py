@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -301,8 +302,35 @@ def test_the_dependencies_digest_follows_the_requirements_a_layer_is_built_from(
     after = {f: function_layers.dependencies_digest(f) for f in before}
     assert after["DrawingHandler"] != before["DrawingHandler"]
     assert after["APIHandler"] == before["APIHandler"] and after["PayoutWorker"] == before["PayoutWorker"]
+    (tmp_path / "chalicelib/fonts").mkdir(parents=True)  # the drawing's fonts ride in its layer
+    (tmp_path / "chalicelib/fonts/NanumSquareB.ttf").write_bytes(b"a newer font")
+    with_fonts = {f: function_layers.dependencies_digest(f) for f in before}
+    assert with_fonts["DrawingHandler"] != after["DrawingHandler"]
+    assert with_fonts["APIHandler"] == after["APIHandler"] and with_fonts["PayoutWorker"] == after["PayoutWorker"]
     (tmp_path / "requirements.txt").write_text("boto3==9.9.9\n")  # the shared layer: every function
-    assert all(function_layers.dependencies_digest(f) != after[f] for f in after)
+    assert all(function_layers.dependencies_digest(f) != with_fonts[f] for f in with_fonts)
+
+
+def test_the_drawing_fonts_ride_in_the_drawing_layer_and_no_other_functions_code(tmp_path):
+    """Only DrawingHandler draws: its layer carries chalicelib/fonts (at /opt/fonts, where typeface.py looks when
+    the code has none), and `make package` leaves them out of the code zip every function loads."""
+    import zipfile
+
+    from chalicelib.services import typeface
+    from infra import function_layers
+
+    (drawing,) = [layer for layer in function_layers.FUNCTION_LAYERS if layer.data]
+    assert (drawing.function, drawing.data) == ("DrawingHandler", "chalicelib/fonts")
+    assert typeface._IN_LAYER == f"/opt/{Path(drawing.data).name}" and Path(typeface._BUNDLED) == PROJECT_DIR / drawing.data
+    assert "fonts/NanumSquareB.ttf" in drawing.smoke  # the smoke run draws with the layer's own copy
+    with zipfile.ZipFile(tmp_path / "deployment.zip", "w") as archive:
+        for name in ("app.py", "chalicelib/services/typeface.py", "chalicelib/fonts/NanumSquareB.ttf",
+                     "chalicelib/fonts/OFL.txt", "chalicelib/fontsmith.py"):
+            archive.writestr(name, name)
+    function_layers.leave_data_out_of_code(tmp_path)
+    with zipfile.ZipFile(tmp_path / "deployment.zip") as archive:
+        assert archive.namelist() == ["app.py", "chalicelib/services/typeface.py", "chalicelib/fontsmith.py"]
+        assert archive.read("chalicelib/fontsmith.py") == b"chalicelib/fontsmith.py"
 
 
 def test_lint_refuses_a_packaged_template_whose_layer_zip_was_not_built(tmp_path):

@@ -1,13 +1,16 @@
 """The one typeface of what classpay draws (dashboard charts, certificates): Nanum Square.
 
 Bundled in `chalicelib/fonts/` (SIL OFL) because it covers Hangul as well as Latin; Pillow
-(imported here, on first use only) renders it with the FreeType it ships with.
+(imported here, on first use only) renders it with the FreeType it ships with. Deployed, the
+fonts are in the drawing function's layer (/opt/fonts), the one function that draws:
+`make package` leaves them out of the code zip every function loads (infra/function_layers.py).
 """
 
 import functools
 import os
 
-FONTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fonts")
+_BUNDLED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fonts")
+_IN_LAYER = "/opt/fonts"  # where Lambda extracts DrawingLayer's fonts/
 
 
 @functools.cache
@@ -15,4 +18,5 @@ def nanum(bold: bool, pixels: int):
     """Nanum Square, regular or bold, `pixels` high."""
     from PIL import ImageFont
 
-    return ImageFont.truetype(os.path.join(FONTS, "NanumSquareB.ttf" if bold else "NanumSquareR.ttf"), pixels)
+    fonts = _BUNDLED if os.path.isdir(_BUNDLED) else _IN_LAYER
+    return ImageFont.truetype(os.path.join(fonts, "NanumSquareB.ttf" if bold else "NanumSquareR.ttf"), pixels)
