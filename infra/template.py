@@ -538,10 +538,12 @@ def _chalice_name(function_resource: dict) -> str:
 # API Gateway's token buckets (requests per second, burst), for the whole stage (all clients together: API
 # Gateway has no per-client limit without usage plans and API keys) and tighter on the routes that guess
 # passwords, create accounts or move money. The per-client limits are the app's (attempt_limits).
-STAGE_THROTTLE = (100, 200)
-AUTH_THROTTLE = (10, 20)        # every /auth/* route
-SIGNUP_THROTTLE = (2, 5)        # accounts are created by people, not scripts
-MONEY_THROTTLE = (20, 40)       # every route that takes an Idempotency-Key (orders, refunds, top-ups, confirms)
+# Sized for a launch (bench/launch_day.py: 200 buyers of one course within a second, each signed up that day),
+# far below the account's 10,000 rps, so that a script cannot flood the routes behind them.
+STAGE_THROTTLE = (500, 1000)
+AUTH_THROTTLE = (50, 100)       # every /auth/* route
+SIGNUP_THROTTLE = (20, 50)      # accounts are created by people (a campaign's burst), not scripts
+MONEY_THROTTLE = (100, 250)     # every route that takes an Idempotency-Key (orders, refunds, top-ups, confirms)
 MONEY_ROUTES = {("PUT", "/instructor/payout-account")}  # where payouts go: money, without an Idempotency-Key
 
 
