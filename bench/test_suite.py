@@ -27,7 +27,7 @@ def main() -> int:
     sys.stdout.write(f"make test from a clean clone of {commit}: {seconds:.0f} s (exit code {result.returncode})\n")
     for summary in re.findall(r"(?m)^=*\s*(\d+ passed.*?) in [\d.]+s", output):
         sys.stdout.write(f"  {summary}\n")
-    slowest = re.search(r"slowest \d+ durations =+\n(.*?)\n(?:=|\n)", output, re.S)
+    slowest = re.search(r"slowest \d+ durations =+\n(.*?)\n(?=\d+ passed|=|\n)", output, re.S)
     if slowest:
         sys.stdout.write("slowest tests:\n")
         for line in slowest.group(1).splitlines():
