@@ -67,6 +67,12 @@ def transaction_conflicts() -> float:
     return _conflict_window
 
 
+def in_flight() -> int:
+    """How many items transactions hold in flight now."""
+    with _lock:
+        return len(_in_flight)
+
+
 @contextlib.contextmanager
 def conflicting_transactions(seconds: float) -> Iterator[None]:
     """TransactionConflict emulated while inside (a test that races threads), as before afterwards."""

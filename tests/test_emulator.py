@@ -87,20 +87,19 @@ def test_queries_on_the_table_and_its_index_follow_every_write(dynamodb):
 
 
 def test_a_transaction_in_flight_cancels_one_that_touches_its_items_and_blocks_single_writes(dynamodb):
-    window = 0.3
-    started = threading.Event()
+    window = 1.0
     outcome = {}
 
     def slow():
-        started.set()
         dynamodb.transact_write_items(TransactItems=[_put("c", "1", owner="ed", day="d1")])
         outcome["first"] = "committed"
 
     with emulator.conflicting_transactions(window):
         first = threading.Thread(target=slow)
         first.start()
-        started.wait()
-        time.sleep(window / 3)  # the first one is in flight now
+        deadline = time.monotonic() + 5
+        while not emulator.in_flight() and time.monotonic() < deadline:  # until the first one is in flight
+            time.sleep(0.005)
         with pytest.raises(ClientError) as cancelled:
             dynamodb.transact_write_items(TransactItems=[_put("c", "2", owner="ed", day="d2"),
                                                          _put("c", "1", owner="fay", day="d1")])
