@@ -277,7 +277,7 @@ def run(instructors: int, entries: int, sample: int) -> dict:
 
         from app import app
         from chalicelib import clock, metrics
-        from chalicelib.services.payout_gateway import FAKE
+        from chalicelib.adapters.fake_payouts import FakePayouts
 
         logging.getLogger("classpay").setLevel(logging.WARNING)
         without_moto_transaction_backups()
@@ -303,6 +303,8 @@ def run(instructors: int, entries: int, sample: int) -> dict:
 
         real_client = payouts_service.client
         payouts_service.client = lambda name: queue if name == "sqs" else real_client(name)
+        bank = FakePayouts()  # the bank of this run, to count what it was sent
+        payouts_service.payout_gateway = lambda: bank
         monday = datetime(2030, 1, 7, 1, 0, tzinfo=UTC)
         clock.now = lambda: monday  # the Monday schedule
         with calls, Client(app, stage_name="test", project_dir=str(ROOT)) as client:
@@ -355,9 +357,9 @@ def run(instructors: int, entries: int, sample: int) -> dict:
             _, worker_peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             phase("worker")
-            outcomes = collections.Counter(o.status for o in FAKE.outcomes.values())
+            outcomes = collections.Counter(o.status for o in bank.outcomes.values())
             print(f"worker: {len(messages)} of the {len(bodies):,} messages (a sample: each payout is independent), "
-                  f"{failures} to retry; bank outcomes {dict(outcomes)}, {len(FAKE.sent)} transfers (fake bank); "
+                  f"{failures} to retry; bank outcomes {dict(outcomes)}, {len(bank.sent)} transfers (fake bank); "
                   f"{timed_messages} timed in {worker_seconds:.1f} s "
                   f"({worker_seconds / max(timed_messages, 1) * 1000:.0f} ms each), peak {worker_peak / 2**20:.1f} MiB "
                   "for a batch of 10", flush=True)

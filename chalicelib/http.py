@@ -27,6 +27,14 @@ class Response:
         """The body as JSON (`ValueError` when it is not)."""
         return json.loads(self.body)
 
+    def json_object(self) -> dict:
+        """The body as a JSON object; `{}` when it is anything else (a provider's error page, an empty body)."""
+        try:
+            payload = self.json()
+        except ValueError:
+            return {}
+        return payload if isinstance(payload, dict) else {}
+
 
 @functools.cache
 def _pool():

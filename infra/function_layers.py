@@ -96,7 +96,7 @@ FUNCTION_LAYERS = (
                   data="chalicelib/fonts"),
     FunctionLayer(function="PayoutWorker", logical_id="PayoutWorkerLayer",
                   requirements="infra/payout-worker-requirements.txt",
-                  modules=("chalicelib/services/payout_gateway.py",),
+                  modules=("chalicelib/adapters/toss_payouts.py",),
                   smoke="from cryptography.hazmat.primitives.ciphers.aead import AESGCM\n"
                         "AESGCM(bytes(32)).encrypt(bytes(12), b'{}', b'header')"),
 )

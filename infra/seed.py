@@ -131,16 +131,16 @@ def ensure_upcoming_session(caller: Caller, course_id: str, seats: int, stagger:
 def seed_wallets() -> None:
     """Fund demo learners through a real top-up confirmed by the fake gateway; an empty wallet only,
     so running the seed again adds nothing."""
+    from chalicelib.adapters.fake_payments import FakePayments
     from chalicelib.money import Money
     from chalicelib.services import wallet
-    from chalicelib.services.gateway import FakeGateway
 
     for email, amount in DEMO_WALLETS.items():
         user_id = _user_id(email)
         if wallet.balance(user_id).amount > 0:
             continue
-        topup = wallet.create_topup(user_id, Money(amount, config.wallet_currency()), gateway=FakeGateway())
-        wallet.confirm_topup(user_id, topup.topup_id, topup.checkout.payment_key, gateway=FakeGateway())
+        topup = wallet.create_topup(user_id, Money(amount, config.wallet_currency()), gateway=FakePayments())
+        wallet.confirm_topup(user_id, topup.topup_id, topup.checkout.payment_key, gateway=FakePayments())
 
 
 # Demo instructors' payout accounts (the fake bank pays these; one ending in 0000 it would refuse).

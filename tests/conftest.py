@@ -246,6 +246,19 @@ def restore_environ():
 
 
 @pytest.fixture
+def fake_bank(monkeypatch):
+    """A fake bank of this test's own (chalicelib/adapters/fake_payouts.py) that the test stage's payouts go to:
+    the test reads what it transferred (`sent`) and was asked (`outcomes`, `calls`) and may have it answer a
+    payout late (`pays_late`, `refuses_late`). Tests without it pay the stage's own fake bank."""
+    from chalicelib.adapters.fake_payouts import FakePayouts
+    from chalicelib.services import payouts
+
+    bank = FakePayouts()
+    monkeypatch.setattr(payouts, "payout_gateway", lambda: bank)
+    return bank
+
+
+@pytest.fixture
 def threads(restore_environ):
     """A pool of 20 threads for concurrent requests, with DynamoDB's TransactionConflict emulated:
     transactions that overlap on an item cancel each other, as on DynamoDB (infra/emulator.py)."""

@@ -42,7 +42,6 @@ from hypothesis.stateful import (
 from chalicelib import config
 from chalicelib.money import Money
 from chalicelib.services import ledger, reconciliation
-from chalicelib.services.payout_gateway import FAKE, PayoutOutcome
 from chalicelib.store import reconciliation_runs
 from infra import emulator
 from tests.conftest import CONFLICT_WINDOW
@@ -54,7 +53,7 @@ pytestmark = pytest.mark.starts_first  # a long module of make test: started whi
 
 PRICES = (10_000, 30_000)
 DAY = 60 * 24  # minutes
-# What the fake bank does with a payout to the account (see chalicelib/services/payout_gateway.py).
+# What the fake bank does with a payout to the account (see chalicelib/adapters/fake_payouts.py).
 ACCOUNTS = {"good": "110-234-567891", "closed": "110-234-560000", "silent": "110-234-569999"}
 BANK = {"good": "paid", "closed": "failed", "silent": None}  # None: no answer (the payout stays in transit)
 _codes = itertools.count()
@@ -127,6 +126,7 @@ class Market(RuleBasedStateMachine):
     api = None
     admin = None
     functions = None
+    bank = None  # the fake bank the payouts go to (the fake_bank fixture)
     queue = None
     fee_bps = hold_days = payout_minimum = None
     reconciled = False  # the reconciliation job ran (in this test)
@@ -570,7 +570,7 @@ class Market(RuleBasedStateMachine):
                 period: (p.amount, p.status) for period, p in instructor.payouts.items()}
             for period, payout in instructor.payouts.items():
                 payout.payout_id = shown[period]["payout_id"]
-                sent = FAKE.sent.get(payout.payout_id)
+                sent = self.bank.sent.get(payout.payout_id)
                 assert (sent.amount if sent else None) == (payout.amount if payout.status == "paid" else None)
                 if not payout.statement_checked:
                     statement = self.api.get(f"/instructor/payouts/{payout.payout_id}", token=instructor.token)
@@ -587,14 +587,12 @@ class Market(RuleBasedStateMachine):
         unanswered = [p for i in self.instructors for p in i.in_transit() if p.bank_answer is None and p.payout_id]
         self._bank_answers(unanswered[pick % len(unanswered)], answer)
 
-    @staticmethod
-    def _bank_answers(payout, answer):
+    def _bank_answers(self, payout, answer):
         payout.bank_answer = answer
         if answer == "paid":
-            FAKE.sent[payout.payout_id] = Money(payout.amount, "KRW")
-            FAKE.outcomes[payout.payout_id] = PayoutOutcome("paid", reference=f"fake-late-{payout.payout_id}")
+            self.bank.pays_late(payout.payout_id, Money(payout.amount, "KRW"))
         else:
-            FAKE.outcomes[payout.payout_id] = PayoutOutcome("failed", reason="ACCOUNT_CLOSED: late answer (fake)")
+            self.bank.refuses_late(payout.payout_id)
 
     # --- what must always be true -------------------------------------------------------------------
     @invariant()
@@ -650,8 +648,8 @@ class Market(RuleBasedStateMachine):
         assert response.json_body["ok"] is True, response.json_body["violations"]
 
 
-def test_the_whole_market_agrees_with_its_model_whatever_happens(api, functions, restore_environ):
-    Market.api, Market.functions = api, functions
+def test_the_whole_market_agrees_with_its_model_whatever_happens(api, functions, fake_bank, restore_environ):
+    Market.api, Market.functions, Market.bank = api, functions, fake_bank
     Market.admin = api.admin_token()
     Market.queue = os.environ["PAYOUT_QUEUE"]
     Market.fee_bps, Market.hold_days = config.platform_fee_bps(), config.settlement_hold_days()

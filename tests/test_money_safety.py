@@ -129,7 +129,7 @@ def test_a_request_that_died_holding_its_key_is_taken_over_after_the_lease(api, 
 
 def test_a_request_overtaken_after_its_lease_cannot_commit(api, monkeypatch):
     """The slow first attempt's transaction carries its lease token; the retry took the key over."""
-    from chalicelib.services import gateway as gateway_module
+    from chalicelib.adapters.fake_payments import FakePayments
     from chalicelib.services import wallet as wallet_service
 
     token = api.token_for()
@@ -137,11 +137,11 @@ def test_a_request_overtaken_after_its_lease_cannot_commit(api, monkeypatch):
     key = new_key()
     now = clock.now()
 
-    class OvertakenGateway(gateway_module.FakeGateway):
+    class OvertakenGateway(FakePayments):
         def confirm(self, payment_key, order_id, amount):
             # While this attempt talks to the gateway, its lease runs out and a retry completes.
             monkeypatch.setattr(clock, "now", lambda: now + clock_offset(120))
-            monkeypatch.setattr(wallet_service, "payment_gateway", gateway_module.FakeGateway)
+            monkeypatch.setattr(wallet_service, "payment_gateway", FakePayments)
             retry = confirm(api, token, topup, key=key)
             assert retry.status_code == 200, retry.body
             return super().confirm(payment_key, order_id, amount)

@@ -10,7 +10,6 @@ import pytest
 
 from chalicelib.services import ledger, payouts, settlement
 from chalicelib.services.ledger import Transfer, credit, debit
-from chalicelib.services.payout_gateway import FAKE
 from chalicelib.store import ledger as ledger_store
 from chalicelib.store import orders as orders_store
 from chalicelib.store import payout_accounts as accounts_store
@@ -156,7 +155,7 @@ def test_only_instructors_have_payout_accounts_and_payouts(api):
 
 # --- the weekly payout ----------------------------------------------------------------------------
 
-def test_the_weekly_job_run_twice_and_a_redelivered_message_make_one_payout(api, functions, admin, monkeypatch):
+def test_the_weekly_job_run_twice_and_a_redelivered_message_make_one_payout(api, fake_bank, functions, admin, monkeypatch):
     instructor, (order_id,) = ready_instructor(api, functions, monkeypatch)
     assert instructor.money()["available"] == 40_000
 
@@ -171,7 +170,7 @@ def test_the_weekly_job_run_twice_and_a_redelivered_message_make_one_payout(api,
     (payout,) = instructor.payouts()
     assert payout["status"] == "paid" and payout["amount"] == {"amount": 40_000, "currency": "KRW"}
     assert payout["account_number_masked"] == "****7891" and payout["period"] == fan_out["period"]
-    assert FAKE.sent[payout["payout_id"]].amount == 40_000  # transferred exactly once
+    assert fake_bank.sent[payout["payout_id"]].amount == 40_000  # transferred exactly once
     assert instructor.money() == {"pending": 0, "available": 0, "in_transit": 0, "paid_out": 40_000}
     statement = instructor.statement(payout["payout_id"])
     assert [(line["kind"], line["order_id"], line["amount"]["amount"]) for line in statement["lines"]] == [
@@ -196,8 +195,8 @@ def test_instructors_below_the_minimum_or_without_an_account_get_no_message(api,
     assert_reconciled(api, admin)
 
 
-def test_a_crash_after_the_payout_was_created_is_finished_by_the_redelivered_message(api, functions, admin,
-                                                                                    monkeypatch):
+def test_a_crash_after_the_payout_was_created_is_finished_by_the_redelivered_message(api, fake_bank, functions, admin,
+                                                                                     monkeypatch):
     instructor, _ = ready_instructor(api, functions, monkeypatch)
     real_complete = payouts.complete
 
@@ -210,7 +209,7 @@ def test_a_crash_after_the_payout_was_created_is_finished_by_the_redelivered_mes
         monkeypatch.setattr(payouts, "complete", crash)
         assert deliver(functions, mine) == [mine[0]["MessageId"]]  # reported, so SQS delivers it again
         (stuck,) = instructor.payouts()
-        assert stuck["status"] == "in_transit" and stuck["payout_id"] not in FAKE.outcomes
+        assert stuck["status"] == "in_transit" and stuck["payout_id"] not in fake_bank.outcomes
         assert instructor.money()["in_transit"] == 40_000 and instructor.money()["available"] == 0
         assert_reconciled(api, admin)
 
@@ -218,13 +217,13 @@ def test_a_crash_after_the_payout_was_created_is_finished_by_the_redelivered_mes
         assert deliver(functions, mine) == []
     (paid,) = instructor.payouts()
     assert paid["payout_id"] == stuck["payout_id"] and paid["status"] == "paid"
-    assert FAKE.sent[paid["payout_id"]].amount == 40_000
+    assert fake_bank.sent[paid["payout_id"]].amount == 40_000
     assert instructor.money() == {"pending": 0, "available": 0, "in_transit": 0, "paid_out": 40_000}
     assert_reconciled(api, admin)
 
 
-def test_a_crash_after_the_bank_paid_is_finished_by_next_weeks_run_without_paying_twice(api, functions, admin,
-                                                                                       monkeypatch):
+def test_a_crash_after_the_bank_paid_is_finished_by_next_weeks_run_without_paying_twice(api, fake_bank, functions, admin,
+                                                                                        monkeypatch):
     instructor, _ = ready_instructor(api, functions, monkeypatch)
     real_record = payouts.record
 
@@ -238,8 +237,8 @@ def test_a_crash_after_the_bank_paid_is_finished_by_next_weeks_run_without_payin
         assert deliver(functions, mine) == [mine[0]["MessageId"]]
     monkeypatch.setattr(payouts, "record", real_record)
     (stuck,) = instructor.payouts()
-    assert stuck["status"] == "in_transit" and FAKE.sent[stuck["payout_id"]].amount == 40_000
-    calls = FAKE.calls
+    assert stuck["status"] == "in_transit" and fake_bank.sent[stuck["payout_id"]].amount == 40_000
+    calls = fake_bank.calls
     # The message is lost (say it went to the dead-letter queue); a week later the job finds the payout
     # in transit, asks the bank again with the same payout id and records what the bank already did.
     fan_out, messages, failed = run_payouts(functions, monkeypatch, days=15)
@@ -247,12 +246,12 @@ def test_a_crash_after_the_bank_paid_is_finished_by_next_weeks_run_without_payin
     assert fan_out["in_transit"] >= 1
     (paid,) = instructor.payouts()
     assert paid["payout_id"] == stuck["payout_id"] and paid["status"] == "paid"
-    assert FAKE.calls > calls and FAKE.sent[paid["payout_id"]].amount == 40_000
+    assert fake_bank.calls > calls and fake_bank.sent[paid["payout_id"]].amount == 40_000
     assert instructor.money() == {"pending": 0, "available": 0, "in_transit": 0, "paid_out": 40_000}
     assert_reconciled(api, admin)
 
 
-def test_concurrent_deliveries_of_one_message_make_one_payout(api, functions, admin, monkeypatch):
+def test_concurrent_deliveries_of_one_message_make_one_payout(api, fake_bank, functions, admin, monkeypatch):
     instructor, _ = ready_instructor(api, functions, monkeypatch)
     period = payouts.period_of(later(days=8))
     original = os.environ
@@ -261,7 +260,7 @@ def test_concurrent_deliveries_of_one_message_make_one_payout(api, functions, ad
     os.environ = original  # noqa: B003 (undo the test client's per-request swap)
     assert "paid" in outcomes
     (payout,) = instructor.payouts()
-    assert payout["status"] == "paid" and FAKE.sent[payout["payout_id"]].amount == 40_000
+    assert payout["status"] == "paid" and fake_bank.sent[payout["payout_id"]].amount == 40_000
     assert instructor.money()["paid_out"] == 40_000
     assert_reconciled(api, admin)
 
@@ -273,13 +272,13 @@ def _try(function, *args):
         return type(error).__name__
 
 
-def test_a_refused_payout_returns_the_money_and_the_next_statement_lists_it(api, functions, admin, monkeypatch):
+def test_a_refused_payout_returns_the_money_and_the_next_statement_lists_it(api, fake_bank, functions, admin, monkeypatch):
     instructor, (first_order,) = ready_instructor(api, functions, monkeypatch, account=CLOSED_ACCOUNT)
     _, messages, failed = run_payouts(functions, monkeypatch)
     assert failures_of(instructor, messages, failed) == []  # a refusal is an outcome, not an error
     (refused,) = instructor.payouts()
     assert refused["status"] == "failed" and "ACCOUNT_CLOSED" in refused["failure_reason"]
-    assert refused["payout_id"] not in FAKE.sent
+    assert refused["payout_id"] not in fake_bank.sent
     assert instructor.money()["available"] == 40_000 and instructor.money()["in_transit"] == 0
     assert_reconciled(api, admin)
 
@@ -291,7 +290,7 @@ def test_a_refused_payout_returns_the_money_and_the_next_statement_lists_it(api,
     paid, failed_again = instructor.payouts()
     assert failed_again["payout_id"] == refused["payout_id"] and failed_again["status"] == "failed"
     assert paid["status"] == "paid" and paid["amount"]["amount"] == 40_000 + 24_000
-    assert paid["period"] > refused["period"] and FAKE.sent[paid["payout_id"]].amount == 64_000
+    assert paid["period"] > refused["period"] and fake_bank.sent[paid["payout_id"]].amount == 64_000
     lines = instructor.statement(paid["payout_id"])["lines"]
     assert sorted((line["kind"], line["order_id"], line["payout_id"], line["amount"]["amount"]) for line in lines) \
         == sorted([("returned_payout", None, refused["payout_id"], 40_000), ("sale", second_order, None, 24_000)])
@@ -301,8 +300,8 @@ def test_a_refused_payout_returns_the_money_and_the_next_statement_lists_it(api,
     assert_reconciled(api, admin)
 
 
-def test_a_payout_the_bank_has_not_answered_stays_in_transit_and_is_asked_about_again(api, functions, admin,
-                                                                                    monkeypatch):
+def test_a_payout_the_bank_has_not_answered_stays_in_transit_and_is_asked_about_again(api, fake_bank, functions, admin,
+                                                                                      monkeypatch):
     instructor, _ = ready_instructor(api, functions, monkeypatch, account=SILENT_ACCOUNT)
     _, messages, failed = run_payouts(functions, monkeypatch)
     (mine,) = for_instructor(messages, instructor)
@@ -313,7 +312,7 @@ def test_a_payout_the_bank_has_not_answered_stays_in_transit_and_is_asked_about_
     _, again, _ = run_payouts(functions, monkeypatch, days=15)  # re-driven from the in_transit index
     assert len(for_instructor(again, instructor)) == 1
     assert [p["payout_id"] for p in instructor.payouts()] == [pending["payout_id"]]
-    assert pending["payout_id"] not in FAKE.sent
+    assert pending["payout_id"] not in fake_bank.sent
     assert_reconciled(api, admin)
 
 

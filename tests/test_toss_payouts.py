@@ -1,5 +1,5 @@
-"""The Toss payouts adapter (지급대행 v2 shape) against a local stub (127.0.0.1 only): JWE bodies, the seller,
-the payout keyed by our payout id, and how Toss's answers map to paid / failed / pending."""
+"""The Toss payouts adapter (chalicelib/adapters/toss_payouts.py, 지급대행 v2 shape) against a local stub (127.0.0.1
+only): JWE bodies, the seller, the payout keyed by our payout id, and how Toss's answers map to paid / failed / pending."""
 
 import json
 import os
@@ -9,9 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import boto3
 import pytest
 
+from chalicelib.adapters import secrets
+from chalicelib.adapters.payouts import FAILED, PAID, PENDING, PayoutRequest
+from chalicelib.adapters.toss_payouts import TossPayouts, jwe_decrypt, jwe_encrypt
 from chalicelib.money import Money
-from chalicelib.services import payout_gateway as module
-from chalicelib.services.payout_gateway import FAILED, PAID, PENDING, PayoutRequest
 
 SECRET = "test_sk_classpay_payouts_0123"
 SECURITY_KEY = os.urandom(32).hex()
@@ -33,7 +34,7 @@ class PayoutStub(BaseHTTPRequestHandler):
         pass
 
     def _answer(self, status, body, encrypt=True):
-        text = module.jwe_encrypt(body, SECURITY_KEY) if encrypt else json.dumps(body)
+        text = jwe_encrypt(body, SECURITY_KEY) if encrypt else json.dumps(body)
         payload = text.encode()
         self.send_response(status)
         self.send_header("Content-Length", str(len(payload)))
@@ -42,7 +43,7 @@ class PayoutStub(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         raw = self.rfile.read(int(self.headers["Content-Length"])).decode()
-        body = module.jwe_decrypt(raw, SECURITY_KEY)  # refuses anything not encrypted with the key
+        body = jwe_decrypt(raw, SECURITY_KEY)  # refuses anything not encrypted with the key
         PayoutStub.bodies.append({"path": self.path, "body": body, "headers": dict(self.headers)})
         key = self.headers["Idempotency-Key"]
         if key in self.answers:
@@ -80,10 +81,10 @@ def toss():
     ssm = boto3.client("ssm")
     ssm.put_parameter(Name=SECRET_PARAMETER, Value=SECRET, Type="SecureString", Overwrite=True)
     ssm.put_parameter(Name=SECURITY_PARAMETER, Value=SECURITY_KEY, Type="SecureString", Overwrite=True)
-    module._parameter.cache_clear()
-    yield module.TossPayoutGateway(f"http://127.0.0.1:{server.server_address[1]}", SECRET_PARAMETER,
-                                   SECURITY_PARAMETER, timeout_seconds=5)
-    module._parameter.cache_clear()
+    secrets.parameter.cache_clear()
+    yield TossPayouts(f"http://127.0.0.1:{server.server_address[1]}", SECRET_PARAMETER, SECURITY_PARAMETER,
+                      timeout_seconds=5)
+    secrets.parameter.cache_clear()
     server.shutdown()
     server.server_close()
 
@@ -122,13 +123,12 @@ def test_a_refused_account_is_failed_an_outage_is_pending_and_in_progress_is_rea
 
 
 def test_an_unreachable_provider_is_pending_not_failed(toss):
-    unreachable = module.TossPayoutGateway("http://127.0.0.1:9", SECRET_PARAMETER, SECURITY_PARAMETER,
-                                           timeout_seconds=1)
+    unreachable = TossPayouts("http://127.0.0.1:9", SECRET_PARAMETER, SECURITY_PARAMETER, timeout_seconds=1)
     assert unreachable.send(_request("P6")).status == PENDING
 
 
 def test_jwe_round_trips_and_a_wrong_key_cannot_read_it():
-    token = module.jwe_encrypt({"a": 1}, SECURITY_KEY)
-    assert token.count(".") == 4 and module.jwe_decrypt(token, SECURITY_KEY) == {"a": 1}
+    token = jwe_encrypt({"a": 1}, SECURITY_KEY)
+    assert token.count(".") == 4 and jwe_decrypt(token, SECURITY_KEY) == {"a": 1}
     with pytest.raises(Exception):  # noqa: B017 - AES-GCM refuses a wrong key
-        module.jwe_decrypt(token, os.urandom(32).hex())
+        jwe_decrypt(token, os.urandom(32).hex())

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from chalicelib.services import gateway as gateway_module
+from chalicelib.adapters.fake_payments import FakePayments
 from chalicelib.services import wallet as wallet_service
 from tests.money import balance, confirm, krw, new_key, start_topup
 
@@ -159,7 +159,7 @@ def test_a_payment_the_gateway_captured_is_credited_even_after_its_top_up_expire
 
 
 def test_a_gateway_outage_leaves_the_top_up_pending_and_a_retry_with_the_same_key_credits_it(api, monkeypatch):
-    class DownGateway(gateway_module.FakeGateway):
+    class DownGateway(FakePayments):
         def confirm(self, payment_key, order_id, amount):
             from chalicelib import errors
 
@@ -239,7 +239,7 @@ def test_keys_are_scoped_to_the_caller(api):
 def test_the_same_key_while_the_first_request_runs_is_409_then_replays(api, monkeypatch):
     entered, release = threading.Event(), threading.Event()
 
-    class SlowGateway(gateway_module.FakeGateway):
+    class SlowGateway(FakePayments):
         def confirm(self, payment_key, order_id, amount):
             entered.set()
             assert release.wait(10)

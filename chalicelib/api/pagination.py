@@ -17,7 +17,8 @@ from typing import Any
 
 import msgspec
 
-from chalicelib import config, errors, secrets
+from chalicelib import errors
+from chalicelib.adapters import secrets
 
 _DOMAIN = b"classpay/cursor/v1\0"
 # a position (base64url), a dot, a tag (32 bytes in base64url without padding)
@@ -31,10 +32,6 @@ def scope(method: str, route: str, path_params: dict[str, str], query: Any, call
     return msgspec.json.encode([method, route, sorted(path_params.items()), sorted(filters.items()), caller_id or ""])
 
 
-def _key() -> bytes:
-    return secrets.parameter(config.cursor_key_parameter()).encode()
-
-
 def _tag(key: bytes, list_scope: bytes, position: str) -> str:
     digest = hmac.new(key, _DOMAIN + list_scope + b"\0" + position.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
@@ -44,7 +41,7 @@ def seal_cursor(position: str | None, list_scope: bytes, key: bytes | None = Non
     """The token a client gets for `position` (a service's cursor) in this list."""
     if position is None:
         return None
-    return f"{position}.{_tag(key or _key(), list_scope, position)}"
+    return f"{position}.{_tag(key or secrets.cursor_key(), list_scope, position)}"
 
 
 def open_cursor(token: str, list_scope: bytes, key: bytes | None = None) -> str:
@@ -52,7 +49,7 @@ def open_cursor(token: str, list_scope: bytes, key: bytes | None = None) -> str:
     match = _TOKEN.match(token)
     if match is None:
         raise errors.ValidationFailed.on("cursor", "not a cursor this API issued")
-    expected = _tag(key or _key(), list_scope, match["position"])
+    expected = _tag(key or secrets.cursor_key(), list_scope, match["position"])
     if not hmac.compare_digest(expected, match["tag"]):
         raise errors.ValidationFailed.on("cursor", "not a cursor this API issued for this list and caller")
     return match["position"]

@@ -1,4 +1,5 @@
-"""Mail through SES, each at most once: `send_once` claims the mail's key (a sent-mail marker), then sends.
+"""Mail, each at most once: `send_once` claims the mail's key (a sent-mail marker), then sends through SES
+(`chalicelib/adapters/mail.py`).
 
 Order matters: claim first, then send. Two runs at once, or a run repeated, find the claim and
 send nothing; a send that fails gives the claim back so the next run tries again. A crash
@@ -14,8 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib import config
-from chalicelib.aws import client
+from chalicelib.adapters.mail import send_email
 from chalicelib.store import sent_mail
 
 log = logging.getLogger("classpay.mail")
@@ -30,13 +30,7 @@ class Mail:
 
 def send(mail: Mail, *, kind: str, recipient_id: str) -> str:
     """Send now (no at-most-once guard); SES's message id."""
-    answer = client("ses").send_email(
-        Source=config.mail_sender(),
-        Destination={"ToAddresses": [mail.to_address]},
-        Message={"Subject": {"Data": mail.subject, "Charset": "UTF-8"},
-                 "Body": {"Text": {"Data": mail.text, "Charset": "UTF-8"}}},
-    )
-    message_id = answer["MessageId"]
+    message_id = send_email(mail.to_address, mail.subject, mail.text)
     log.info("mail sent", extra={"fields": {"kind": kind, "recipient_id": recipient_id, "subject": mail.subject,
                                             "message_id": message_id}})
     return message_id

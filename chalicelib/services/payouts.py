@@ -36,11 +36,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from chalicelib import clock, config, errors, ids, metrics
+from chalicelib.adapters.payouts import FAILED, PAID, PayoutRequest
+from chalicelib.adapters.stage import payout_gateway
 from chalicelib.aws import client
 from chalicelib.money import Money
 from chalicelib.services import ledger, payout_accounts
 from chalicelib.services.ledger import Transfer, credit, debit
-from chalicelib.services.payout_gateway import FAILED, PAID, PayoutRequest, payout_gateway
 from chalicelib.store import payout_accounts as accounts_store
 from chalicelib.store import payouts as store
 from chalicelib.store.cursors import decode_cursor, encode_cursor

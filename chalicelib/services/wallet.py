@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chalicelib import clock, config, errors, ids
+from chalicelib.adapters.payments import Checkout, PaymentGateway
+from chalicelib.adapters.stage import payment_gateway
 from chalicelib.money import Money
 from chalicelib.services import ledger
-from chalicelib.services.gateway import Checkout, PaymentGateway, payment_gateway
 from chalicelib.services.ledger import Transfer, credit, debit
 from chalicelib.store import topups
 from chalicelib.store.idempotency import NO_RECEIPT, Receipt

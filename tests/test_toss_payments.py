@@ -1,4 +1,5 @@
-"""The Toss Payments adapter against a local stub that speaks Toss's confirm API (127.0.0.1 only)."""
+"""The Toss Payments adapter (chalicelib/adapters/toss_payments.py) against a local stub that speaks Toss's
+confirm API (127.0.0.1 only)."""
 
 import base64
 import json
@@ -9,8 +10,9 @@ import boto3
 import pytest
 
 from chalicelib import errors
+from chalicelib.adapters import secrets
+from chalicelib.adapters.toss_payments import TossPayments
 from chalicelib.money import Money
-from chalicelib.services import gateway as gateway_module
 from chalicelib.services import wallet as wallet_service
 from tests.money import balance, new_key, start_topup
 
@@ -103,8 +105,8 @@ def toss_base():
 @pytest.fixture(scope="module")
 def toss(toss_base):
     boto3.client("ssm").put_parameter(Name=PARAMETER, Value=SECRET, Type="SecureString", Overwrite=True)
-    gateway_module._secret_key.cache_clear()
-    return gateway_module.TossGateway(toss_base, PARAMETER, timeout_seconds=5)
+    secrets.parameter.cache_clear()
+    return TossPayments(toss_base, PARAMETER, timeout_seconds=5)
 
 
 def krw(amount):
@@ -135,17 +137,17 @@ def test_a_toss_internal_failure_is_a_gateway_error_not_a_decline(toss):
 def test_a_wrong_secret_key_is_a_gateway_error(toss_base):
     # the stage's own parameter holding a wrong key (another name would widen the deployed IAM policy)
     boto3.client("ssm").put_parameter(Name=PARAMETER, Value="wrong", Type="SecureString", Overwrite=True)
-    gateway_module._secret_key.cache_clear()
+    secrets.parameter.cache_clear()
     try:
         with pytest.raises(errors.PaymentGatewayError, match="UNAUTHORIZED_KEY"):
-            gateway_module.TossGateway(toss_base, PARAMETER).confirm("pay_ok_x", "order-9", krw(1))
+            TossPayments(toss_base, PARAMETER).confirm("pay_ok_x", "order-9", krw(1))
     finally:
         boto3.client("ssm").put_parameter(Name=PARAMETER, Value=SECRET, Type="SecureString", Overwrite=True)
-        gateway_module._secret_key.cache_clear()
+        secrets.parameter.cache_clear()
 
 
 def test_an_unreachable_gateway_is_a_gateway_error():
-    unreachable = gateway_module.TossGateway("http://127.0.0.1:9", PARAMETER, timeout_seconds=1)
+    unreachable = TossPayments("http://127.0.0.1:9", PARAMETER, timeout_seconds=1)
     with pytest.raises(errors.PaymentGatewayError):
         unreachable.confirm("pay_ok_2", "order-000004", krw(1_000))
 
@@ -157,15 +159,15 @@ def test_a_confirm_whose_first_answer_was_lost_is_resolved_by_reading_the_paymen
 
 
 def test_the_secret_key_is_read_from_ssm_once_per_container(toss, monkeypatch):
-    gateway_module._secret_key.cache_clear()
+    secrets.parameter.cache_clear()
     calls = []
-    real_client = gateway_module.client
+    real_client = secrets.client
 
     def counting_client(name):
         calls.append(name)
         return real_client(name)
 
-    monkeypatch.setattr(gateway_module, "client", counting_client)
+    monkeypatch.setattr(secrets, "client", counting_client)
     toss.confirm("pay_ok_cache1", "order-000006", krw(1_000))
     toss.confirm("pay_ok_cache2", "order-000007", krw(1_000))
     assert calls == ["ssm"]

@@ -1,0 +1,47 @@
+"""The payment port: how money enters the ledger from outside.
+
+A top-up is paid at the gateway by the learner's browser; the server then *confirms* it (`confirm`), and
+only a confirmation credits the wallet. The adapters: `FakePayments` (`fake_payments.py`, stages `local`
+and `test`) and `TossPayments` (`toss_payments.py`); `stage.payment_gateway()` gives the stage's.
+
+The caller checks that the confirmed amount equals what it expects; an adapter only reports what the
+gateway said. Payment keys and the secret key are never logged.
+"""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from chalicelib.money import Money
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What the client needs to pay: the order id and amount, and for the fake gateway the key."""
+
+    gateway: str
+    order_id: str
+    payment_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What the gateway says it captured."""
+
+    payment_key: str
+    order_id: str
+    amount: Money
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    def checkout(self, order_id: str, amount: Money) -> Checkout: ...
+
+    def confirm(self, payment_key: str, order_id: str, amount: Money) -> Confirmation:
+        """Capture the payment. Raises `PaymentDeclined` (final) or `PaymentGatewayError` (outcome
+        unknown or gateway down: safe to retry, a retried confirm is idempotent at the gateway)."""
+        ...
+
+    def cancel(self, payment_key: str, order_id: str, reason: str) -> None:
+        """Give a captured payment back to the payer in full. Raises `PaymentGatewayError`."""
+        ...
