@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
+from chalicelib.domain.calendar import payout_period
 from chalicelib.services import ledger, payouts, settlement
 from chalicelib.services.ledger import Transfer, credit, debit
 from chalicelib.store import ledger as ledger_store
@@ -162,7 +163,7 @@ def test_the_weekly_job_run_twice_and_a_redelivered_message_make_one_payout(api,
     fan_out, messages, failed = run_payouts(functions, monkeypatch)
     mine = for_instructor(messages, instructor)
     assert len(mine) == 1 and failures_of(instructor, messages, failed) == []
-    assert fan_out["period"] == payouts.period_of(later(days=8)) and fan_out["messages"] >= 1
+    assert fan_out["period"] == payout_period(later(days=8)) and fan_out["messages"] >= 1
     _again, messages_again, _ = run_payouts(functions, monkeypatch)  # the schedule fires twice
     assert for_instructor(messages_again, instructor) == []  # nothing left to pay: no message
     assert deliver(functions, mine + mine) == []  # the same message delivered twice more
@@ -253,7 +254,7 @@ def test_a_crash_after_the_bank_paid_is_finished_by_next_weeks_run_without_payin
 
 def test_concurrent_deliveries_of_one_message_make_one_payout(api, fake_bank, functions, admin, monkeypatch):
     instructor, _ = ready_instructor(api, functions, monkeypatch)
-    period = payouts.period_of(later(days=8))
+    period = payout_period(later(days=8))
     original = os.environ
     with ThreadPoolExecutor(max_workers=6) as pool:
         outcomes = list(pool.map(lambda _: _try(payouts.process, instructor.user_id, period), range(6)))
@@ -346,7 +347,7 @@ def test_an_instructor_sees_only_their_own_payouts(api, functions, monkeypatch):
 
 def test_the_worker_reports_only_the_messages_it_could_not_finish(api, functions, monkeypatch):
     instructor, _ = ready_instructor(api, functions, monkeypatch)
-    period = payouts.period_of(later(days=8))
+    period = payout_period(later(days=8))
     event = functions.events.generate_sqs_event(
         ["not json", json.dumps({"instructor_id": instructor.user_id, "period": period})],
         queue_name=os.environ["PAYOUT_QUEUE"])
@@ -382,7 +383,7 @@ def test_an_entry_that_took_its_place_before_a_payout_but_commits_after_it_lands
         (debit(ledger.instructor_pending(instructor.user_id, "KRW"), order.instructor_share),
          credit(ledger.instructor_available(instructor.user_id, "KRW"), order.instructor_share))), now=now)
     # ... then a payout seals the available account before that settlement commits
-    assert payouts.process(instructor.user_id, payouts.period_of(now)) == "paid"
+    assert payouts.process(instructor.user_id, payout_period(now)) == "paid"
     with pytest.raises(Contention):
         late.commit()  # refused: it would slip into the statement already paid
     assert settlement.settle_order(orders_store.get(late_order), now) is not None  # retried, with a new seq
@@ -407,7 +408,7 @@ def test_a_payout_is_not_created_over_an_entry_posted_while_it_read_the_account(
         return iter(found)
 
     monkeypatch.setattr(ledger, "entries_between", entries_then_a_settlement)
-    assert payouts.process(instructor.user_id, payouts.period_of(now)) == "paid"
+    assert payouts.process(instructor.user_id, payout_period(now)) == "paid"
     (payout,) = instructor.payouts()
     assert payout["amount"]["amount"] == 64_000  # read again, with the settlement in it
     monkeypatch.setattr(ledger, "entries_between", real)

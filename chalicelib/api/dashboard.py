@@ -13,6 +13,7 @@ import msgspec
 from chalicelib import errors
 from chalicelib.api.routing import INSTRUCTOR, ApiBlueprint, Call, Reply
 from chalicelib.api.schemas import Day, Input, MoneyBody, Page, PageQuery
+from chalicelib.domain.revenue import net_revenue
 
 dashboard_api = ApiBlueprint(__name__, tag="dashboard")
 
@@ -105,7 +106,7 @@ def _figures(counts: dict[str, int], currency: str) -> Figures:
         gross=money(counts["gross"]), platform_fee=money(counts["fee"]), net=money(counts["net"]),
         refunds=Refunds(counts["refunds"], money(counts["refunded"]), money(counts["refund_fee"]),
                         money(counts["refund_net"])),
-        net_revenue=money(counts["net"] - counts["refund_net"]), orders=counts["orders"],
+        net_revenue=money(net_revenue(counts)), orders=counts["orders"],
         enrollments=counts["enrollments"], completions=counts["completions"], reviews=counts["reviews"],
         rating=Rating(count, counts["rating_sum"], round(counts["rating_sum"] / count, 2) if count else None),
         questions=counts["questions"], answered=counts["answered"],
@@ -146,7 +147,7 @@ CSV_COLUMNS = ("period", "first_day", "last_day", "currency", "gross", "platform
 
 def _csv_row(label: str, first: date, last: date, currency: str, c: dict[str, int]) -> list:
     return [label, first.isoformat(), last.isoformat(), currency, c["gross"], c["fee"], c["net"], c["refunds"],
-            c["refunded"], c["refund_fee"], c["refund_net"], c["net"] - c["refund_net"], c["orders"],
+            c["refunded"], c["refund_fee"], c["refund_net"], net_revenue(c), c["orders"],
             c["enrollments"], c["completions"], c["reviews"], c["rating_count"], c["rating_sum"], c["questions"],
             c["answered"]]
 

@@ -10,13 +10,14 @@ its size and scaled down, which anti-aliases lines and text.
 import io
 import math
 
+from chalicelib.domain.revenue import net_revenue
+from chalicelib.money import format_amount, in_major_units, minor_digits
 from chalicelib.services.typeface import nanum
 
-MONEY = {"net": ("Net revenue", lambda c: c["net"] - c["refund_net"]),
+MONEY = {"net": ("Net revenue", net_revenue),
          "gross": ("Gross sales", lambda c: c["gross"]),
          "refunded": ("Refunds", lambda c: c["refunded"])}
 COUNTS = ("orders", "enrollments", "completions", "reviews", "questions")
-MINOR_DIGITS = {"KRW": 0, "JPY": 0, "USD": 2, "EUR": 2}
 ACCENT, ACCENT_FILL, NEGATIVE = (47, 111, 237), (203, 219, 252), (214, 69, 69)
 GRID, AXIS, TEXT, MUTED, WHITE = (230, 232, 238), (156, 163, 175), (55, 65, 81), (107, 114, 128), (255, 255, 255)
 BARS_UP_TO = 62  # more periods than this are drawn as a filled line
@@ -28,13 +29,16 @@ def _font(bold: bool, size: int):
     return nanum(bold, size * SCALE)
 
 
-def _values(board, metric: str) -> tuple[str, list[float], int]:
+def _values(board, metric: str) -> tuple[str, list[float], float, str]:
+    """The chart's title, its values (money in major units), the finest step its axis marks, and its total."""
     if metric in MONEY:
         title, pick = MONEY[metric]
-        digits = MINOR_DIGITS.get(board.currency, 2)
-        return f"{title} ({board.currency})", [pick(p.counts) / 10**digits for p in board.series], digits
+        amounts = [pick(p.counts) for p in board.series]
+        return (f"{title} ({board.currency})", [in_major_units(a, board.currency) for a in amounts],
+                10.0 ** -minor_digits(board.currency), format_amount(sum(amounts), board.currency))
     if metric in COUNTS:
-        return metric.capitalize(), [float(p.counts[metric]) for p in board.series], 0
+        counts = [p.counts[metric] for p in board.series]
+        return metric.capitalize(), [float(c) for c in counts], 1.0, f"{sum(counts):,}"
     raise ValueError(metric)
 
 
@@ -55,17 +59,17 @@ def render(board, metric: str = "net") -> bytes:
     from PIL import Image, ImageDraw
 
     s = SCALE
-    title, values, digits = _values(board, metric)
+    title, values, finest_step, total = _values(board, metric)
     labels = [p.label for p in board.series]
     image = Image.new("RGB", (WIDTH * s, HEIGHT * s), WHITE)
     draw = ImageDraw.Draw(image)
     scope = f"course {board.course_id}" if board.course_id else "all courses"
     draw.text((16 * s, 14 * s), f"{title} by {board.granularity}", font=_font(True, 18), fill=TEXT)
     draw.text((16 * s, 42 * s), f"{board.first_day} to {board.last_day} ({board.timezone}) · {scope} · "
-              f"total {sum(values):,.{digits}f}", font=_font(False, 12), fill=MUTED)
+              f"total {total}", font=_font(False, 12), fill=MUTED)
 
     x0, x1, y0, y1 = LEFT * s, (WIDTH - RIGHT) * s, TOP * s, (HEIGHT - BOTTOM) * s
-    ticks = nice_ticks(min(values, default=0), max(values, default=0), smallest=10.0 ** -digits)
+    ticks = nice_ticks(min(values, default=0), max(values, default=0), smallest=finest_step)
     low, high = ticks[0], ticks[-1]
 
     def y_of(value: float) -> float:

@@ -15,9 +15,11 @@ Not in the digest: refunds of orders older than the refund window (only admins m
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib import clock, config, ids
+from chalicelib.domain.calendar import business_day, business_time
+from chalicelib.money import Money, format_money
 from chalicelib.services import mail
 from chalicelib.store import courses as courses_store
 from chalicelib.store import daily_stats as stats_store
@@ -27,7 +29,6 @@ from chalicelib.store import reviews as reviews_store
 from chalicelib.store import users
 
 log = logging.getLogger("classpay.jobs.digest")
-KST = timezone(timedelta(hours=9), "KST")
 WINDOW = timedelta(days=1)
 
 
@@ -97,10 +98,6 @@ class DigestResult:
     failed: int
 
 
-def _money(amount: int, currency: str) -> str:
-    return f"₩{amount:,}" if currency == "KRW" else f"{amount / 100:,.2f} {currency}"
-
-
 def day_of(instructor_id: str, since: datetime, until: datetime) -> InstructorDay:
     """What happened to an instructor's sales in [since, until)."""
     day = InstructorDay(instructor_id, since, until, config.wallet_currency())
@@ -123,12 +120,12 @@ def day_of(instructor_id: str, since: datetime, until: datetime) -> InstructorDa
 
 def render(day: InstructorDay, name: str) -> tuple[str, str]:
     """(subject, text) of the digest mail."""
-    money = lambda amount: _money(amount, day.currency)  # noqa: E731
+    money = lambda amount: format_money(Money(amount, day.currency))  # noqa: E731
     subject = (f"[classpay] Your day: {day.new_enrollments} new enrollment{'s' if day.new_enrollments != 1 else ''}, "
                f"{money(day.revenue)}")
     lines = [
         f"Hi {name},", "",
-        f"Your classpay day, {day.since.astimezone(KST):%Y-%m-%d %H:%M} to {day.until.astimezone(KST):%Y-%m-%d %H:%M} KST:",
+        f"Your classpay day, {business_time(day.since):%Y-%m-%d %H:%M} to {business_time(day.until):%Y-%m-%d %H:%M} KST:",
         "",
         f"- New enrollments: {day.new_enrollments}",
         f"- Revenue: {money(day.revenue)} (your share of {money(day.sales)} in sales)",
@@ -168,7 +165,7 @@ def send_digests(now: datetime | None = None) -> DigestResult:
             continue
         subject, text = render(day, profile.name)
         try:
-            if mail.send_once(f"digest:{instructor_id}:{until.astimezone(KST):%Y-%m-%d}",
+            if mail.send_once(f"digest:{instructor_id}:{business_day(until)}",
                               mail.Mail(profile.email, subject, text), kind="instructor_digest",
                               recipient_id=instructor_id, now=until):
                 sent += 1

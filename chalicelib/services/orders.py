@@ -14,9 +14,10 @@ and below the progress limit; admins may refund outside it, and partially.
 
 import itertools
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from chalicelib import clock, config, errors, ids, metrics
+from chalicelib.domain import fees, pricing, refunds, settlement
 from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
 from chalicelib.services import ledger, stats
@@ -35,15 +36,17 @@ def _price_with_coupon(course_id: str, price: Money, code: str | None, now: date
     """The discount a coupon gives on `price` (checked again, atomically, when it is redeemed)."""
     if not code:
         return Money.zero(price.currency), None
-    code = code.strip().upper()
+    code = pricing.coupon_code(code)
     coupon = coupons.get(course_id, code)
-    if coupon is None or coupon.expires_at <= clock.to_rfc3339(now) or coupon.redemptions >= coupon.max_redemptions:
+    if coupon is None or not pricing.coupon_usable(
+            expires_at=datetime.fromisoformat(coupon.expires_at), redemptions=coupon.redemptions,
+            max_redemptions=coupon.max_redemptions, now=now):
         raise errors.ValidationFailed.on("coupon_code", "no such coupon for this course, or it has expired or run out")
     if coupon.kind == coupons.PERCENT:
-        return price.share(coupon.value * 100), code
+        return pricing.percent_off(price, coupon.value), code
     if coupon.currency != price.currency:
         raise errors.ValidationFailed.on("coupon_code", "this coupon is in another currency")
-    return Money(min(coupon.value, price.amount), price.currency), code
+    return pricing.amount_off(price, Money(coupon.value, coupon.currency)), code
 
 
 def _seat_refusal(session: courses.LiveSession | None, session_id: str, now_iso: str) -> errors.DomainError | None:
@@ -75,11 +78,11 @@ def buy_course(learner_id: str, course_id: str, session_id: str | None, coupon_c
     now = clock.now()
     discount, code = _price_with_coupon(course_id, price, coupon_code, now)
     total = price - discount
-    fee = total.share(config.platform_fee_bps())
+    fee, instructor_share = fees.split_sale(total, config.platform_fee_bps())
     order = Order(
         order_id=ids.new_id(), learner_id=learner_id, instructor_id=course.instructor_id, course_id=course_id,
         course_title=course.title, session_id=session_id, enrollment_id=ids.new_id(), status=store.PAID,
-        price=price, discount=discount, total=total, platform_fee=fee, instructor_share=total - fee,
+        price=price, discount=discount, total=total, platform_fee=fee, instructor_share=instructor_share,
         coupon_code=code, created_at=now,
     )
     tz = stats.zone(course.instructor_timezone)  # the instructor's, copied onto the course: no profile read
@@ -123,7 +126,7 @@ def _commit_purchase(order: Order, receipt: Receipt, tz) -> Order:
     if order.coupon_code:
         coupons.add_redeem(uow, order.course_id, order.coupon_code, now_iso, on_fail=lambda: errors.ValidationFailed.on(
             "coupon_code", "this coupon has just run out or expired"))
-    settles_at = clock.to_rfc3339(order.created_at + timedelta(days=config.settlement_hold_days()))
+    settles_at = clock.to_rfc3339(settlement.settles_at(order.created_at, config.settlement_hold_days()))
     store.add_create(uow, order, settles_at)
     legs = [debit(ledger.learner_wallet(order.learner_id, order.total.currency), order.total),
             credit(ledger.instructor_pending(order.instructor_id, order.total.currency), order.instructor_share),
@@ -162,17 +165,17 @@ def orders_of(learner_id: str, limit: int, cursor: str | None) -> tuple[list[Ord
 
 # --- refunds ----------------------------------------------------------------------------------------
 
+def _refund_policy() -> refunds.RefundPolicy:
+    return refunds.RefundPolicy(config.refund_window_days(), config.refund_progress_limit_percent())
+
+
 def _refusal(order: Order, now: datetime) -> str | None:
     """Why the learner may not refund this order under the policy, or None."""
     if order.status != store.PAID:
-        return "the order has already been refunded"
-    window = timedelta(days=config.refund_window_days())
-    if now - order.created_at > window:
-        return f"refunds are possible for {config.refund_window_days()} days after purchase"
+        return refunds.ALREADY_REFUNDED
     enrollment = enrollments.get_enrollment(order.learner_id, order.course_id)
-    if enrollment is not None and enrollment.progress_percent >= config.refund_progress_limit_percent():
-        return f"refunds are possible below {config.refund_progress_limit_percent()}% of lessons completed"
-    return None
+    return _refund_policy().refusal(purchased_at=order.created_at, now=now,
+                                    progress_percent=enrollment.progress_percent if enrollment else None)
 
 
 def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | None = None,
@@ -188,7 +191,7 @@ def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | Non
     if amount is not None and not is_admin:
         raise errors.Forbidden("Only admins refund partially")
     refusal = _refusal(order, now) if not is_admin else (
-        "the order has already been refunded" if order.status != store.PAID else None)
+        refunds.ALREADY_REFUNDED if order.status != store.PAID else None)
     if refusal:
         raise errors.RefundNotAllowed(f"This order cannot be refunded: {refusal}")
     # Only an admin's partial amount is checked: a learner's full refund of a free (100% coupon) order is 0.
@@ -196,23 +199,20 @@ def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | Non
                                or not 0 < amount.amount <= order.total.amount):
         raise errors.ValidationFailed.on("amount.amount", f"between 1 and {order.total.amount} {order.total.currency}")
     refund_amount = amount if amount is not None else order.total
-    progress_below = None if is_admin else config.refund_progress_limit_percent()
+    progress_below = None if is_admin else _refund_policy().progress_limit_percent
     return retry_on_contention(lambda: _commit_refund(order, refund_amount, reason, caller.user_id, now, receipt,
                                                       progress_below=progress_below))
 
 
 def refund_split(order: Order, amount: Money) -> tuple[Money, Money]:
     """How a refund of `amount` is taken back in proportion: (platform fee share, instructor share)."""
-    fee_back = Money(order.platform_fee.amount * amount.amount // order.total.amount, amount.currency) \
-        if order.total.amount else Money.zero(amount.currency)
-    return fee_back, amount - fee_back
+    return refunds.refund_split(order.total, order.platform_fee, amount)
 
 
 def unrefunded_share(order: Order) -> Money:
     """The instructor's share of an order that no refund has taken back (what settlement releases)."""
-    if order.status == store.PAID or not order.refund_amount:
-        return order.instructor_share
-    return order.instructor_share - refund_split(order, order.refund_amount)[1]
+    refunded = order.refund_amount if order.status != store.PAID else None
+    return refunds.unrefunded_share(order.total, order.platform_fee, order.instructor_share, refunded)
 
 
 def _refund_legs(order: Order, amount: Money) -> tuple:
@@ -261,12 +261,12 @@ def create_coupon(caller: Caller, course_id: str, code: str, kind: str, value: i
     course = courses.get_course_item(course_id)
     if course is None or course.instructor_id != caller.user_id:
         raise errors.NotFound(f"No course {course_id} in your studio")
-    if kind == coupons.PERCENT and not 1 <= value <= 100:
+    if kind == coupons.PERCENT and not pricing.is_valid_percent(value):
         raise errors.ValidationFailed.on("value", "a percent coupon takes 1 to 100")
     if expires_at <= clock.now():
         raise errors.ValidationFailed.on("expires_at", "must be in the future")
     return coupons.create(coupons.Coupon(
-        course_id=course_id, code=code.strip().upper(), kind=kind, value=value, currency=course.price_currency,
+        course_id=course_id, code=pricing.coupon_code(code), kind=kind, value=value, currency=course.price_currency,
         max_redemptions=max_redemptions, redemptions=0, expires_at=clock.to_rfc3339(expires_at),
         created_at=clock.now(),
     ))

@@ -33,12 +33,14 @@ of a settled sale, each failed payout's money come back; they sum to its amount 
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from chalicelib import clock, config, errors, ids, metrics
 from chalicelib.adapters.payouts import FAILED, PAID, PayoutRequest
 from chalicelib.adapters.stage import payout_gateway
 from chalicelib.aws import client
+from chalicelib.domain.calendar import payout_period
+from chalicelib.domain.payouts import is_payable, payout_amount
 from chalicelib.money import Money
 from chalicelib.services import ledger, payout_accounts
 from chalicelib.services.ledger import Transfer, credit, debit
@@ -50,7 +52,6 @@ from chalicelib.store.transactions import Contention, UnitOfWork, retry_on_conte
 
 log = logging.getLogger("classpay.payouts")
 
-KST = timezone(timedelta(hours=9), "KST")  # Korea keeps no daylight saving time
 BALANCES_PER_READ = 100  # a BatchGetItem's limit
 MESSAGES_PER_SEND = 10  # a SendMessageBatch's limit
 
@@ -65,11 +66,6 @@ class PayoutNotCreated(Exception):
 
 class StatementMismatch(Exception):
     """The available balance is not the sum of its entries since the last payout: nothing is paid."""
-
-
-def period_of(moment: datetime) -> str:
-    year, week, _ = moment.astimezone(KST).isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 # --- 1. the fan-out --------------------------------------------------------------------------------
@@ -118,7 +114,7 @@ def _message(instructor_id: str, period: str, currency: str) -> dict:
 def fan_out(now: datetime | None = None) -> FanOut:
     """Send one message per instructor to pay (or with a payout to finish) this period."""
     now = now or clock.now()
-    period, currency, minimum = period_of(now), config.wallet_currency(), config.payout_minimum()
+    period, currency, minimum = payout_period(now), config.wallet_currency(), config.payout_minimum()
     sender = _QueueSender(config.payout_queue())
     unfinished = {instructor_id for instructor_id, _period in store.in_transit_keys()}
     for instructor_id in sorted(unfinished):
@@ -131,7 +127,7 @@ def fan_out(now: datetime | None = None) -> FanOut:
         balances = ledger.balances_of(accounts)
         skipped = 0
         for instructor_id, account in zip(instructor_ids, accounts, strict=True):
-            if balances[account.account_id].amount >= minimum:
+            if is_payable(balances[account.account_id], minimum):
                 sender.add(_message(instructor_id, period, currency))
             else:
                 skipped += 1
@@ -189,7 +185,8 @@ def create(instructor_id: str, period: str, currency: str) -> Payout | None:
     def attempt() -> Payout | None:
         now = clock.now()
         seal, entry_count, balance = ledger.sealed_through(available)
-        if balance.amount < config.payout_minimum():
+        amount = payout_amount(balance, config.payout_minimum())
+        if amount is None:
             return None
         since_seal = sum(entry.amount.amount for entry in ledger.entries_between(available, seal))
         if since_seal != balance.amount and ledger.sealed_through(available) != (seal, entry_count, balance):
@@ -202,11 +199,11 @@ def create(instructor_id: str, period: str, currency: str) -> Payout | None:
         uow = UnitOfWork()
         posted = ledger.add_transfer(uow, Transfer(
             transfer_id=f"payout:{instructor_id}:{period}", kind="payout",
-            legs=(debit(available, balance), credit(ledger.instructor_in_transit(instructor_id, currency), balance)),
+            legs=(debit(available, amount), credit(ledger.instructor_in_transit(instructor_id, currency), amount)),
             memo={"payout_id": payout_id, "period": period},
         ), now=now, seal=available, expect_entry_count=entry_count)
         payout = Payout(
-            instructor_id=instructor_id, period=period, payout_id=payout_id, status=IN_TRANSIT, amount=balance,
+            instructor_id=instructor_id, period=period, payout_id=payout_id, status=IN_TRANSIT, amount=amount,
             created_at=now, updated_at=now, from_seq=seal, seal_seq=posted.seq, bank_code=account.bank_code,
             account_last4=account.account_last4, holder_name=account.holder_name,
             account_ciphertext=account.account_ciphertext,
@@ -214,7 +211,7 @@ def create(instructor_id: str, period: str, currency: str) -> Payout | None:
         store.add_create(uow, payout)
         uow.commit()
         log.info("payout created", extra={"fields": {"payout_id": payout_id, "period": period,
-                                                     "instructor_id": instructor_id, "amount": balance.amount}})
+                                                     "instructor_id": instructor_id, "amount": amount.amount}})
         return payout
 
     try:

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib import clock
+from chalicelib.domain.revenue import net_revenue
 from chalicelib.money import CURRENCIES, Money
 from chalicelib.services import ledger
 from chalicelib.services.ledger import Account, AccountKind
@@ -155,7 +156,7 @@ def _dashboard_net(instructor_id: str, currency: str) -> int:
     """The instructor's net revenue over all days, as the dashboard's aggregates have it."""
     rows = daily_stats.days_of(daily_stats.instructor_scope(instructor_id), "0000-00-00", "9999-99-99")
     counts = daily_stats.total(daily_stats.counts_of(row) for row in rows if (row.currency or currency) == currency)
-    return counts["net"] - counts["refund_net"]
+    return net_revenue(counts)
 
 
 def _ledger_sales(instructor_id: str, currency: str) -> int:

@@ -10,14 +10,14 @@ less than an hour ahead is reminded at the next run.
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib import clock, config
+from chalicelib.domain.calendar import business_time
 from chalicelib.services import mail
 from chalicelib.store import courses, enrollments, users
 
 log = logging.getLogger("classpay.jobs.reminders")
-KST = timezone(timedelta(hours=9), "KST")
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def _hours(start: datetime, end: datetime) -> list[str]:
 
 
 def _mail(session: courses.SessionItem, to_address: str, name: str) -> mail.Mail:
-    starts = datetime.fromisoformat(session.starts_at.replace("Z", "+00:00")).astimezone(KST)
+    starts = business_time(datetime.fromisoformat(session.starts_at.replace("Z", "+00:00")))
     return mail.Mail(
         to_address=to_address,
         subject=f"[classpay] {session.course_title}: live session at {starts:%H:%M} (KST)",
