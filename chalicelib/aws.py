@@ -12,3 +12,16 @@ def client(service_name: str):
     import boto3  # deferred: keeps cold start for routes that never call AWS directly
 
     return boto3.session.Session().client(service_name)
+
+
+def object_exists(bucket: str, key: str) -> bool:
+    """Whether S3 has an object at `key` (a HeadObject; any other failure is raised)."""
+    from botocore.exceptions import ClientError  # with boto3, deferred
+
+    try:
+        client("s3").head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+        return False
+    return True

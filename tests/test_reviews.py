@@ -30,9 +30,9 @@ def _all_reviews(api, course_id, limit=3):
 
 
 def _counters(course_id):
-    from chalicelib.store.courses import get_course_item
+    from chalicelib.store.courses import COURSE, CourseItem
 
-    item = get_course_item(course_id)
+    item = CourseItem.get(course_id, COURSE)
     return int(item.rating_sum), int(item.rating_count), int(item.rating_score)
 
 
@@ -207,16 +207,15 @@ def test_rating_average_after_many_reviews_and_edits_equals_a_recount(api, instr
 
 def test_a_concurrent_review_makes_the_write_retry_with_fresh_counters(api, course, monkeypatch):
     """A review that lands between our read and our write: the guard refuses ours, we re-read and count both."""
-    from chalicelib.services import reviews
     from chalicelib.store import courses
 
     early, late = api.token_for(), api.token_for()
     enroll(api, early, course)
     enroll(api, late, course)
-    stale = courses.get_course_item(course)
+    stale = courses.get_course(course)
     _review(api, early, course, 5)
     reads = iter([stale])
-    real = courses.get_course_item
-    monkeypatch.setattr(reviews.courses, "get_course_item", lambda course_id: next(reads, None) or real(course_id))
+    real = courses.get_course
+    monkeypatch.setattr(courses, "get_course", lambda course_id: next(reads, None) or real(course_id))
     assert _review(api, late, course, 1).status_code == 201
     assert _counters(course) == (6, 2, 3000)

@@ -90,6 +90,7 @@ class Endpoint:
 
 ENDPOINTS: list[Endpoint] = []
 _PREFLIGHT_PATHS: set[str] = set()
+MAX_PATH_ID = 64  # every `{..._id}` of a path: our ids are ULIDs (26) and Cognito subs (36)
 
 
 @dataclass
@@ -199,6 +200,7 @@ def _run(request, declared: Endpoint, view: Callable, path_params: dict[str, str
             if isinstance(held, Response):
                 return held  # the first response, replayed
             call.idempotency = held
+        _check_path_ids(path_params)
         result = view(call, **path_params)
     except errors.DomainError as error:
         response = problem_response(error)
@@ -215,6 +217,13 @@ def _run(request, declared: Endpoint, view: Callable, path_params: dict[str, str
     if held is not None:
         held.settle_success(response)
     return response
+
+
+def _check_path_ids(path_params: dict[str, str]) -> None:
+    """An id longer than any we issue names nothing: 404, before a key that long reaches a table."""
+    for name, value in path_params.items():
+        if name.endswith("_id") and len(value) > MAX_PATH_ID:
+            raise errors.NotFound(f"No such {name.removesuffix('_id').replace('_', ' ')}")
 
 
 def _open_cursor(call: Call, declared: Endpoint, path_params: dict[str, str]) -> bytes | None:

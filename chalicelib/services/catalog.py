@@ -7,12 +7,11 @@ instructor's own business (see `studio`).
 from dataclasses import dataclass
 
 from chalicelib import errors
+from chalicelib.domain.courses import on_sale
 from chalicelib.services import search
 from chalicelib.store import courses, search_terms, users
 from chalicelib.store.courses import Course, CourseDetail
-from chalicelib.store.cursors import decode_cursor, encode_cursor
 
-PUBLISHED = "published"
 CATEGORIES = ("programming", "data", "design", "business", "marketing", "music", "language", "photography",
               "lifestyle", "finance")
 LEVELS = ("beginner", "intermediate", "advanced", "all")
@@ -36,10 +35,7 @@ class InstructorPage:
 
 def list_courses(sort: str, category: str | None, limit: int, cursor: str | None) -> CoursePage:
     """One Query on the catalog index built for `sort` (and `category`, or all)."""
-    _index, attribute, partition, _descending = courses.catalog_index(sort, category)
-    start = decode_cursor(cursor, partition={attribute: partition})
-    items, last_key = courses.list_catalog(sort, category, limit, start)
-    return CoursePage([courses.to_course(item) for item in items], encode_cursor(last_key))
+    return CoursePage(*courses.list_catalog(sort, category, limit, cursor))
 
 
 def search_courses(q: str, category: str | None, limit: int, cursor: str | None) -> CoursePage:
@@ -52,42 +48,35 @@ def search_courses(q: str, category: str | None, limit: int, cursor: str | None)
     if not terms:  # no word of two or more characters: nothing can match every word
         return CoursePage([], None)
     first, others = terms[0], set(terms[1:])
-    start = decode_cursor(cursor, partition={"term": first})
-    after = start["course_id"]["S"] if start else None
+    after = search_terms.course_after(cursor, first)
     found: list[Course] = []
     for _ in range(SEARCH_ROUNDS):
         candidates = search_terms.course_ids_for(first, limit=max(limit * 2, 20), after_course_id=after)
         if not candidates:
             return CoursePage(found, None)
-        items = courses.batch_get_courses(candidates)
+        listed = courses.batch_get_courses(candidates)
         for course_id in candidates:
             after = course_id
-            item = items.get(course_id)
-            if (item is not None and item.status == PUBLISHED and others <= set(item.search_terms or ())
-                    and (category is None or item.category == category)):
-                found.append(courses.to_course(item))
+            course = listed.get(course_id)
+            if (course is not None and on_sale(course) and others <= course.search_terms
+                    and (category is None or course.category == category)):
+                found.append(course)
                 if len(found) == limit:
-                    return CoursePage(found, encode_cursor({"term": {"S": first}, "course_id": {"S": after}}))
-    return CoursePage(found, encode_cursor({"term": {"S": first}, "course_id": {"S": after}}))
+                    return CoursePage(found, search_terms.cursor_after(first, after))
+    return CoursePage(found, search_terms.cursor_after(first, after))
 
 
 def course_page(course_id: str) -> CourseDetail:
     """A listed course with its curriculum (no file locations) and live sessions: one Query."""
     found = courses.get_detail(course_id)
-    if found is None or found[0].status != PUBLISHED:
+    if found is None or not on_sale(found.course):
         raise errors.NotFound(f"No course {course_id}")
-    course, curriculum, sessions = found
-    return CourseDetail(
-        course=courses.to_course(course),
-        sections=courses.decode_sections(curriculum.document) if curriculum else [],
-        sessions=[courses.to_session(s) for s in sessions],
-    )
+    return found
 
 
 def instructor_page(instructor_id: str, limit: int = 50) -> InstructorPage:
     profile = users.get_profile(instructor_id)
     if profile is None or "instructors" not in profile.groups:
         raise errors.NotFound(f"No instructor {instructor_id}")
-    items, _ = courses.list_by_instructor(instructor_id, limit, None, published_only=True)
-    return InstructorPage(instructor_id, profile.name, profile.bio, list(profile.links),
-                          [courses.to_course(item) for item in items])
+    listed, _ = courses.list_by_instructor(instructor_id, limit, None, published_only=True)
+    return InstructorPage(instructor_id, profile.name, profile.bio, list(profile.links), listed)

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from chalicelib import clock, config, errors
 from chalicelib.roles import Caller
 from chalicelib.services import stats
+from chalicelib.services.course_access import own_course
 from chalicelib.store import courses, daily_stats, enrollments, users
-from chalicelib.store.cursors import decode_cursor, encode_cursor
 
 DAY, WEEK, MONTH = "day", "week", "month"
 DEFAULT_DAYS = 30
@@ -41,13 +41,6 @@ class Dashboard:
     currency: str
     totals: dict[str, int]
     series: list[Period] = field(default_factory=list)
-
-
-def _own_course(caller: Caller, course_id: str):
-    course = courses.get_course_item(course_id) if len(course_id) <= 64 else None
-    if course is None or course.instructor_id != caller.user_id:
-        raise errors.NotFound(f"No course {course_id} in your studio")
-    return course
 
 
 def _range(first: date | None, last: date | None, tz: ZoneInfo) -> tuple[date, date]:
@@ -95,7 +88,7 @@ def dashboard(caller: Caller, first: date | None, last: date | None, course_id: 
     tz = stats.zone(profile.timezone if profile else None)
     first, last = _range(first, last, tz)
     if course_id:
-        _own_course(caller, course_id)
+        own_course(caller, course_id)
         scope = daily_stats.course_scope(course_id)
     else:
         scope = daily_stats.instructor_scope(caller.user_id)
@@ -133,15 +126,12 @@ class Learner:
 
 def course_learners(caller: Caller, course_id: str, limit: int, cursor: str | None) -> tuple[list[Learner], str | None]:
     """A course's learners, newest enrollment first, with progress; display names only (never emails)."""
-    _own_course(caller, course_id)
-    start = decode_cursor(cursor, partition={"course_id": course_id})
-    result = enrollments.EnrollmentItem.by_course.query(course_id, scan_index_forward=False, limit=limit,
-                                                        last_evaluated_key=start)
-    items = [enrollments.to_enrollment(item) for item in result]
+    own_course(caller, course_id)
+    items, next_cursor = enrollments.list_for_course(course_id, limit, cursor)
     names = users.display_names({e.learner_id for e in items})
     learners = [
         Learner(e.enrollment_id, names.get(e.learner_id, "Learner"), e.status, e.enrolled_at, e.progress_percent,
                 len(e.completed_lessons), e.completed_at is not None, e.completed_at, e.last_lesson_id)
         for e in items
     ]
-    return learners, encode_cursor(result.last_evaluated_key)
+    return learners, next_cursor

@@ -16,19 +16,17 @@ import dataclasses
 from datetime import datetime, timedelta
 
 import msgspec
-from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, config, errors
 from chalicelib.aws import client
+from chalicelib.domain.courses import on_sale, owned_by
 from chalicelib.roles import ADMINS, Caller
 from chalicelib.services import stats
 from chalicelib.store import certificates, courses, enrollments, users
-from chalicelib.store.courses import COURSE, CURRICULUM, Course, CourseItem, Lesson, LiveSession
-from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store.courses import Course, Lesson, LiveSession
 from chalicelib.store.enrollments import ACTIVE, Enrollment
 from chalicelib.store.transactions import Contention, UnitOfWork
 
-PUBLISHED = "published"
 PROGRESS_ATTEMPTS = 5  # concurrent progress writes of one learner on one course are rare; each retry re-reads
 
 
@@ -61,13 +59,10 @@ def enrollment_granting_access(caller: Caller, course_id: str) -> Enrollment | N
     return enrollment if enrollment is not None and enrollment.grants_access else None
 
 
-def _course_and_lessons(course_id: str) -> tuple[CourseItem | None, list[Lesson]]:
+def _course_and_lessons(course_id: str) -> tuple[Course | None, list[Lesson]]:
     """The course summary and its lessons in curriculum order: one BatchGet."""
-    parts = courses.batch_get_course_parts([(course_id, COURSE), (course_id, CURRICULUM)])
-    course = parts.get((course_id, COURSE))
-    curriculum = parts.get((course_id, CURRICULUM))
-    sections = courses.decode_sections(curriculum.document) if curriculum is not None else []
-    return course, [lesson for section in sections for lesson in section.lessons]
+    course, curriculum = courses.get_course_and_curriculum(course_id)
+    return course, curriculum.lessons
 
 
 def _lesson(lessons: list[Lesson], lesson_id: str) -> Lesson:
@@ -82,8 +77,8 @@ def _lesson(lessons: list[Lesson], lesson_id: str) -> Lesson:
 def lesson_file(caller: Caller, course_id: str, lesson_id: str) -> LessonFile:
     """A short-lived presigned GET of the lesson's file, for those allowed to open it."""
     course, lessons = _course_and_lessons(course_id)
-    privileged = course is not None and (course.instructor_id == caller.user_id or caller.is_in(ADMINS))
-    if course is None or (course.status != PUBLISHED and not privileged):
+    privileged = course is not None and (owned_by(course, caller.user_id) or caller.is_in(ADMINS))
+    if course is None or (not on_sale(course) and not privileged):
         raise errors.NotFound(f"No course {course_id}")
     lesson = _lesson(lessons, lesson_id)
     if not (privileged or lesson.preview or enrollment_granting_access(caller, course_id)):
@@ -106,22 +101,17 @@ def _session_is_over(session: LiveSession, now: datetime) -> bool:
 
 def my_enrollments(caller: Caller, limit: int, cursor: str | None) -> tuple[list[MyEnrollment], str | None]:
     """Newest first: one Query for the page, one BatchGet for its courses and booked sessions."""
-    start = decode_cursor(cursor, partition={"learner_id": caller.user_id})
-    page, last_key = enrollments.list_for_learner(caller.user_id, limit, start)
-    keys = [(e.course_id, COURSE) for e in page]
-    keys += [(e.course_id, courses.session_key(e.session_id)) for e in page if e.session_id]
-    parts = courses.batch_get_course_parts(keys) if keys else {}
+    page, next_cursor = enrollments.list_for_learner(caller.user_id, limit, cursor)
+    found_courses, found_sessions = courses.batch_get_courses_and_sessions(
+        [e.course_id for e in page], [(e.course_id, e.session_id) for e in page if e.session_id])
     now = clock.now()
     found = []
     for enrollment in page:
-        course = parts.get((enrollment.course_id, COURSE))
-        session = parts.get((enrollment.course_id, courses.session_key(enrollment.session_id or "")))
-        next_session = courses.to_session(session) if session is not None else None
+        next_session = found_sessions.get((enrollment.course_id, enrollment.session_id))
         if next_session is not None and _session_is_over(next_session, now):
             next_session = None
-        found.append(MyEnrollment(enrollment, courses.to_course(course) if course is not None else None,
-                                  next_session))
-    return found, encode_cursor(last_key)
+        found.append(MyEnrollment(enrollment, found_courses.get(enrollment.course_id), next_session))
+    return found, next_cursor
 
 
 def my_enrollment(caller: Caller, course_id: str) -> Enrollment:
@@ -136,22 +126,20 @@ def my_sessions(caller: Caller, limit: int, cursor: str | None) -> tuple[list[Bo
 
     The join URL is revealed from `join_opens_minutes` before the start until the session ends.
     """
-    start = decode_cursor(cursor, partition={"learner_id": caller.user_id})
-    page, last_key = enrollments.list_for_learner(caller.user_id, limit, start, booked_only=True)
-    keys = [(e.course_id, courses.session_key(e.session_id)) for e in page if e.session_id]
-    parts = courses.batch_get_course_parts(keys) if keys else {}
+    page, next_cursor = enrollments.list_for_learner(caller.user_id, limit, cursor, booked_only=True)
+    keys = [(e.course_id, e.session_id) for e in page if e.session_id]
+    _, found_sessions = courses.batch_get_courses_and_sessions([], keys)
     now, opens_before = clock.now(), timedelta(minutes=config.join_opens_minutes())
     booked = []
     for key in keys:
-        item = parts.get(key)
-        if item is None:
+        session = found_sessions.get(key)
+        if session is None:
             continue
-        session = courses.to_session(item)
         opens_at = datetime.fromisoformat(session.starts_at) - opens_before
         revealed = opens_at <= now and not _session_is_over(session, now)
-        booked.append(BookedSession(session, item.course_title, opens_at, session.join_url if revealed else None))
+        booked.append(BookedSession(session, session.course_title, opens_at, session.join_url if revealed else None))
     booked.sort(key=lambda b: (b.session.starts_at, b.session.session_id))
-    return booked, encode_cursor(last_key)
+    return booked, next_cursor
 
 
 # --- progress and completion -----------------------------------------------------------------------
@@ -178,19 +166,15 @@ def record_progress(caller: Caller, course_id: str, lesson_id: str, completed: b
             done_before = len(enrollment.completed_lessons)
             if enrollment.status == ACTIVE and done_before + 1 >= len(lessons):
                 return _complete(caller, course, enrollment, lesson_id, position_seconds)
-            return enrollments.add_completed_lesson(
+            return enrollments.record_completed_lesson(
                 caller.user_id, course_id, lesson_id, position_seconds, completed_before=done_before,
                 progress_percent=min(100, (done_before + 1) * 100 // max(len(lessons), 1)))
         except Contention:
             continue  # the enrollment changed since it was read (another device, or a refund): read again
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
-            continue
     raise errors.Conflict("Your progress changed while saving; try again")
 
 
-def _complete(caller: Caller, course: CourseItem, enrollment: Enrollment, lesson_id: str,
+def _complete(caller: Caller, course: Course, enrollment: Enrollment, lesson_id: str,
               position_seconds: int) -> Enrollment:
     """The last lesson: complete the enrollment and issue its certificate, in one transaction."""
     now = clock.now()

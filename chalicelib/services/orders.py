@@ -18,18 +18,17 @@ from datetime import datetime
 
 from chalicelib import clock, config, errors, ids, metrics
 from chalicelib.domain import fees, pricing, refunds, settlement
+from chalicelib.domain.courses import owned_by
 from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
 from chalicelib.services import ledger, stats
+from chalicelib.services.course_access import course_on_sale, own_course
 from chalicelib.services.ledger import Transfer, credit, debit
 from chalicelib.store import coupons, courses, enrollments
 from chalicelib.store import orders as store
-from chalicelib.store.cursors import decode_cursor, encode_cursor
 from chalicelib.store.idempotency import NO_RECEIPT, Receipt
 from chalicelib.store.orders import Order
 from chalicelib.store.transactions import UnitOfWork, retry_on_contention
-
-PUBLISHED = "published"
 
 
 def _price_with_coupon(course_id: str, price: Money, code: str | None, now: datetime) -> tuple[Money, str | None]:
@@ -67,12 +66,10 @@ def _seat_problem(course_id: str, session_id: str, now_iso: str) -> errors.Domai
 def buy_course(learner_id: str, course_id: str, session_id: str | None, coupon_code: str | None,
                *, receipt: Receipt = NO_RECEIPT) -> Order:
     """Buy a published course (and a seat in one of its live sessions) with the wallet."""
-    course = courses.get_course_item(course_id)
-    if course is None or course.status != PUBLISHED:
-        raise errors.NotFound(f"No course {course_id} for sale")
-    if course.instructor_id == learner_id:
+    course = course_on_sale(course_id)
+    if owned_by(course, learner_id):
         raise errors.Forbidden("Instructors cannot buy their own course")
-    price = Money(int(course.price_amount), course.price_currency)
+    price = course.price
     if price.currency != config.wallet_currency():
         raise errors.Unprocessable(f"This course is sold in {price.currency}; wallets hold {config.wallet_currency()}")
     now = clock.now()
@@ -151,16 +148,14 @@ def _commit_purchase(order: Order, receipt: Receipt, tz) -> Order:
 
 def order_of(caller: Caller, order_id: str) -> Order:
     """A receipt: the caller's own order (admins may read any)."""
-    order = store.get(order_id) if len(order_id) <= 64 else None
+    order = store.get(order_id)
     if order is None or (order.learner_id != caller.user_id and not caller.is_in(ADMINS)):
         raise errors.NotFound("No such order")
     return order
 
 
 def orders_of(learner_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
-    start = decode_cursor(cursor, partition={"learner_id": learner_id})
-    items, last_key = store.of_learner(learner_id, limit, start)
-    return items, encode_cursor(last_key)
+    return store.of_learner(learner_id, limit, cursor)
 
 
 # --- refunds ----------------------------------------------------------------------------------------
@@ -258,24 +253,20 @@ def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, n
 
 def create_coupon(caller: Caller, course_id: str, code: str, kind: str, value: int, max_redemptions: int,
                   expires_at: datetime) -> coupons.Coupon:
-    course = courses.get_course_item(course_id)
-    if course is None or course.instructor_id != caller.user_id:
-        raise errors.NotFound(f"No course {course_id} in your studio")
+    course = own_course(caller, course_id)
     if kind == coupons.PERCENT and not pricing.is_valid_percent(value):
         raise errors.ValidationFailed.on("value", "a percent coupon takes 1 to 100")
     if expires_at <= clock.now():
         raise errors.ValidationFailed.on("expires_at", "must be in the future")
     return coupons.create(coupons.Coupon(
-        course_id=course_id, code=pricing.coupon_code(code), kind=kind, value=value, currency=course.price_currency,
+        course_id=course_id, code=pricing.coupon_code(code), kind=kind, value=value, currency=course.price.currency,
         max_redemptions=max_redemptions, redemptions=0, expires_at=clock.to_rfc3339(expires_at),
         created_at=clock.now(),
     ))
 
 
 def coupons_of(caller: Caller, course_id: str) -> list[coupons.Coupon]:
-    course = courses.get_course_item(course_id)
-    if course is None or course.instructor_id != caller.user_id:
-        raise errors.NotFound(f"No course {course_id} in your studio")
+    own_course(caller, course_id)
     return coupons.of_course(course_id)
 
 

@@ -12,13 +12,12 @@ import msgspec
 from chalicelib import clock, errors, ids
 from chalicelib.roles import ADMINS, Caller
 from chalicelib.services import stats
+from chalicelib.services.course_access import course_on_sale
 from chalicelib.services.learning import enrollment_granting_access
-from chalicelib.store import courses, questions, users
-from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store import questions, users
 from chalicelib.store.questions import Answer, Question
 from chalicelib.store.transactions import UnitOfWork, retry_on_contention
 
-PUBLISHED = "published"
 INSTRUCTOR, LEARNER, ADMIN = "instructor", "learner", "admin"
 
 
@@ -38,20 +37,13 @@ def _role(caller: Caller, course_id: str, instructor_id: str) -> str | None:
     return None
 
 
-def _published_course(course_id: str):
-    course = courses.get_course_item(course_id)
-    if course is None or course.status != PUBLISHED:
-        raise errors.NotFound(f"No course {course_id}")
-    return course
-
-
 def _display_name(user_id: str, fallback: str) -> str:
     profile = users.get_profile(user_id)
     return profile.name if profile else fallback
 
 
 def ask(caller: Caller, course_id: str, title: str, body: str) -> Question:
-    course = _published_course(course_id)
+    course = course_on_sale(course_id)
     if enrollment_granting_access(caller, course_id) is None:
         raise errors.Forbidden("Only learners enrolled in this course may ask about it")
     now = clock.now()
@@ -70,12 +62,10 @@ def ask(caller: Caller, course_id: str, title: str, body: str) -> Question:
 
 def list_questions(caller: Caller, course_id: str, status: str | None, limit: int,
                    cursor: str | None) -> tuple[list[Question], str | None]:
-    course = _published_course(course_id)
+    course = course_on_sale(course_id)
     if _role(caller, course_id, course.instructor_id) is None:
         raise errors.Forbidden("Only the course's learners and instructor see its questions")
-    start = decode_cursor(cursor, partition={"course_id": course_id})
-    items, last_key = questions.list_for_course(course_id, limit, start, status)
-    return items, encode_cursor(last_key)
+    return questions.list_for_course(course_id, limit, cursor, status)
 
 
 def thread(caller: Caller, question_id: str) -> Thread:
@@ -119,6 +109,4 @@ def answer(caller: Caller, question_id: str, body: str) -> Answer:
 
 def unanswered_for_me(caller: Caller, limit: int, cursor: str | None) -> tuple[list[Question], str | None]:
     """The caller's (an instructor's) unanswered questions across their courses, oldest first."""
-    start = decode_cursor(cursor, partition={"unanswered_for": caller.user_id})
-    items, last_key = questions.unanswered_for_instructor(caller.user_id, limit, start)
-    return items, encode_cursor(last_key)
+    return questions.unanswered_for_instructor(caller.user_id, limit, cursor)

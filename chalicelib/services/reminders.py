@@ -38,13 +38,13 @@ def _hours(start: datetime, end: datetime) -> list[str]:
     return hours
 
 
-def _mail(session: courses.SessionItem, to_address: str, name: str) -> mail.Mail:
+def _mail(session: courses.LiveSession, to_address: str, name: str) -> mail.Mail:
     starts = business_time(datetime.fromisoformat(session.starts_at.replace("Z", "+00:00")))
     return mail.Mail(
         to_address=to_address,
         subject=f"[classpay] {session.course_title}: live session at {starts:%H:%M} (KST)",
         text=(f"Hi {name},\n\nYour live session of \"{session.course_title}\" starts at "
-              f"{starts:%Y-%m-%d %H:%M} KST ({session.starts_at} UTC) and runs {int(session.duration_minutes)} "
+              f"{starts:%Y-%m-%d %H:%M} KST ({session.starts_at} UTC) and runs {session.duration_minutes} "
               f"minutes.\n\nSee you there!\nclasspay\n"),
     )
 

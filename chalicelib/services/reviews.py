@@ -8,41 +8,29 @@ fresh values), so the catalog's rating sort stays a Query and never needs a reco
 Texts are plain text, stored and returned as given.
 """
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib import clock, errors, ids
+from chalicelib.domain.courses import owned_by
 from chalicelib.roles import Caller
 from chalicelib.services import stats
+from chalicelib.services.course_access import course_on_sale
 from chalicelib.services.learning import enrollment_granting_access
-from chalicelib.store import courses, reviews, users
-from chalicelib.store.courses import CourseItem
-from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store import reviews, users
+from chalicelib.store.courses import Course
 from chalicelib.store.reviews import RatingTotals, Review
 from chalicelib.store.transactions import UnitOfWork, retry_on_contention
 
-PUBLISHED = "published"
 
-
-def _published_course(course_id: str) -> CourseItem:
-    course = courses.get_course_item(course_id)
-    if course is None or course.status != PUBLISHED:
-        raise errors.NotFound(f"No course {course_id}")
-    return course
-
-
-def _totals(course: CourseItem) -> RatingTotals:
-    return RatingTotals(int(course.rating_sum or 0), int(course.rating_count or 0))
+def _totals(course: Course) -> RatingTotals:
+    return RatingTotals(course.rating_sum, course.rating_count)
 
 
 def list_reviews(course_id: str, limit: int, cursor: str | None) -> tuple[list[Review], str | None]:
-    _published_course(course_id)
-    start = decode_cursor(cursor, partition={"course_id": course_id})
-    items, last_key = reviews.list_newest(course_id, limit, start)
-    return items, encode_cursor(last_key)
+    course_on_sale(course_id)
+    return reviews.list_newest(course_id, limit, cursor)
 
 
 def write_review(caller: Caller, course_id: str, rating: int, text: str) -> Review:
-    course = _published_course(course_id)
+    course = course_on_sale(course_id)
     if enrollment_granting_access(caller, course_id) is None:
         raise errors.Forbidden("Only learners enrolled in this course may review it")
     profile = users.get_profile(caller.user_id)
@@ -53,9 +41,9 @@ def write_review(caller: Caller, course_id: str, rating: int, text: str) -> Revi
     read = [course]  # the first try uses the course read above; a retry reads its counters again
 
     def attempt() -> Review:
-        current = read.pop() if read else _published_course(course_id)
+        current = read.pop() if read else course_on_sale(course_id)
         uow = UnitOfWork()
-        reviews.add_new_review(uow, current, review, _totals(current))
+        reviews.add_new_review(uow, review, _totals(current))
         stats.add_event(uow, course_id=course_id, instructor_id=current.instructor_id, at=now, reviews=1,
                         rating_sum=review.rating, rating_count=1)
         uow.commit()
@@ -77,13 +65,13 @@ def edit_review(caller: Caller, course_id: str, rating: int | None, text: str | 
         raise errors.Forbidden("Only learners enrolled in this course may review it")
 
     def attempt() -> Review:
-        course = _published_course(course_id)  # the review and the counters are read again on every try
+        course = course_on_sale(course_id)  # the review and the counters are read again on every try
         before = my_review(caller, course_id)
         new_rating = before.rating if rating is None else rating
         new_text = before.text if text is None else text
         now = clock.now()
         uow = UnitOfWork()
-        reviews.add_review_edit(uow, course, before, new_rating, new_text, now, _totals(course))
+        reviews.add_review_edit(uow, before, new_rating, new_text, now, _totals(course))
         # an edit moves only the rating sum, by the difference, on the day of the edit
         stats.add_event(uow, course_id=course_id, instructor_id=course.instructor_id, at=now,
                         rating_sum=new_rating - before.rating)
@@ -96,19 +84,15 @@ def edit_review(caller: Caller, course_id: str, rating: int | None, text: str | 
 
 def reply(caller: Caller, course_id: str, review_id: str, text: str) -> Review:
     """The course's instructor answers a review, once."""
-    course = _published_course(course_id)
-    if course.instructor_id != caller.user_id:
+    course = course_on_sale(course_id)
+    if not owned_by(course, caller.user_id):
         # another instructor's course through the owner's route: 404, as for every owner route
         raise errors.NotFound(f"No course {course_id} of yours")
     review = reviews.find_review(course_id, review_id)
     if review is None:
         raise errors.NotFound(f"No review {review_id} on this course")
     now = clock.now()
-    try:
-        reviews.save_reply(course_id, review.learner_id, text, now)
-    except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        raise errors.Conflict("This review has a reply already") from None
+    reviews.write_reply(course_id, review.learner_id, text, now,
+                        on_fail=lambda: errors.Conflict("This review has a reply already"))
     return Review(review.review_id, course_id, review.learner_id, review.learner_name, review.rating, review.text,
                   review.created_at, review.updated_at, text, now)

@@ -9,27 +9,22 @@ renamed, moved and re-uploaded, but not deleted (deletion is for drafts).
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib import clock, config, errors, ids
-from chalicelib.aws import client
+from chalicelib.aws import client, object_exists
+from chalicelib.domain.courses import (
+    CourseStatus,
+    allows_removal,
+    keeps_price,
+    missing_for_publishing,
+    owned_by,
+)
 from chalicelib.money import Money
 from chalicelib.roles import Caller
-from chalicelib.services import search
+from chalicelib.services import course_access, search
 from chalicelib.store import courses, search_terms, users
-from chalicelib.store.courses import (
-    COURSE,
-    CURRICULUM,
-    CourseItem,
-    CurriculumItem,
-    Lesson,
-    Section,
-    SessionItem,
-)
-from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store.courses import Course, Lesson, Section
 from chalicelib.store.transactions import UnitOfWork
 
-DRAFT, SCHEDULED, PUBLISHED = "draft", "scheduled", "published"
 UPLOAD_CONTENT_TYPES = {
     "video": {"video/mp4", "video/webm", "video/quicktime"},
     "document": {"application/pdf", "application/epub+zip", "text/markdown"},
@@ -56,31 +51,16 @@ class UploadTicket:
     expires_at: datetime
 
 
-# --- ownership -------------------------------------------------------------------------------------
-
-def _own_course_item(caller: Caller, course_id: str) -> CourseItem:
-    item = courses.get_course_item(course_id)
-    if item is None or item.instructor_id != caller.user_id:
-        raise errors.NotFound(f"No course {course_id} in your studio")
-    return item
-
-
 def own_course(caller: Caller, course_id: str) -> courses.CourseDetail:
+    """The caller's own course with its curriculum and live sessions."""
     found = courses.get_detail(course_id)
-    if found is None or found[0].instructor_id != caller.user_id:
+    if found is None or not owned_by(found.course, caller.user_id):
         raise errors.NotFound(f"No course {course_id} in your studio")
-    course, curriculum, sessions = found
-    return courses.CourseDetail(
-        course=courses.to_course(course),
-        sections=courses.decode_sections(curriculum.document) if curriculum else [],
-        sessions=[courses.to_session(s) for s in sessions],
-    )
+    return found
 
 
-def my_courses(caller: Caller, limit: int, cursor: str | None):
-    start = decode_cursor(cursor, partition={"instructor_id": caller.user_id})
-    items, last_key = courses.list_by_instructor(caller.user_id, limit, start)
-    return [courses.to_course(item) for item in items], encode_cursor(last_key)
+def my_courses(caller: Caller, limit: int, cursor: str | None) -> tuple[list[Course], str | None]:
+    return courses.list_by_instructor(caller.user_id, limit, cursor)
 
 
 # --- courses ---------------------------------------------------------------------------------------
@@ -91,119 +71,82 @@ def _check_price(price: Money, status: str) -> None:
     currency = config.wallet_currency()
     if price.currency != currency:
         raise errors.ValidationFailed.on("price.currency", f"courses are sold in {currency}, the wallets' currency")
-    if status != DRAFT and price.amount <= 0:
+    if keeps_price(status) and price.amount <= 0:
         raise errors.ValidationFailed.on("price.amount", "a course on sale keeps a price above zero")
 
 
-def create_course(caller: Caller, draft: CourseDraft) -> courses.Course:
-    _check_price(draft.price, DRAFT)
+def create_course(caller: Caller, draft: CourseDraft) -> Course:
+    _check_price(draft.price, CourseStatus.DRAFT)
     profile = users.get_profile(caller.user_id)
     now = clock.now()
-    course = CourseItem(
-        ids.new_id(), COURSE, instructor_id=caller.user_id,
+    course = Course(
+        course_id=ids.new_id(), instructor_id=caller.user_id,
         instructor_name=profile.name if profile else "Instructor", instructor_bio=profile.bio if profile else "",
         instructor_timezone=profile.timezone if profile else None,
-        title=draft.title,
-        description=draft.description, category=draft.category, level=draft.level, language=draft.language,
-        thumbnail_url=draft.thumbnail_url, price_amount=draft.price.amount, price_currency=draft.price.currency,
-        status=DRAFT, created_at=now, updated_at=now, enrollment_count=0, rating_score=0,
+        title=draft.title, description=draft.description, category=draft.category, level=draft.level,
+        language=draft.language, thumbnail_url=draft.thumbnail_url, price=draft.price, status=CourseStatus.DRAFT,
+        publish_at=None, published_at=None, lesson_count=0, enrollment_count=0, rating_sum=0, rating_count=0,
+        created_at=now, updated_at=now,
     )
     uow = UnitOfWork()
-    uow.put(course, condition=CourseItem.course_id.does_not_exist())
-    uow.put(CurriculumItem(course.course_id, CURRICULUM))
+    courses.add_new_course(uow, course)
     uow.commit()
-    return courses.to_course(course)
+    return course
 
 
-def _update(item: CourseItem, actions: list, condition=None) -> None:
-    """Change only the named attributes, so counters written by purchases and reviews are never overwritten."""
-    try:
-        item.update(actions=actions + [CourseItem.updated_at.set(clock.now())], condition=condition)
-    except UpdateError as error:
-        raise _conflict_or(error) from None
-
-
-def update_course(caller: Caller, course_id: str, changes: dict) -> courses.Course:
-    item = _own_course_item(caller, course_id)
+def update_course(caller: Caller, course_id: str, changes: dict) -> Course:
+    course = course_access.own_course(caller, course_id)
     if "price" in changes:
-        price: Money = changes.pop("price")
-        _check_price(price, item.status)
-        changes["price_amount"], changes["price_currency"] = price.amount, price.currency
-    actions = [getattr(CourseItem, name).set(value) for name, value in changes.items()]
-    if item.status == PUBLISHED:
-        if "category" in changes:
-            actions.append(CourseItem.listed_category.set(changes["category"]))
-        if {"title", "description"} & changes.keys():
-            actions.append(_replace_terms(item, changes.get("title", item.title),
-                                          changes.get("description", item.description)))
-    if actions:
-        _update(item, actions)
-    return courses.to_course(item)
+        _check_price(changes["price"], course.status)
+    terms = None
+    if course.status == CourseStatus.PUBLISHED and {"title", "description"} & changes.keys():
+        terms = _replace_terms(course, changes.get("title", course.title),
+                               changes.get("description", course.description))
+    return courses.write_course_changes(course, changes, clock.now(), search_terms=terms)
 
 
-def _conflict_or(error: Exception) -> Exception:
-    if getattr(error, "cause_response_code", None) in ("ConditionalCheckFailedException",
-                                                         "TransactionCanceledException"):
-        return errors.Conflict("The course changed while you edited it; reload and try again")
-    return error
-
-
-def _replace_terms(item: CourseItem, title: str, description: str):
-    """Rewrite the course's search terms; returns the action recording them on the course."""
+def _replace_terms(course: Course, title: str, description: str) -> set[str]:
+    """Rewrite the course's entries in the word index; returns the terms, for the course to record."""
     new_terms = search.index_terms(title, description)
-    search_terms.replace_terms(item.course_id, set(item.search_terms or ()), new_terms)
-    return CourseItem.search_terms.set(new_terms) if new_terms else CourseItem.search_terms.remove()
+    search_terms.replace_terms(course.course_id, set(course.search_terms), new_terms)
+    return new_terms
 
 
-def publish(caller: Caller, course_id: str, publish_at: datetime | None) -> courses.Course:
-    item = _own_course_item(caller, course_id)
-    if item.status == PUBLISHED:
-        return courses.to_course(item)
-    missing = []
-    if not item.title.strip():
-        missing.append(errors.FieldError("title", "a title is required"))
-    if not item.price_amount or item.price_amount <= 0:
-        missing.append(errors.FieldError("price", "a price above zero is required"))
-    curriculum = courses.get_curriculum_item(course_id)
-    if not curriculum or not any(s.lessons for s in courses.decode_sections(curriculum.document)):
-        missing.append(errors.FieldError("lessons", "at least one lesson is required"))
+def publish(caller: Caller, course_id: str, publish_at: datetime | None) -> Course:
+    course = course_access.own_course(caller, course_id)
+    if course.status == CourseStatus.PUBLISHED:
+        return course
+    missing = missing_for_publishing(course.title, course.price, len(courses.get_curriculum(course_id).lessons))
     if missing:
-        raise errors.Unprocessable("The course is not ready to publish: " +
-                                   ", ".join(m.field for m in missing), errors=missing)
+        raise errors.Unprocessable("The course is not ready to publish: " + ", ".join(name for name, _ in missing),
+                                   errors=[errors.FieldError(name, message) for name, message in missing])
     now = clock.now()
     if publish_at is None:
-        return _list(item, now)
+        return _list(course, now)
     if publish_at <= now:
         raise errors.ValidationFailed.on("publish_at", "must be in the future")
-    _update(item, [CourseItem.status.set(SCHEDULED), CourseItem.scheduled.set(courses.SCHEDULED),
-                   CourseItem.publish_at.set(clock.to_rfc3339(publish_at))])
-    return courses.to_course(item)
+    return courses.write_schedule(course_id, clock.to_rfc3339(publish_at), now)
 
 
-def _list(item: CourseItem, now: datetime) -> courses.Course:
+def _list(course: Course, now: datetime) -> Course:
     """Make a course visible: terms first, then the status and index attributes in one conditional write."""
-    terms_action = _replace_terms(item, item.title, item.description)
-    _update(item, [
-        terms_action,
-        CourseItem.status.set(PUBLISHED),
-        CourseItem.published_at.set(clock.to_rfc3339(now)),
-        CourseItem.scheduled.remove(),
-        CourseItem.publish_at.remove(),
-        CourseItem.listed_all.set(courses.ALL_PARTITION),
-        CourseItem.listed_category.set(item.category),
-    ], condition=CourseItem.status.is_in(DRAFT, SCHEDULED))
-    return courses.to_course(item)
+    terms = _replace_terms(course, course.title, course.description)
+    return courses.write_listing(course, terms, now, on_fail=_changed_meanwhile)
+
+
+def _changed_meanwhile() -> errors.Conflict:
+    return errors.Conflict("The course changed while you edited it; reload and try again")
 
 
 def publish_due(now: datetime) -> list[str]:
     """Publish every scheduled course whose time has come (the scheduled-publishing job)."""
     published = []
-    for item in courses.due_to_publish(clock.to_rfc3339(now)):
+    for course in courses.due_to_publish(clock.to_rfc3339(now)):
         try:
-            _list(item, now)
+            _list(course, now)
         except errors.Conflict:
             continue  # another run published it, or the instructor edited it: the next run sees the new state
-        published.append(item.course_id)
+        published.append(course.course_id)
     return published
 
 
@@ -211,15 +154,13 @@ def publish_due(now: datetime) -> list[str]:
 
 def _edit_curriculum(caller: Caller, course_id: str, edit) -> list[Section]:
     """Read, change and write the curriculum with its version, and the course's lesson count with it."""
-    course = _own_course_item(caller, course_id)
-    curriculum = courses.get_curriculum_item(course_id) or CurriculumItem(course_id, CURRICULUM)
-    sections = courses.decode_sections(curriculum.document)
+    course = course_access.own_course(caller, course_id)
+    curriculum = courses.get_curriculum(course_id)
+    sections = curriculum.sections
     result = edit(course, sections)
-    curriculum.document = courses.encode_sections(sections)
-    lesson_count = sum(len(s.lessons) for s in sections)
     uow = UnitOfWork()
-    uow.put(curriculum, on_fail=lambda: errors.Conflict("The curriculum changed meanwhile; reload and try again"))
-    uow.update(course, actions=[CourseItem.lesson_count.set(lesson_count), CourseItem.updated_at.set(clock.now())])
+    courses.add_curriculum_edit(uow, curriculum, sections, clock.now(),
+                                on_fail=lambda: errors.Conflict("The curriculum changed meanwhile; reload and try again"))
     uow.commit()  # the curriculum's version refuses a concurrent edit
     return result
 
@@ -243,8 +184,8 @@ def _insert(items: list, item, position: int | None) -> None:
     items.insert(len(items) if position is None else min(position, len(items)), item)
 
 
-def _refuse_removal(course: CourseItem) -> None:
-    if course.status != DRAFT:
+def _refuse_removal(course: Course) -> None:
+    if not allows_removal(course.status):
         raise errors.Conflict("Lessons and sections of a published or scheduled course cannot be deleted")
 
 
@@ -343,7 +284,7 @@ def complete_upload(caller: Caller, course_id: str, lesson_id: str) -> Lesson:
         _section, lesson = _find_lesson(sections, lesson_id)
         if not lesson.pending_file_key:
             raise errors.Conflict("No upload is waiting for this lesson: ask for an upload URL first")
-        if not _in_lesson_bucket(lesson.pending_file_key):
+        if not object_exists(config.lesson_bucket(), lesson.pending_file_key):
             raise errors.Conflict("The file has not arrived yet: PUT it to the upload URL first")
         lesson.file_key, lesson.content_type = lesson.pending_file_key, lesson.pending_content_type
         lesson.pending_file_key = lesson.pending_content_type = None
@@ -352,61 +293,37 @@ def complete_upload(caller: Caller, course_id: str, lesson_id: str) -> Lesson:
     return _edit_curriculum(caller, course_id, edit)
 
 
-def _in_lesson_bucket(key: str) -> bool:
-    from botocore.exceptions import ClientError
-
-    try:
-        client("s3").head_object(Bucket=config.lesson_bucket(), Key=key)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-            raise
-        return False
-    return True
-
-
 # --- live sessions ---------------------------------------------------------------------------------
 
 def add_session(caller: Caller, course_id: str, starts_at: datetime, duration_minutes: int,
                 capacity: int, join_url: str | None = None) -> courses.LiveSession:
-    course = _own_course_item(caller, course_id)
+    course = course_access.own_course(caller, course_id)
     if starts_at <= clock.now():
         raise errors.ValidationFailed.on("starts_at", "must be in the future")
-    session_id = ids.new_id()
-    starts = clock.to_rfc3339(starts_at)
-    item = SessionItem(
-        course_id, courses.session_key(session_id), session_id=session_id, starts_at=starts,
-        starts_hour=starts[:13], duration_minutes=duration_minutes, capacity=capacity, booked=0,
-        course_title=course.title, join_url=join_url,
-    )
-    item.save(condition=SessionItem.item.does_not_exist())
-    return courses.to_session(item)
+    return courses.create_session(courses.LiveSession(
+        course_id, ids.new_id(), clock.to_rfc3339(starts_at), duration_minutes, capacity, booked=0,
+        join_url=join_url, course_title=course.title,
+    ))
+
+
+def _own_session(caller: Caller, course_id: str, session_id: str) -> courses.LiveSession:
+    course_access.own_course(caller, course_id)
+    session = courses.get_session(course_id, session_id)
+    if session is None:
+        raise errors.NotFound(f"No session {session_id} in this course")
+    return session
 
 
 def update_session_capacity(caller: Caller, course_id: str, session_id: str, capacity: int) -> courses.LiveSession:
-    _own_course_item(caller, course_id)
-    item = courses.get_session_item(course_id, session_id)
-    if item is None:
-        raise errors.NotFound(f"No session {session_id} in this course")
-    try:
-        item.update(actions=[SessionItem.capacity.set(capacity)],
-                    condition=SessionItem.item.exists() & (SessionItem.booked <= capacity))
-    except UpdateError as error:
-        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
-            raise
-        raise errors.ValidationFailed.on("capacity", f"{item.booked} seats are booked; capacity cannot go below") \
-            from None
-    return courses.to_session(item)
+    session = _own_session(caller, course_id, session_id)
+    return courses.write_session_capacity(course_id, session_id, capacity, on_fail=lambda: errors.ValidationFailed.on(
+        "capacity", f"{session.booked} seats are booked; capacity cannot go below"))
 
 
 def set_session_join_url(caller: Caller, course_id: str, session_id: str, join_url: str | None) -> courses.LiveSession:
     """Where learners join the live session (a meeting link); shown only to bookers shortly before it starts."""
-    _own_course_item(caller, course_id)
-    item = courses.get_session_item(course_id, session_id)
-    if item is None:
-        raise errors.NotFound(f"No session {session_id} in this course")
-    action = SessionItem.join_url.set(join_url) if join_url else SessionItem.join_url.remove()
-    item.update(actions=[action], condition=SessionItem.item.exists())
-    return courses.to_session(item)
+    _own_session(caller, course_id, session_id)
+    return courses.write_session_join_url(course_id, session_id, join_url)
 
 
 # --- instructor profile ----------------------------------------------------------------------------

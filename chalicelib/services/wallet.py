@@ -89,7 +89,7 @@ def get_topup(user_id: str, topup_id: str) -> Topup:
 
 
 def _owned(user_id: str, topup_id: str) -> topups.TopupItem:
-    item = topups.get(topup_id) if len(topup_id) <= 64 else None
+    item = topups.get(topup_id)
     if item is None or item.owner_id != user_id:
         raise errors.NotFound("No such top-up")
     return item

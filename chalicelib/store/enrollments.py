@@ -38,7 +38,8 @@ from pynamodb.models import Model
 
 from chalicelib import errors
 from chalicelib.store.base import table_meta
-from chalicelib.store.transactions import Contention, UnitOfWork
+from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store.transactions import Contention, UnitOfWork, conditional_write
 
 ACTIVE, COMPLETED, ENDED = "active", "completed", "ended"
 
@@ -168,8 +169,9 @@ def add_end(uow: UnitOfWork, learner_id: str, course_id: str, ended_at: datetime
     )
 
 
-def list_for_learner(learner_id: str, limit: int, start_key: dict | None, *, booked_only: bool = False):
-    """A learner's enrollments, newest first (one Query on newest_by_learner); (enrollments, last key).
+def list_for_learner(learner_id: str, limit: int, cursor: str | None, *,
+                     booked_only: bool = False) -> tuple[list[Enrollment], str | None]:
+    """A learner's enrollments, newest first (one Query on newest_by_learner); (enrollments, next cursor).
 
     `booked_only` keeps those that booked a live session and still grant access; PynamoDB reads on
     until `limit` match, so those pages are read 100 enrollments at a time (a learner's list is short).
@@ -178,10 +180,22 @@ def list_for_learner(learner_id: str, limit: int, start_key: dict | None, *, boo
     if booked_only:
         condition = EnrollmentItem.session_id.exists() & EnrollmentItem.status.is_in(ACTIVE, COMPLETED)
         page_size = 100
+    start = decode_cursor(cursor, partition={"learner_id": learner_id})
     result = EnrollmentItem.newest_by_learner.query(learner_id, scan_index_forward=False, limit=limit,
-                                                    page_size=page_size, last_evaluated_key=start_key,
+                                                    page_size=page_size, last_evaluated_key=start,
                                                     filter_condition=condition)
-    return [to_enrollment(item) for item in result], result.last_evaluated_key
+    return [to_enrollment(item) for item in result], encode_cursor(result.last_evaluated_key)
+
+
+def list_for_course(course_id: str, limit: int, cursor: str | None) -> tuple[list[Enrollment], str | None]:
+    """A course's enrollments, newest first (one Query on by_course); (enrollments, next cursor)."""
+    result = EnrollmentItem.by_course.query(course_id, scan_index_forward=False, limit=limit,
+                                            last_evaluated_key=decode_cursor(cursor, partition={"course_id": course_id}))
+    return [to_enrollment(item) for item in result], encode_cursor(result.last_evaluated_key)
+
+
+def _changed_since_read() -> Contention:
+    return Contention("the enrollment changed since it was read")
 
 
 def _unchanged_since_read(completed_before: int):
@@ -196,29 +210,31 @@ def _position_actions(lesson_id: str, position_seconds: int) -> list:
 
 
 def save_position(learner_id: str, course_id: str, lesson_id: str, position_seconds: int) -> Enrollment:
-    """Remember where the learner is; refused (UpdateError) unless the enrollment grants access."""
+    """Remember where the learner is; refused (`Contention`: read again) unless the enrollment grants access."""
     item = EnrollmentItem(learner_id, course_id)
-    item.update(
-        actions=_position_actions(lesson_id, position_seconds),
-        condition=EnrollmentItem.status.is_in(ACTIVE, COMPLETED),
-    )
+    with conditional_write(_changed_since_read):
+        item.update(
+            actions=_position_actions(lesson_id, position_seconds),
+            condition=EnrollmentItem.status.is_in(ACTIVE, COMPLETED),
+        )
     return to_enrollment(item)
 
 
-def add_completed_lesson(learner_id: str, course_id: str, lesson_id: str, position_seconds: int, *,
-                         completed_before: int, progress_percent: int) -> Enrollment:
-    """Add one lesson to the completed set and write the percent computed from the size read.
+def record_completed_lesson(learner_id: str, course_id: str, lesson_id: str, position_seconds: int, *,
+                            completed_before: int, progress_percent: int) -> Enrollment:
+    """Add one lesson to the completed set and write the percent computed from the size read, at once.
 
-    Refused (UpdateError) if the set changed since it was read, or if the enrollment no longer grants
+    Refused (`Contention`) if the set changed since it was read, or if the enrollment no longer grants
     access; the caller reads again and retries.
     """
     item = EnrollmentItem(learner_id, course_id)
-    item.update(
-        actions=[EnrollmentItem.completed_lessons.add({lesson_id}),
-                 EnrollmentItem.progress_percent.set(progress_percent),
-                 *_position_actions(lesson_id, position_seconds)],
-        condition=EnrollmentItem.status.is_in(ACTIVE, COMPLETED) & _unchanged_since_read(completed_before),
-    )
+    with conditional_write(_changed_since_read):
+        item.update(
+            actions=[EnrollmentItem.completed_lessons.add({lesson_id}),
+                     EnrollmentItem.progress_percent.set(progress_percent),
+                     *_position_actions(lesson_id, position_seconds)],
+            condition=EnrollmentItem.status.is_in(ACTIVE, COMPLETED) & _unchanged_since_read(completed_before),
+        )
     return to_enrollment(item)
 
 
@@ -234,7 +250,7 @@ def add_completion(uow: UnitOfWork, learner_id: str, course_id: str, lesson_id: 
                  EnrollmentItem.certificate_id.set(certificate_id),
                  *_position_actions(lesson_id, position_seconds)],
         condition=(EnrollmentItem.status == ACTIVE) & _unchanged_since_read(completed_before),
-        on_fail=lambda: Contention("the enrollment changed since it was read"),
+        on_fail=_changed_since_read,
     )
 
 

@@ -34,6 +34,7 @@ from pynamodb.models import Model
 from chalicelib import errors
 from chalicelib.money import Money
 from chalicelib.store.base import table_meta
+from chalicelib.store.cursors import decode_cursor, encode_cursor
 from chalicelib.store.transactions import UnitOfWork
 
 PAID, REFUNDED = "paid", "refunded"
@@ -205,7 +206,8 @@ def of_instructor_since(instructor_id: str, since_order_id: str) -> Iterator[Ord
         yield to_order(item)
 
 
-def of_learner(learner_id: str, limit: int, start_key: dict | None):
+def of_learner(learner_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
+    """A learner's orders, newest first; (orders, the next page's cursor)."""
     result = OrderItem.by_learner.query(learner_id, scan_index_forward=False, limit=limit,
-                                        last_evaluated_key=start_key)
-    return [to_order(item) for item in result], result.last_evaluated_key
+                                        last_evaluated_key=decode_cursor(cursor, partition={"learner_id": learner_id}))
+    return [to_order(item) for item in result], encode_cursor(result.last_evaluated_key)

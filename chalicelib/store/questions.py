@@ -33,6 +33,7 @@ from pynamodb.models import Model
 
 from chalicelib import errors
 from chalicelib.store.base import table_meta
+from chalicelib.store.cursors import decode_cursor, encode_cursor
 from chalicelib.store.transactions import Contention, UnitOfWork
 
 QUESTION = "question"
@@ -186,18 +187,25 @@ def add_answer(uow: UnitOfWork, answer: Answer, *, by_instructor: bool, answered
                    on_fail=lambda: errors.NotFound(f"No question {answer.question_id}"))
 
 
-def list_for_course(course_id: str, limit: int, start_key: dict | None, status: str | None = None):
+def _page(result) -> tuple[list[Question], str | None]:
+    return [to_question(item) for item in result if isinstance(item, QuestionItem)], \
+        encode_cursor(result.last_evaluated_key)
+
+
+def list_for_course(course_id: str, limit: int, cursor: str | None,
+                    status: str | None = None) -> tuple[list[Question], str | None]:
     """A course's questions, newest first; a `status` filter reads on (100 a page) until `limit` match."""
     condition = QuestionItem.status == status if status else None
-    result = QnaItem.by_course.query(course_id, scan_index_forward=False, limit=limit, last_evaluated_key=start_key,
-                                     filter_condition=condition, page_size=100 if status else limit)
-    return [to_question(item) for item in result if isinstance(item, QuestionItem)], result.last_evaluated_key
+    start = decode_cursor(cursor, partition={"course_id": course_id})
+    return _page(QnaItem.by_course.query(course_id, scan_index_forward=False, limit=limit, last_evaluated_key=start,
+                                         filter_condition=condition, page_size=100 if status else limit))
 
 
-def unanswered_for_instructor(instructor_id: str, limit: int, start_key: dict | None):
+def unanswered_for_instructor(instructor_id: str, limit: int,
+                              cursor: str | None) -> tuple[list[Question], str | None]:
     """An instructor's unanswered questions, oldest first (what has waited longest comes first)."""
-    result = QnaItem.unanswered_by_instructor.query(instructor_id, limit=limit, last_evaluated_key=start_key)
-    return [to_question(item) for item in result if isinstance(item, QuestionItem)], result.last_evaluated_key
+    start = decode_cursor(cursor, partition={"unanswered_for": instructor_id})
+    return _page(QnaItem.unanswered_by_instructor.query(instructor_id, limit=limit, last_evaluated_key=start))
 
 
 def count_unanswered(instructor_id: str, since: str | None = None) -> int:

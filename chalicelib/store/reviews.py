@@ -31,8 +31,9 @@ from pynamodb.models import Model
 
 from chalicelib import errors
 from chalicelib.store.base import table_meta
-from chalicelib.store.courses import CourseItem
-from chalicelib.store.transactions import Contention, UnitOfWork
+from chalicelib.store.courses import COURSE, CourseItem
+from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store.transactions import Contention, OnFail, UnitOfWork, conditional_write
 
 
 class Newest(LocalSecondaryIndex):
@@ -122,9 +123,11 @@ def find_review(course_id: str, review_id: str) -> Review | None:
     return None
 
 
-def list_newest(course_id: str, limit: int, start_key: dict | None):
-    result = ReviewItem.newest.query(course_id, scan_index_forward=False, limit=limit, last_evaluated_key=start_key)
-    return [to_review(item) for item in result], result.last_evaluated_key
+def list_newest(course_id: str, limit: int, cursor: str | None) -> tuple[list[Review], str | None]:
+    """A course's reviews, newest first; (reviews, the next page's cursor)."""
+    result = ReviewItem.newest.query(course_id, scan_index_forward=False, limit=limit,
+                                     last_evaluated_key=decode_cursor(cursor, partition={"course_id": course_id}))
+    return [to_review(item) for item in result], encode_cursor(result.last_evaluated_key)
 
 
 def count_posted_between(course_id: str, since: str, until: str) -> int:
@@ -134,10 +137,10 @@ def count_posted_between(course_id: str, since: str, until: str) -> int:
     return sum(1 for item in posted if item.created_at < until)
 
 
-def _add_rating_change(uow: UnitOfWork, course: CourseItem, before: RatingTotals, after: RatingTotals) -> None:
+def _add_rating_change(uow: UnitOfWork, course_id: str, before: RatingTotals, after: RatingTotals) -> None:
     """Move the course's counters from `before` to `after`, only if they still are `before`."""
     uow.update(
-        course,
+        CourseItem(course_id, COURSE),
         actions=[CourseItem.rating_sum.set(after.rating_sum), CourseItem.rating_count.set(after.rating_count),
                  CourseItem.rating_score.set(after.score())],
         condition=(CourseItem.rating_sum == before.rating_sum) & (CourseItem.rating_count == before.rating_count),
@@ -145,7 +148,7 @@ def _add_rating_change(uow: UnitOfWork, course: CourseItem, before: RatingTotals
     )
 
 
-def add_new_review(uow: UnitOfWork, course: CourseItem, review: Review, totals: RatingTotals) -> None:
+def add_new_review(uow: UnitOfWork, review: Review, totals: RatingTotals) -> None:
     """A first review: Put if absent, and count its rating in the same transaction."""
     uow.put(
         ReviewItem(review.course_id, review.learner_id, review_id=review.review_id, learner_name=review.learner_name,
@@ -156,10 +159,10 @@ def add_new_review(uow: UnitOfWork, course: CourseItem, review: Review, totals: 
             "You have reviewed this course already; edit it with PATCH /courses/{course_id}/reviews/mine"),
     )
     after = RatingTotals(totals.rating_sum + review.rating, totals.rating_count + 1)
-    _add_rating_change(uow, course, totals, after)
+    _add_rating_change(uow, review.course_id, totals, after)
 
 
-def add_review_edit(uow: UnitOfWork, course: CourseItem, before: Review, rating: int, text: str, updated_at: datetime,
+def add_review_edit(uow: UnitOfWork, before: Review, rating: int, text: str, updated_at: datetime,
                     totals: RatingTotals) -> None:
     """An edit: the review changes only if its rating is still the one read, and the sum moves by the difference."""
     uow.update(
@@ -170,12 +173,13 @@ def add_review_edit(uow: UnitOfWork, course: CourseItem, before: Review, rating:
     )
     if rating != before.rating:
         after = RatingTotals(totals.rating_sum + rating - before.rating, totals.rating_count)
-        _add_rating_change(uow, course, totals, after)
+        _add_rating_change(uow, before.course_id, totals, after)
 
 
-def save_reply(course_id: str, learner_id: str, text: str, replied_at: datetime) -> None:
-    """The instructor's one reply; refused (UpdateError) if there is one already."""
-    ReviewItem(course_id, learner_id).update(
-        actions=[ReviewItem.reply_text.set(text), ReviewItem.replied_at.set(replied_at)],
-        condition=ReviewItem.learner_id.exists() & ReviewItem.reply_text.does_not_exist(),
-    )
+def write_reply(course_id: str, learner_id: str, text: str, replied_at: datetime, on_fail: OnFail) -> None:
+    """The instructor's one reply; `on_fail` if the review has one already."""
+    with conditional_write(on_fail):
+        ReviewItem(course_id, learner_id).update(
+            actions=[ReviewItem.reply_text.set(text), ReviewItem.replied_at.set(replied_at)],
+            condition=ReviewItem.learner_id.exists() & ReviewItem.reply_text.does_not_exist(),
+        )

@@ -18,6 +18,7 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.store.base import table_meta
+from chalicelib.store.cursors import decode_cursor, encode_cursor
 
 
 class CourseTermItem(Model):
@@ -40,3 +41,14 @@ def course_ids_for(term: str, limit: int, after_course_id: str | None = None) ->
     condition = CourseTermItem.course_id < after_course_id if after_course_id else None
     return [item.course_id for item in
             CourseTermItem.query(term, condition, scan_index_forward=False, limit=limit)]
+
+
+def cursor_after(term: str, course_id: str) -> str:
+    """The cursor of a search that read `term`'s courses down to `course_id`."""
+    return encode_cursor({"term": {"S": term}, "course_id": {"S": course_id}})
+
+
+def course_after(cursor: str | None, term: str) -> str | None:
+    """The course id a search cursor for `term` stopped at (none: from the newest)."""
+    key = decode_cursor(cursor, partition={"term": term})
+    return next(iter(key.get("course_id", {}).values()), None) if key else None

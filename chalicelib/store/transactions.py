@@ -24,12 +24,13 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -58,12 +59,39 @@ def connection() -> Connection:
     return Connection()
 
 
+OnFail = Callable[[], Exception]  # the error a failed condition stands for (a domain error, or `Contention`)
+
+
+def _refusal(on_fail: OnFail | None) -> Exception:
+    """The error a write refused by its condition raises: the one its caller named, else a 409."""
+    if on_fail is not None:
+        return on_fail()
+    return errors.Conflict("The resource changed while this request ran; nothing was written")
+
+
+def condition_failed(error: PynamoDBException) -> bool:
+    """Whether a single write (PutItem, UpdateItem, DeleteItem) was refused by its condition."""
+    return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+@contextmanager
+def conditional_write(on_fail: OnFail | None = None) -> Iterator[None]:
+    """Around one write sent at once: a failed condition raises `on_fail()` (as a unit of work's
+    `commit` does for its writes); any other failure goes on as it is."""
+    try:
+        yield
+    except (PutError, UpdateError, DeleteError) as error:
+        if not condition_failed(error):
+            raise
+        raise _refusal(on_fail) from None
+
+
 @dataclass
 class _Write:
     kind: str
     order: int
     apply: Callable[[TransactWrite], None]
-    on_fail: Callable[[], errors.DomainError] | None
+    on_fail: OnFail | None
 
 
 @dataclass
@@ -145,10 +173,7 @@ class UnitOfWork:
         reasons = error.cancellation_reasons or []
         failed = [w for w, r in zip(sent, reasons, strict=False) if r is not None and r.code == "ConditionalCheckFailed"]
         if failed:
-            first = min(failed, key=lambda w: w.order)
-            if first.on_fail is not None:
-                return first.on_fail()
-            return errors.Conflict("The resource changed while this request ran; nothing was written")
+            return _refusal(min(failed, key=lambda w: w.order).on_fail)
         if any(r is not None and r.code == "TransactionConflict" for r in reasons):
             return Contention("another transaction touched the same items")
         return error
@@ -186,7 +211,3 @@ def retry_on_contention(attempt: Callable[[], T], *, attempts: int = 40) -> T:
             log.info("transaction contention, attempt %d of %d", number, attempts)
             time.sleep(pause)
     raise errors.Conflict("Too many concurrent changes to the same records; try again")
-
-
-def no_op(*_args: Any) -> None:
-    """A receipt or hook that records nothing."""
