@@ -43,10 +43,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from package_size import bare_project
+from repository import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from infra.function_layers import FUNCTION_LAYERS  # noqa: E402
+from infra.function_layers import FUNCTION_LAYERS
 
 TARGET_AS_SHIPPED = 0.55  # the API function / the bare app as `chalice package` ships it
 TARGET_WITH_BYTECODE = 1.3  # the API function / the bare app with bytecode

@@ -15,14 +15,12 @@ before anything else that touches AWS:
 import collections
 import contextlib
 import os
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from repository import ROOT  # noqa: F401 - the scripts import it from here too
+
 # a shell set up for the local stack or a real account must not send the benchmarks' calls there
 for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL") or v == "AWS_PROFILE"]:
     del os.environ[variable]
@@ -33,13 +31,14 @@ from moto import mock_aws  # noqa: E402
 
 from infra import bootstrap, emulator  # noqa: E402
 from infra.in_process import route_aws_urls_through_moto  # noqa: E402
+from infra.project import stage_environment  # noqa: E402
 
 
 @contextlib.contextmanager
 def in_process_stage() -> Iterator[None]:
     """The test stage's tables, buckets, keys and queues in moto (with DynamoDB's guarantees,
     infra/emulator.py), and its environment, while inside."""
-    os.environ.update(bootstrap.stage_environment("test"))
+    os.environ.update(stage_environment("test"))
     emulator.install()
     route_aws_urls_through_moto()
     with mock_aws():

@@ -35,15 +35,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import repository  # noqa: F401 - puts the repository on sys.path
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from infra.api_server import CONCURRENT_INVOCATIONS  # noqa: E402
-from infra.emulator import SERVER_CONFLICT_WINDOW  # noqa: E402
-from infra.stack import running_stack  # noqa: E402
-from infra.stack_client import Client, demo_admin, new_key  # noqa: E402
+from infra.api_server import CONCURRENT_INVOCATIONS
+from infra.emulator import SERVER_CONFLICT_WINDOW
+from infra.stack import running_stack
+from infra.stack_client import Client, demo_admin, new_key
 
 MOTO_PORT = int(os.environ.get("BENCH_LAUNCH_MOTO_PORT", "5807"))
 API_PORT = int(os.environ.get("BENCH_LAUNCH_API_PORT", "8807"))

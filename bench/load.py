@@ -19,11 +19,10 @@ import tempfile
 import urllib.parse
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from repository import ROOT
 
-from infra.stack import clean_environment, running_stack  # noqa: E402
-from infra.stack_client import demo_admin  # noqa: E402
+from infra.stack import clean_environment, running_stack
+from infra.stack_client import demo_admin
 
 MOTO_PORT = int(os.environ.get("BENCH_MOTO_PORT", "5805"))
 API_PORT = int(os.environ.get("BENCH_API_PORT", "8805"))

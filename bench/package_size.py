@@ -25,9 +25,9 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from infra.function_layers import FUNCTION_LAYERS, build, leave_data_out_of_code, runtime_version  # noqa: E402
+from repository import ROOT
+
+from infra.function_layers import FUNCTION_LAYERS, build, leave_data_out_of_code, runtime_version
 
 TARGET_RATIO = 1.2
 ZIPPED_LIMIT = 50 * 1024 * 1024

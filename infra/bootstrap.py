@@ -12,13 +12,12 @@ variables for the app to run with.
 import json
 import os
 import secrets
-from pathlib import Path
 
 import boto3
 
 from chalicelib import config, roles, store
+from infra.project import stage_environment
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 PASSWORD_POLICY = {
     "MinimumLength": 8,
     "RequireUppercase": True,
@@ -27,7 +26,7 @@ PASSWORD_POLICY = {
     "RequireSymbols": False,
 }
 # The user pool and its web client, as `create_user_pool` / `create_user_pool_client` take them;
-# `infra/template.py` declares the deployed pool from the same settings.
+# `infra/template/identity.py` declares the deployed pool from the same settings.
 USER_POOL = {
     "UsernameAttributes": ["email"],
     "AutoVerifiedAttributes": ["email"],
@@ -42,12 +41,6 @@ APP_CLIENT = {
 }
 # A message that fails this often goes to the queue's dead-letter queue.
 MAX_RECEIVE_COUNT = 5
-
-
-def stage_environment(stage: str) -> dict[str, str]:
-    """The stage's environment variables from `.chalice/config.json`."""
-    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
-    return dict(config["stages"][stage]["environment_variables"])
 
 
 def create_tables() -> None:

@@ -3,7 +3,7 @@
     python -m infra.function_layers out/        # `make package` runs it after `chalice package`
 
 `requirements.txt` goes into every function (Chalice's `automatic_layer`). Two functions need more:
-- `DrawingHandler` (infra/template.py: the routes that answer a PNG or a PDF, the dashboard
+- `DrawingHandler` (infra/template/functions.py: the routes that answer a PNG or a PDF, the dashboard
   chart and the certificate) draws with Pillow, whose Linux wheel bundles its C libraries
   (7.7 MB zipped; 3.6 MB without the codecs we never use);
 - the payout worker seals Toss payout bodies as JWE (AES-GCM, `cryptography`, 4.8 MB zipped).
@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra import bytecode
+from infra.project import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Chalice's manylinux target for Lambda's x86_64 images: the wheels it picks for requirements.txt.
 # Lambda's python3.11 runs on Amazon Linux 2 (glibc 2.26): a manylinux_2_28 wheel does not load there.
 PLATFORM = "manylinux2014_x86_64"

@@ -43,7 +43,8 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from infra.stack import PROJECT_DIR, clean_environment, running_stack
+from infra.project import PROJECT_DIR
+from infra.stack import clean_environment, running_stack
 
 INPUT_ERRORS = {"VALIDATION_FAILED", "MALFORMED_REQUEST", "UNSUPPORTED_MEDIA_TYPE", "IDEMPOTENCY_KEY_REQUIRED",
                 "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "METHOD_NOT_ALLOWED"}

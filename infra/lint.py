@@ -30,8 +30,8 @@ import zipfile
 from pathlib import Path
 
 from infra import bytecode
+from infra.project import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 REGIONS = ("ap-northeast-2", "us-east-1")
 TRANSFORMED_IGNORES = ("W2001",)
 # The glibc of each Lambda Python runtime's image (Amazon Linux 2: 2.26; Amazon Linux 2023: 2.34).

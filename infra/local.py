@@ -23,7 +23,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from infra.project import PROJECT_DIR, stage_environment
+
 HOST = "127.0.0.1"
 STAGE = "local"
 
@@ -189,7 +190,7 @@ def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bo
 
         from infra import bootstrap, seed
 
-        os.environ.update(bootstrap.stage_environment(STAGE))
+        os.environ.update(stage_environment(STAGE))
         os.environ.update(bootstrap.create_stage_resources(STAGE))
         accounts = seed.seed_demo()
         chalice = subprocess.Popen(  # `chalice local` with a backlog for bursts of clients (infra/api_server.py)

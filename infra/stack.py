@@ -21,7 +21,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from infra.local import HOST, PROJECT_DIR, emulated_stack, stop_like_ctrl_c, wait_while_running
+from infra.local import HOST, emulated_stack, stop_like_ctrl_c, wait_while_running
+from infra.project import PROJECT_DIR, chalice_config
 
 
 def serve(moto_port: int, api_port: int, api_log: Path | None = None) -> int:
@@ -38,9 +39,7 @@ def serve(moto_port: int, api_port: int, api_log: Path | None = None) -> int:
 
 def clean_environment() -> dict[str, str]:
     """The caller's environment without the AWS and stage settings a test session may have put there."""
-    import json
-
-    stages = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"].values()
+    stages = chalice_config()["stages"].values()
     managed = {name for stage in stages for name in stage.get("environment_variables", {})}
     managed |= {"USER_POOL_ID", "USER_POOL_CLIENT_ID", "PAYOUT_ACCOUNT_KEY_ID", "CLASSPAY_UPDATE_POLICY"}
     return {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in managed}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from infra.project import PROJECT_DIR
 
 # Never reach a real endpoint or real credentials from the tests.
 for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL") or v == "AWS_PROFILE"]:
