@@ -31,7 +31,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from infra.project import PROJECT_DIR, chalice_config
+
 APP_SOURCES = (str(PROJECT_DIR / "app.py"), str(PROJECT_DIR / "chalicelib") + "/")
 ARN = "arn:${AWS::Partition}"
 REGIONAL = "${AWS::Region}:${AWS::AccountId}"
@@ -298,10 +299,10 @@ def platform_uses(stage: str, consumed_queues: Iterable[str], function: str | No
 
     `function`: the Chalice function the role is for (None: every function without its own policy).
     """
-    from infra import template
+    from infra.template.shared import function_name, logical_id
 
-    functions = "*" if function is None else ("APIHandler" if function == "api_handler" else template.logical_id(function))
-    log_groups = f"{ARN}:logs:{REGIONAL}:log-group:/aws/lambda/{template.function_name(stage, functions)}:*"
+    functions = "*" if function is None else ("APIHandler" if function == "api_handler" else logical_id(function))
+    log_groups = f"{ARN}:logs:{REGIONAL}:log-group:/aws/lambda/{function_name(stage, functions)}:*"
     uses = [Use("logs:CreateLogStream", log_groups), Use("logs:PutLogEvents", log_groups)]
     for queue in consumed_queues:
         for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes"):
@@ -310,9 +311,9 @@ def platform_uses(stage: str, consumed_queues: Iterable[str], function: str | No
 
 
 def rendered_uses(uses: Iterable[Use], stage: str, stage_environment: dict[str, str]) -> set[Use]:
-    from infra import template
+    from infra.template.functions import ENVIRONMENT_REFS
 
-    return {Use(u.action, render(u.resource, stage_environment, template.ENVIRONMENT_REFS)) for u in uses}
+    return {Use(u.action, render(u.resource, stage_environment, ENVIRONMENT_REFS)) for u in uses}
 
 
 def policy_document(uses: Iterable[Use]) -> dict:
@@ -361,9 +362,8 @@ class PolicyFile(NamedTuple):
 
 def policy_files() -> list[PolicyFile]:
     """Every policy file of every stage with `autogen_policy: false`."""
-    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
     files = []
-    for stage, settings in config["stages"].items():
+    for stage, settings in chalice_config()["stages"].items():
         if settings.get("autogen_policy") is not False or not settings.get("iam_policy_file"):
             continue
         files.append(PolicyFile(stage, None, PROJECT_DIR / ".chalice" / settings["iam_policy_file"]))

@@ -303,7 +303,7 @@ def modules_missing_on(function: str) -> tuple[str, ...]:
 def test_each_caller_gets_the_status_the_spec_names(api, world, method, path, role, monkeypatch):
     """Each request runs as on Lambda: without the packages of layers its function does not load (no Pillow
     but for the drawn routes, never cryptography)."""
-    from infra.template import DRAWING_FUNCTION, drawing_paths
+    from infra.template.functions import DRAWING_FUNCTION, drawing_paths
 
     body, expected, *extra_headers = MATRIX[(method, path)]
     if callable(body):

@@ -314,14 +314,14 @@ def test_a_cold_start_loads_the_routes_and_leaves_their_rules_to_their_first_cal
 
 def test_only_the_views_of_drawn_routes_reach_the_drawing_code(chalice_app):
     """Routes that may answer a PNG or a PDF are served by DrawingHandler, the one function with Pillow
-    (infra/template.py); the API function has none. So the drawing modules are imported only inside the
+    (infra/template/functions.py); the API function has none. So the drawing modules are imported only inside the
     views of those routes, or inside helpers that only those views call."""
     import ast
     from pathlib import Path
 
     from chalicelib.api.routing import ENDPOINTS
     from infra.function_layers import FUNCTION_LAYERS
-    from infra.template import DRAWING_FUNCTION, drawing_paths
+    from infra.template.functions import DRAWING_FUNCTION, drawing_paths
 
     root = Path(__file__).resolve().parent.parent
     (layer,) = [layer for layer in FUNCTION_LAYERS if layer.function == DRAWING_FUNCTION]

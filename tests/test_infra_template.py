@@ -1,4 +1,4 @@
-"""The deploy template (`infra/template.py`): tables agree with the models, every function rolls out
+"""The deploy template (`infra/template/`): tables agree with the models, every function rolls out
 behind an alias with alarms, and API Gateway's own answers are problem documents with CORS."""
 
 import json
@@ -15,8 +15,14 @@ from pynamodb.models import Model
 
 from chalicelib import metrics, roles, store
 from chalicelib.store.base import table_meta
-from infra import bootstrap, template
-from tests.conftest import PROJECT_DIR
+from infra import bootstrap
+from infra.project import PROJECT_DIR, stage_config, stage_environment
+from infra.template import chalice_sam
+from infra.template.api import SIGNUP_THROTTLE, STAGE_THROTTLE, gateway_responses, resource_path
+from infra.template.functions import ENVIRONMENT_REFS, FUNCTION_SETTINGS, WORKER_CONCURRENCY, function_resources
+from infra.template.shared import ALIAS, TemplateError, queue_logical_ids
+from infra.template.storage import queue_resources
+from infra.template.tables import table_properties
 
 # --- tables: the template says what the models create -------------------------------------------
 
@@ -56,7 +62,7 @@ def _shape_of_table(table_name: str) -> dict:
 
 @pytest.mark.parametrize("model", store.ALL_MODELS, ids=lambda m: m.Meta.short_name)
 def test_each_models_table_in_the_template_has_the_keys_indexes_and_ttl_the_bootstrap_created(model):
-    generated = template.table_properties(model, os.environ["TABLE_PREFIX"])
+    generated = table_properties(model, os.environ["TABLE_PREFIX"])
     assert generated["TableName"] == model.Meta.table_name
     assert _shape_of_template(generated) == _shape_of_table(model.Meta.table_name)
 
@@ -102,7 +108,7 @@ def probe_table():
 
 
 def test_range_keys_global_and_local_indexes_and_ttl_are_generated_as_dynamodb_creates_them(probe_table):
-    generated = template.table_properties(_ProbeItem, os.environ["TABLE_PREFIX"])
+    generated = table_properties(_ProbeItem, os.environ["TABLE_PREFIX"])
     shape = _shape_of_template(generated)
     assert shape == _shape_of_table(probe_table)
     assert shape["global_indexes"]["by-owner"][1:] == ("INCLUDE", ("title",))
@@ -112,7 +118,7 @@ def test_range_keys_global_and_local_indexes_and_ttl_are_generated_as_dynamodb_c
 
 
 def test_a_template_that_drops_an_index_or_the_ttl_no_longer_matches_the_table(probe_table):
-    generated = template.table_properties(_ProbeItem, os.environ["TABLE_PREFIX"])
+    generated = table_properties(_ProbeItem, os.environ["TABLE_PREFIX"])
     for broken in ({k: v for k, v in generated.items() if k != "GlobalSecondaryIndexes"},
                    {k: v for k, v in generated.items() if k != "TimeToLiveSpecification"},
                    {**generated, "KeySchema": generated["KeySchema"][:1]}):
@@ -160,7 +166,7 @@ def _broken_intrinsics(node, where="") -> list[str]:
 def test_merging_into_chalices_template_leaves_every_intrinsic_function_whole(generated):
     assert _broken_intrinsics(generated["merged"]) == []
     assert generated["merged"]["Resources"]["APIHandler"]["Properties"]["Timeout"] == (
-        template.FUNCTION_SETTINGS["api"]["Timeout"])
+        FUNCTION_SETTINGS["api"]["Timeout"])
 
 
 def _resources(prod, type_):
@@ -186,7 +192,7 @@ def test_every_function_rolls_out_through_an_alias_whose_alarms_roll_it_back(pro
     assert {"APIHandler", "Bearer"} <= set(functions)
     for name, function in functions.items():
         properties = function["Properties"]
-        assert properties["AutoPublishAlias"] == template.ALIAS
+        assert properties["AutoPublishAlias"] == ALIAS
         alarms = [a["Ref"] for a in properties["DeploymentPreference"]["Alarms"]]
         assert {f"{name}ErrorsAlarm", f"{name}ThrottlesAlarm"} <= set(alarms)
         for alarm in alarms:
@@ -219,10 +225,10 @@ def test_functions_get_the_identifiers_only_cloudformation_knows_from_the_templa
     declared = set(prod["Resources"]) | set(prod["Parameters"])
     for function in _functions(prod).values():
         variables = function["Properties"]["Environment"]["Variables"]
-        for variable, ref in template.ENVIRONMENT_REFS.items():
+        for variable, ref in ENVIRONMENT_REFS.items():
             assert variables[variable] == {"Ref": ref}
             assert ref in declared
-    assert prod["Parameters"]["MailSender"]["Default"] == bootstrap.stage_environment("prod")["MAIL_SENDER"]
+    assert prod["Parameters"]["MailSender"]["Default"] == stage_environment("prod")["MAIL_SENDER"]
 
 
 @pytest.mark.parametrize(("function", "layer", "package"), [("DrawingHandler", "DrawingLayer", "pillow"),
@@ -496,8 +502,8 @@ def test_routes_answer_within_api_gateways_limit_and_jobs_may_run_longer(prod):
     functions = _functions(prod)
     assert functions["APIHandler"]["Properties"]["Timeout"] < 29
     assert functions["Bearer"]["Properties"]["Timeout"] <= 10
-    assert template.FUNCTION_SETTINGS["job"]["Timeout"] > template.FUNCTION_SETTINGS["api"]["Timeout"]
-    assert template.FUNCTION_SETTINGS["worker"]["Timeout"] > template.FUNCTION_SETTINGS["api"]["Timeout"]
+    assert FUNCTION_SETTINGS["job"]["Timeout"] > FUNCTION_SETTINGS["api"]["Timeout"]
+    assert FUNCTION_SETTINGS["worker"]["Timeout"] > FUNCTION_SETTINGS["api"]["Timeout"]
 
 
 def _gateway_problem(response: dict) -> dict:
@@ -532,17 +538,17 @@ def test_the_gateways_other_answers_are_problem_documents_named_by_their_type(pr
 
 
 def test_a_single_allowed_origin_is_named_and_any_origin_is_a_star():
-    one = template.gateway_responses({"CORS_ALLOWED_ORIGINS": "https://app.example"})
+    one = gateway_responses({"CORS_ALLOWED_ORIGINS": "https://app.example"})
     assert one["UNAUTHORIZED"]["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == (
         "'https://app.example'")
-    star = template.gateway_responses({"CORS_ALLOWED_ORIGINS": "*"})
+    star = gateway_responses({"CORS_ALLOWED_ORIGINS": "*"})
     assert star["ACCESS_DENIED"]["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
 
 
 def test_every_queue_of_the_stage_has_a_dead_letter_queue_watched_by_an_alarm(prod):
-    queues = bootstrap.named_resources(bootstrap.stage_environment("prod"), "_QUEUE")
+    queues = bootstrap.named_resources(stage_environment("prod"), "_QUEUE")
     assert queues  # PAYOUT_QUEUE
-    for name, (queue, dead_letters) in template.queue_logical_ids(bootstrap.stage_environment("prod")).items():
+    for name, (queue, dead_letters) in queue_logical_ids(stage_environment("prod")).items():
         assert name in queues.values()
         properties = prod["Resources"][queue]["Properties"]
         assert properties["QueueName"] == name and properties["SqsManagedSseEnabled"] is True
@@ -608,23 +614,23 @@ def test_a_queue_worker_and_a_scheduled_job_added_later_get_their_settings():
         "PayoutWorker": ("payout_worker", _sqs("classpay-prod-payouts")),
         "Settlement": ("settlement", {"Type": "Schedule", "Properties": {"Schedule": "rate(1 day)"}}),
     })
-    resources, consumer_timeouts = template.function_resources(chalice, "prod", template.stage_config("prod"))
+    resources, consumer_timeouts = function_resources(chalice, "prod", stage_config("prod"))
     worker = resources["PayoutWorker"]["Properties"]
-    assert worker["ReservedConcurrentExecutions"] == template.WORKER_CONCURRENCY
+    assert worker["ReservedConcurrentExecutions"] == WORKER_CONCURRENCY
     event = worker["Events"]["PayoutWorkerEvent"]["Properties"]
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["Queue"] == {"Fn::Sub": "${PayoutQueue.Arn}"}  # created before the event source
-    assert resources["Settlement"]["Properties"]["Timeout"] == template.FUNCTION_SETTINGS["job"]["Timeout"]
-    assert resources["Settlement"]["Properties"]["AutoPublishAlias"] == template.ALIAS
-    queues = template.queue_resources(template.stage_config("prod")["environment_variables"], consumer_timeouts)
+    assert resources["Settlement"]["Properties"]["Timeout"] == FUNCTION_SETTINGS["job"]["Timeout"]
+    assert resources["Settlement"]["Properties"]["AutoPublishAlias"] == ALIAS
+    queues = queue_resources(stage_environment("prod"), consumer_timeouts)
     assert queues["PayoutQueue"]["Properties"]["VisibilityTimeout"] == 6 * worker["Timeout"]
-    assert _broken_intrinsics(template.merged({"Resources": resources}, chalice)) == []
+    assert _broken_intrinsics(chalice_sam.merged({"Resources": resources}, chalice)) == []
 
 
 def test_a_worker_on_a_queue_the_stage_does_not_declare_is_refused():
     chalice = _fake_chalice({"Stray": ("stray", _sqs("somebody-elses-queue"))})
-    with pytest.raises(SystemExit, match="somebody-elses-queue"):
-        template.function_resources(chalice, "prod", template.stage_config("prod"))
+    with pytest.raises(TemplateError, match="somebody-elses-queue"):
+        function_resources(chalice, "prod", stage_config("prod"))
 
 
 def test_the_stage_throttles_every_route_and_auth_and_money_routes_tighter_through_the_sam_transform(
@@ -640,8 +646,8 @@ def test_the_stage_throttles_every_route_and_auth_and_money_routes_tighter_throu
     settings = {(s["HttpMethod"], s["ResourcePath"]): (s["ThrottlingRateLimit"], s["ThrottlingBurstLimit"])
                 for s in stage["Properties"]["MethodSettings"]}
     default = settings.pop(("*", "/*"))
-    assert default == template.STAGE_THROTTLE
-    tight = {(e.method, template.resource_path(e.path)) for e in ENDPOINTS
+    assert default == STAGE_THROTTLE
+    tight = {(e.method, resource_path(e.path)) for e in ENDPOINTS
              if e.path.startswith("/auth/") or e.idempotent}
     assert tight >= {("POST", "/~1auth~1login"), ("POST", "/~1auth~1signup"), ("POST", "/~1auth~1refresh"),
                      ("POST", "/~1orders"), ("POST", "/~1orders~1{order_id}~1refund"), ("POST", "/~1wallet~1topups"),
@@ -650,7 +656,7 @@ def test_the_stage_throttles_every_route_and_auth_and_money_routes_tighter_throu
     assert set(settings) == tight  # every one of them, and only routes that exist
     for route, (rate, burst) in settings.items():
         assert rate < default[0] and burst < default[1] and rate <= burst, route
-    assert settings[("POST", "/~1auth~1signup")] == template.SIGNUP_THROTTLE
+    assert settings[("POST", "/~1auth~1signup")] == SIGNUP_THROTTLE
 
 
 def test_the_user_pool_audits_sign_in_risk_and_compromised_credentials(prod):
