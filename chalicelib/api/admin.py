@@ -11,6 +11,7 @@ import msgspec
 from chalicelib import errors
 from chalicelib.api.routing import ADMIN, ApiBlueprint, Call
 from chalicelib.api.schemas import AwareDateTime, Input
+from chalicelib.jobs import JOBS
 
 admin_api = ApiBlueprint(__name__, tag="admin")
 
@@ -32,5 +33,9 @@ class JobRun(msgspec.Struct):
 )
 def run_job(call: Call, job_name: str):
     from chalicelib.services import operations  # loaded on first use (see module doc)
-    ran_at, result = operations.run_job(job_name, call.body.now)
+
+    job = JOBS.get(job_name)
+    if job is None:
+        raise errors.NotFound(f"No job {job_name}; jobs are " + ", ".join(sorted(JOBS)))
+    ran_at, result = operations.run_job(job.run, call.body.now)
     return JobRun(job=job_name, ran_at=ran_at, result=result)

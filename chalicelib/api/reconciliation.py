@@ -81,7 +81,7 @@ class ReconciliationRunOut(msgspec.Struct):
     summary="The daily reconciliation job's recorded results, newest first",
 )
 def reconciliation_runs(call: Call):
-    from chalicelib.store import reconciliation_runs as runs
+    from chalicelib.services import reconciliation_runs
 
     return [ReconciliationRunOut(r.checked_at, r.ok, r.violation_count, r.violations, r.totals)
-            for r in runs.latest(call.query.limit)]
+            for r in reconciliation_runs.latest(call.query.limit)]

@@ -1,9 +1,9 @@
-"""Scheduled and background jobs: their bodies, by name.
+"""Scheduled and background jobs, by name: each module's `run(now)` is one call to its service.
 
-Each job is `run(now) -> dict` (a summary of what it did), idempotent and
-resumable: running it twice, or two copies at once, changes nothing more than
-running it once. `app.py` wires each to an EventBridge schedule; `POST
-/admin/jobs/{name}/run` and the local clock of `make run` call the same bodies.
+A job returns a summary of what it did and is idempotent and resumable: running it twice, or two
+copies at once, changes nothing more than running it once (its service says how). `app.py` wires
+each to an EventBridge schedule; `POST /admin/jobs/{name}/run` (api/admin.py) and the local clock of
+`make run` find them in `JOBS`.
 """
 
 import dataclasses

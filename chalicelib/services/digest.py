@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from chalicelib import clock, config, ids
+from chalicelib import clock, config, errors, ids
 from chalicelib.domain.calendar import business_day, business_time
 from chalicelib.money import Money, format_money
 from chalicelib.services import mail
@@ -152,6 +152,7 @@ def _candidates(since: datetime, until: datetime) -> Iterator[str]:
 
 
 def send_digests(now: datetime | None = None) -> DigestResult:
+    """Mail each instructor with activity their day; ServiceUnavailable if any mail could not be sent."""
     until = now or clock.now()
     since = until - WINDOW
     looked = sent = already = failed = 0
@@ -175,4 +176,10 @@ def send_digests(now: datetime | None = None) -> DigestResult:
             log.exception("digest not sent", extra={"fields": {"instructor_id": instructor_id}})
             failed += 1
     log.info("digest: %d instructors looked at, %d sent, %d sent before, %d failed", looked, sent, already, failed)
+    if failed:
+        # The run fails after trying everyone: EventBridge invokes the job asynchronously, so Lambda runs it
+        # again (twice, minutes apart) and those mailed already are skipped. The admin trigger answers 503.
+        raise errors.ServiceUnavailable(
+            f"{failed} of {failed + sent + already} digests could not be sent; "
+            "run the job again (digests already sent are not sent twice)")
     return DigestResult(since, until, looked, sent, already, failed)

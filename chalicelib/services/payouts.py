@@ -32,10 +32,11 @@ of a settled sale, each failed payout's money come back; they sum to its amount 
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib import clock, config, errors, ids, metrics
+from chalicelib import clock, config, errors, ids, logs, metrics
 from chalicelib.adapters.payouts import FAILED, PAID, PayoutRequest
 from chalicelib.adapters.stage import payout_gateway
 from chalicelib.aws import client
@@ -51,6 +52,7 @@ from chalicelib.store.payouts import IN_TRANSIT, Payout
 from chalicelib.store.transactions import Contention, UnitOfWork, retry_on_contention
 
 log = logging.getLogger("classpay.payouts")
+worker_log = logging.getLogger("classpay.jobs.payouts")  # the queue worker's lines keep their name
 
 BALANCES_PER_READ = 100  # a BatchGetItem's limit
 MESSAGES_PER_SEND = 10  # a SendMessageBatch's limit
@@ -169,6 +171,36 @@ def process(instructor_id: str, period: str, currency: str | None = None) -> str
     if payout.status == IN_TRANSIT:
         return complete(payout).status
     return payout.status
+
+
+def handle_payout_messages(records: Iterable[dict]) -> dict:
+    """The queue worker: process SQS records `{messageId, body}`; the ids of those to deliver again, as
+    `batchItemFailures` (after `MAX_RECEIVE_COUNT` tries SQS moves a message to the dead-letter queue, whose
+    alarm calls a human; the next weekly run re-drives any payout still in transit)."""
+    failures = []
+    for record in records:
+        message_id = record.get("messageId", "")
+        with logs.bound(message_id=message_id):
+            try:
+                body = json.loads(record["body"])
+                instructor_id, period = str(body["instructor_id"]), str(body["period"])
+                currency = str(body.get("currency") or "") or None
+            except (KeyError, TypeError, ValueError):
+                worker_log.error("payout message not understood; it goes to the dead-letter queue after its retries")
+                failures.append({"itemIdentifier": message_id})
+                continue
+            try:
+                outcome = process(instructor_id, period, currency)
+                worker_log.info("payout message done: %s", outcome,
+                                extra={"fields": {"instructor_id": instructor_id, "period": period}})
+            except PayoutPending as pending:
+                worker_log.info("payout not finished yet: %s", pending)
+                failures.append({"itemIdentifier": message_id})
+            except Exception:  # noqa: BLE001 - one instructor's failure must not fail the others' messages
+                worker_log.exception("payout message failed", extra={"fields": {"instructor_id": instructor_id,
+                                                                                "period": period}})
+                failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
 
 
 def create(instructor_id: str, period: str, currency: str) -> Payout | None:
