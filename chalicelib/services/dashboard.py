@@ -93,7 +93,7 @@ def dashboard(caller: Caller, first: date | None, last: date | None, course_id: 
     else:
         scope = daily_stats.instructor_scope(caller.user_id)
     rows = daily_stats.days_of(scope, first.isoformat(), last.isoformat())
-    by_day = {row.day: daily_stats.counts_of(row) for row in rows}
+    by_day = {row.day: row.counts for row in rows}
     currency = next((row.currency for row in rows if row.currency), None) or config.wallet_currency()
     return Dashboard(tz.key, first, last, granularity, course_id, currency, daily_stats.total(by_day.values()),
                      series(by_day, first, last, granularity))

@@ -155,7 +155,7 @@ SALES_ACCOUNTS = frozenset({AccountKind.INSTRUCTOR_PENDING, AccountKind.INSTRUCT
 def _dashboard_net(instructor_id: str, currency: str) -> int:
     """The instructor's net revenue over all days, as the dashboard's aggregates have it."""
     rows = daily_stats.days_of(daily_stats.instructor_scope(instructor_id), "0000-00-00", "9999-99-99")
-    counts = daily_stats.total(daily_stats.counts_of(row) for row in rows if (row.currency or currency) == currency)
+    counts = daily_stats.total(row.counts for row in rows if (row.currency or currency) == currency)
     return net_revenue(counts)
 
 

@@ -18,6 +18,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.models import Model
 
 from chalicelib.store.base import table_meta
+from chalicelib.store.transactions import condition_failed
 
 MARGIN = timedelta(minutes=5)
 
@@ -39,7 +40,7 @@ def take(counter_key: str, limit: int, window_end: datetime) -> bool:
             condition=AuthAttemptItem.attempts.does_not_exist() | (AuthAttemptItem.attempts < limit),
         )
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             return False
         raise
     return True

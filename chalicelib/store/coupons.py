@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
 from chalicelib import errors
 from chalicelib.store.base import table_meta
-from chalicelib.store.transactions import UnitOfWork
+from chalicelib.store.transactions import UnitOfWork, conditional_write
 
 PERCENT, FIXED = "percent", "fixed"
 
@@ -62,12 +61,8 @@ def create(coupon: Coupon) -> Coupon:
     item = CouponItem(coupon.course_id, coupon.code, kind=coupon.kind, value=coupon.value, currency=coupon.currency,
                       max_redemptions=coupon.max_redemptions, redemptions=0, expires_at=coupon.expires_at,
                       created_at=coupon.created_at)
-    try:
+    with conditional_write(lambda: errors.Conflict(f"Coupon {coupon.code} already exists for this course")):
         item.save(condition=CouponItem.code.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        raise errors.Conflict(f"Coupon {coupon.code} already exists for this course") from None
     return to_coupon(item)
 
 

@@ -32,6 +32,7 @@ no hot partition, however busy the day.
 """
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
@@ -114,9 +115,19 @@ def add_counts(uow: UnitOfWork, *, course_id: str, instructor_id: str, day: str,
         uow.update(DailyStatsItem(scope, day), actions=actions)
 
 
-def days_of(scope: str, first_day: str, last_day: str) -> list[DailyStatsItem]:
+@dataclass(frozen=True)
+class DayCounts:
+    """One day of a scope: its counters (every one, zeros included) and the currency of its money."""
+
+    day: str
+    currency: str | None
+    counts: dict[str, int]
+
+
+def days_of(scope: str, first_day: str, last_day: str) -> list[DayCounts]:
     """The scope's days in [first_day, last_day] that have any counts: one Query (paged past 1 MB)."""
-    return list(DailyStatsItem.query(scope, DailyStatsItem.day.between(first_day, last_day)))
+    return [DayCounts(item.day, item.currency, {name: int(getattr(item, name) or 0) for name in COUNTERS})
+            for item in DailyStatsItem.query(scope, DailyStatsItem.day.between(first_day, last_day))]
 
 
 def instructors_active_on(day: str) -> Iterator[str]:
@@ -124,10 +135,6 @@ def instructors_active_on(day: str) -> Iterator[str]:
     on `day` in their time zone: Query active_instructors, paged."""
     for item in DailyStatsItem.active_instructors.query(day):
         yield item.scope.removeprefix(INSTRUCTOR_PREFIX)
-
-
-def counts_of(item: DailyStatsItem) -> dict[str, int]:
-    return {name: int(getattr(item, name) or 0) for name in COUNTERS}
 
 
 def total(rows: Iterable[dict[str, int]]) -> dict[str, int]:

@@ -33,7 +33,7 @@ from pynamodb.models import Model
 
 from chalicelib import config, errors, ids
 from chalicelib.store.base import table_meta
-from chalicelib.store.transactions import UnitOfWork
+from chalicelib.store.transactions import UnitOfWork, condition_failed
 
 log = logging.getLogger("classpay.idempotency")
 
@@ -148,7 +148,7 @@ def claim(key: str, request_fingerprint: str, now: datetime) -> Claim | Held:
         except PutError as error:
             if error.cause_response_code == "TransactionConflictException":
                 raise errors.IdempotencyInProgress() from error  # the request holding the key is committing now
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 # The put may have landed and only its answer been lost: give back what may be ours,
                 # or every retry with this key would be refused as in progress until the lease ends.
                 release(claimed)
@@ -196,7 +196,7 @@ def complete(claimed: Claim, status: int, body: str, content_type: str) -> None:
     try:
         _completed_item(claimed, status, body, content_type).save(condition=_ours(claimed))
     except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         log.warning("idempotency record was taken over before completion")
 
@@ -209,5 +209,5 @@ def release(claimed: Claim) -> None:
     try:
         IdempotencyItem(claimed.scope_key).delete(condition=_ours(claimed))
     except DeleteError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             log.warning("could not release an idempotency key: %s", error.cause_response_code)

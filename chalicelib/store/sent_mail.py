@@ -20,6 +20,7 @@ from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
 from chalicelib.store.base import table_meta
+from chalicelib.store.transactions import condition_failed
 
 KEEP = timedelta(days=90)
 
@@ -40,7 +41,7 @@ def claim(mail_key: str, kind: str, now: datetime) -> bool:
         SentMailItem(mail_key, kind=kind, claimed_at=now, expires_at=now + KEEP).save(
             condition=SentMailItem.mail_key.does_not_exist())
     except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             return False
         raise
     return True

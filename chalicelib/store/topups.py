@@ -20,6 +20,7 @@ Access patterns
 
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -29,7 +30,7 @@ from pynamodb.models import Model
 
 from chalicelib import errors
 from chalicelib.store.base import table_meta
-from chalicelib.store.transactions import UnitOfWork
+from chalicelib.store.transactions import UnitOfWork, condition_failed
 
 PENDING, CONFIRMED, DECLINED, EXPIRED = "pending", "confirmed", "declined", "expired"
 PENDING_SHARDS = 4
@@ -65,24 +66,48 @@ def pending_shard_of(topup_id: str) -> str:
     return str(zlib.crc32(topup_id.encode()) % PENDING_SHARDS)
 
 
-def new_item(topup_id: str, owner_id: str, amount: int, currency: str, gateway: str,
-             payment_key: str | None, now: datetime) -> TopupItem:
-    return TopupItem(
-        topup_id, owner_id=owner_id, amount=amount, currency=currency, status=PENDING, gateway=gateway,
-        payment_key=payment_key, pending_shard=pending_shard_of(topup_id), created_at=now, updated_at=now,
+@dataclass(frozen=True)
+class TopupRecord:
+    """A top-up as stored (amount in minor units of `currency`)."""
+
+    topup_id: str
+    owner_id: str
+    amount: int
+    currency: str
+    status: str
+    gateway: str
+    payment_key: str | None
+    created_at: datetime
+    updated_at: datetime
+    decline_reason: str | None = None
+
+
+def new_topup(topup_id: str, owner_id: str, amount: int, currency: str, gateway: str,
+              payment_key: str | None, now: datetime) -> TopupRecord:
+    return TopupRecord(topup_id, owner_id, amount, currency, PENDING, gateway, payment_key, now, now)
+
+
+def add_create(uow: UnitOfWork, topup: TopupRecord) -> None:
+    """Create a pending top-up (in the pending index) in the caller's unit of work; its id is new."""
+    uow.put(
+        TopupItem(
+            topup.topup_id, owner_id=topup.owner_id, amount=topup.amount, currency=topup.currency,
+            status=topup.status, gateway=topup.gateway, payment_key=topup.payment_key,
+            pending_shard=pending_shard_of(topup.topup_id), created_at=topup.created_at, updated_at=topup.updated_at,
+        ),
+        condition=TopupItem.topup_id.does_not_exist(),
+        on_fail=lambda: errors.Conflict("a top-up with this id exists"),
     )
 
 
-def add_create(uow: UnitOfWork, item: TopupItem) -> None:
-    uow.put(item, condition=TopupItem.topup_id.does_not_exist(),
-            on_fail=lambda: errors.Conflict("a top-up with this id exists"))
-
-
-def get(topup_id: str) -> TopupItem | None:
+def get(topup_id: str) -> TopupRecord | None:
+    """A top-up, read consistently."""
     try:
-        return TopupItem.get(topup_id, consistent_read=True)
+        item = TopupItem.get(topup_id, consistent_read=True)
     except TopupItem.DoesNotExist:
         return None
+    return TopupRecord(item.topup_id, item.owner_id, int(item.amount), item.currency, item.status, item.gateway,
+                       item.payment_key, item.created_at, item.updated_at, item.decline_reason)
 
 
 class NotPending(errors.Conflict):
@@ -110,7 +135,7 @@ def expire(topup_id: str, now: datetime) -> bool:
             condition=TopupItem.status == PENDING,
         )
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         return False
     return True

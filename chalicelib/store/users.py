@@ -22,6 +22,7 @@ from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
 from chalicelib.store.base import table_meta
+from chalicelib.store.transactions import condition_failed
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def create_profile(profile: UserProfile) -> UserProfile:
     try:
         item.save(condition=UserItem.user_id.does_not_exist())
     except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         return get_profile(profile.user_id) or profile
     return profile
