@@ -11,7 +11,7 @@ import msgspec
 
 from chalicelib import __version__, errors
 from chalicelib.api import idempotency
-from chalicelib.api.problems import PROBLEM_CONTENT_TYPE, STATUS_BY_CODE, Problem
+from chalicelib.api.problems import PROBLEM_CONTENT_TYPE, Problem, status_of
 from chalicelib.api.routing import ENDPOINTS, Endpoint
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -42,7 +42,7 @@ GATEWAY_ERROR = {
 def _problem_responses(endpoint: Endpoint) -> dict:
     codes_by_status: dict[int, list[str]] = {}
     for error_class in _error_classes(endpoint):
-        status = STATUS_BY_CODE.get(error_class.code, 400)
+        status = status_of(error_class)
         if error_class.code not in codes_by_status.setdefault(status, []):
             codes_by_status[status].append(error_class.code)
     responses = {

@@ -7,7 +7,9 @@ from chalicelib import errors
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
+# The status of each DomainError's code, a subclass's anywhere included (tests/test_problem_documents.py).
 STATUS_BY_CODE = {
+    errors.DomainError.code: 400,
     errors.MalformedRequest.code: 400,
     errors.ValidationFailed.code: 422,
     errors.Unauthenticated.code: 401,
@@ -61,23 +63,26 @@ class Problem(msgspec.Struct):
     errors: list[FieldProblem] = []
 
 
-def status_of(error: errors.DomainError) -> int:
-    return STATUS_BY_CODE.get(error.code, 400)
+def status_of(error: errors.DomainError | type[errors.DomainError]) -> int:
+    return STATUS_BY_CODE[error.code]
 
 
-def problem_response(error: errors.DomainError) -> Response:
-    status = status_of(error)
-    problem = Problem(
+def problem_of(error: errors.DomainError) -> Problem:
+    return Problem(
         type=f"urn:classpay:problem:{error.code.lower().replace('_', '-')}",
         title=error.title,
-        status=status,
+        status=status_of(error),
         detail=error.detail,
         code=error.code,
         errors=[FieldProblem(e.field, e.message) for e in error.errors],
     )
+
+
+def problem_response(error: errors.DomainError) -> Response:
+    problem = problem_of(error)
     return Response(
         body=msgspec.json.encode(problem).decode(),
-        status_code=status,
+        status_code=problem.status,
         headers={"Content-Type": PROBLEM_CONTENT_TYPE,
                  **({"Retry-After": str(error.retry_after)} if isinstance(error, errors.TooManyRequests) else {})},
     )

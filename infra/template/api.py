@@ -5,7 +5,7 @@ Gateway's throttles, its alarm on 5xx answers, and its own answers (no token, de
 import json
 
 from chalicelib import errors
-from chalicelib.api.problems import PROBLEM_CONTENT_TYPE
+from chalicelib.api.problems import PROBLEM_CONTENT_TYPE, problem_of
 from infra.template.functions import DRAWING_FUNCTION, drawing_paths, invoked_functions
 from infra.template.operations import alarm
 from infra.template.shared import APP_NAME, allowed_origins
@@ -13,18 +13,18 @@ from infra.template.shared import APP_NAME, allowed_origins
 # --- API Gateway's own answers ------------------------------------------------------------------
 
 
-def _problem_template(status: int | None, code: str, title: str, detail: str) -> str:
+def _problem_template(error: errors.DomainError | None) -> str:
     """A problem document as an API Gateway response template (VTL).
 
-    Without a status (the gateway's catch-all answers) the code is the gateway's response type
+    Without an error (the gateway's catch-all answers) the code is the gateway's response type
     (`THROTTLED`, `INTEGRATION_TIMEOUT`, ...) and the title its message.
     """
-    if status is None:
+    if error is None:
         return ('{"type": "about:blank", "title": $context.error.messageString, '
                 '"detail": $context.error.messageString, "code": "$context.error.responseType"}')
-    problem = {"type": f"urn:classpay:problem:{code.lower().replace('_', '-')}", "title": title,
-               "status": status, "detail": detail, "code": code}
-    return json.dumps(problem)
+    problem = problem_of(error)
+    return json.dumps({"type": problem.type, "title": problem.title, "status": problem.status,
+                       "detail": problem.detail, "code": problem.code})
 
 
 def gateway_responses(environment: dict) -> dict:
@@ -50,23 +50,21 @@ def gateway_responses(environment: dict) -> dict:
     }
     answers = {
         # No bearer token: API Gateway answers before the authorizer runs.
-        "UNAUTHORIZED": (401, errors.Unauthenticated.code, errors.Unauthenticated.title,
-                         "A bearer token is required"),
+        "UNAUTHORIZED": errors.Unauthenticated("A bearer token is required"),
         # The authorizer denied the token (forged, expired, another pool's or client's).
-        "ACCESS_DENIED": (403, errors.Forbidden.code, errors.Forbidden.title,
-                          "The bearer token is not valid for this API"),
+        "ACCESS_DENIED": errors.Forbidden("The bearer token is not valid for this API"),
         # Anything else the gateway refuses or fails with: its own type name is the code.
-        "DEFAULT_4XX": (None, "", "", ""),
-        "DEFAULT_5XX": (None, "", "", ""),
+        "DEFAULT_4XX": None,
+        "DEFAULT_5XX": None,
     }
     responses = {}
-    for response_type, (status, code, title, detail) in answers.items():
+    for response_type, error in answers.items():
         response = {
             "responseParameters": dict(headers),
-            "responseTemplates": {"application/json": _problem_template(status, code, title, detail)},
+            "responseTemplates": {"application/json": _problem_template(error)},
         }
-        if status:
-            response["statusCode"] = str(status)
+        if error is not None:
+            response["statusCode"] = str(problem_of(error).status)
         responses[response_type] = response
     return responses
 
