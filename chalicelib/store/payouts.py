@@ -36,6 +36,7 @@ from pynamodb.models import Model
 from chalicelib import errors
 from chalicelib.money import Money
 from chalicelib.store.base import table_meta
+from chalicelib.store.cursors import decode_cursor, encode_cursor
 from chalicelib.store.transactions import UnitOfWork
 
 IN_TRANSIT, PAID, FAILED = "in_transit", "paid", "failed"
@@ -138,9 +139,11 @@ def by_id(instructor_id: str, payout_id: str) -> Payout | None:
     return None
 
 
-def of_instructor(instructor_id: str, limit: int, start_key: dict | None):
-    result = PayoutItem.query(instructor_id, scan_index_forward=False, limit=limit, last_evaluated_key=start_key)
-    return [to_payout(item) for item in result], result.last_evaluated_key
+def of_instructor(instructor_id: str, limit: int, cursor: str | None) -> tuple[list[Payout], str | None]:
+    """An instructor's payouts, newest period first; (payouts, the next page's cursor)."""
+    result = PayoutItem.query(instructor_id, scan_index_forward=False, limit=limit,
+                              last_evaluated_key=decode_cursor(cursor, partition={"instructor_id": instructor_id}))
+    return [to_payout(item) for item in result], encode_cursor(result.last_evaluated_key)
 
 
 def in_transit_periods(instructor_id: str) -> list[str]:
