@@ -1,14 +1,14 @@
 """The double-entry ledger: accounts, transfers, entries. The single source of truth for money.
 
-Nothing else writes balances. A use case that moves money builds a `Transfer`
-and adds it to the unit of work that also carries its own state change:
+Nothing else writes balances. A use case that moves money takes its event's
+`Transfer` from the builders here (`topup_transfer`, `purchase_transfer`,
+`refund_transfer`, `settlement_transfer`, `payout_transfer`,
+`payout_outcome_transfer`: which accounts each event moves, in one place) and
+adds it to the unit of work that also carries its own state change:
 
     uow = UnitOfWork()
-    uow.update(topup_item, actions=[...], condition=status == "pending", on_fail=...)
-    ledger.add_transfer(uow, Transfer(
-        transfer_id=f"topup:{topup_id}", kind="topup",
-        legs=(debit(gateway_clearing("KRW"), amount), credit(learner_wallet(user_id, "KRW"), amount)),
-    ))
+    topups.add_transition(uow, topup_id, CONFIRMED, now, from_statuses=(PENDING,), ...)
+    ledger.add_transfer(uow, ledger.topup_transfer(topup_id, user_id, amount))
     receipt.record_result(uow, topup)       # the idempotency record, same transaction
     uow.commit()                            # ONE TransactWriteItems: all of it or none of it
 
@@ -67,12 +67,17 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from chalicelib import clock, errors, ids
 from chalicelib.money import CURRENCIES, Money
 from chalicelib.store import ledger as store
 from chalicelib.store.cursors import decode_cursor, encode_cursor
 from chalicelib.store.transactions import Contention, UnitOfWork
+
+if TYPE_CHECKING:
+    from chalicelib.store.orders import Order
+    from chalicelib.store.payouts import Payout
 
 HOT_SHARDS = 16
 MAX_LEGS = 16
@@ -234,6 +239,79 @@ class Transfer:
         unbalanced = {currency: total for currency, total in totals.items() if total != 0}
         if unbalanced:
             raise LedgerError(f"transfer {self.transfer_id} does not balance: {unbalanced}")
+
+
+# --- the transfer of each business event ----------------------------------------------------------
+# Which accounts an event moves, in one place; the use cases add them to their unit of work.
+
+def _nonzero(*legs: Leg) -> tuple[Leg, ...]:
+    return tuple(leg for leg in legs if leg.amount.amount)
+
+
+def topup_transfer(topup_id: str, owner_id: str, amount: Money) -> Transfer:
+    """A confirmed top-up: from what the payment gateway holds for us into the learner's wallet."""
+    return Transfer(f"topup:{topup_id}", "topup",
+                    (debit(gateway_clearing(amount.currency), amount),
+                     credit(learner_wallet(owner_id, amount.currency), amount)),
+                    memo={"topup_id": topup_id})
+
+
+def purchase_transfer(order: "Order") -> Transfer | None:
+    """A purchase: the learner's wallet pays the total, the instructor's share goes to pending and the fee to
+    platform revenue. None when the order is free (a 100% coupon moves no money)."""
+    currency = order.total.currency
+    legs = _nonzero(debit(learner_wallet(order.learner_id, currency), order.total),
+                    credit(instructor_pending(order.instructor_id, currency), order.instructor_share),
+                    credit(platform_revenue(currency), order.platform_fee))
+    if not legs:
+        return None
+    return Transfer(f"order:{order.order_id}", "purchase", legs,
+                    memo={"order_id": order.order_id, "course_id": order.course_id})
+
+
+def refund_transfer(order: "Order", refund_id: str, amount: Money, fee_back: Money) -> Transfer | None:
+    """A refund of `amount` to the learner's wallet, taken back from platform revenue (`fee_back`) and from the
+    instructor (the rest): from what they have available once the sale settled, else from pending. None for 0."""
+    instructor = (instructor_available if order.settled_at else instructor_pending)(order.instructor_id,
+                                                                                    amount.currency)
+    legs = _nonzero(credit(learner_wallet(order.learner_id, amount.currency), amount),
+                    debit(instructor, amount - fee_back), debit(platform_revenue(amount.currency), fee_back))
+    if not legs:
+        return None
+    return Transfer(f"refund:{order.order_id}", "refund", legs,
+                    memo={"order_id": order.order_id, "refund_id": refund_id})
+
+
+def settlement_transfer(order: "Order", share: Money) -> Transfer | None:
+    """A sale settled: `share` (what no refund took back) moves from the instructor's pending to available.
+    None when a refund took it all."""
+    if not share.amount:
+        return None
+    return Transfer(f"settle:{order.order_id}", "settlement",
+                    (debit(instructor_pending(order.instructor_id, share.currency), share),
+                     credit(instructor_available(order.instructor_id, share.currency), share)),
+                    memo={"order_id": order.order_id, "course_id": order.course_id})
+
+
+def payout_transfer(instructor_id: str, period: str, payout_id: str, amount: Money) -> Transfer:
+    """A payout created: `amount` of the instructor's available balance goes in transit to the bank."""
+    return Transfer(f"payout:{instructor_id}:{period}", "payout",
+                    (debit(instructor_available(instructor_id, amount.currency), amount),
+                     credit(instructor_in_transit(instructor_id, amount.currency), amount)),
+                    memo={"payout_id": payout_id, "period": period})
+
+
+def payout_outcome_transfer(payout: "Payout", paid: bool) -> Transfer:
+    """A payout's outcome: in transit to paid out, or back to available when the bank refused it (it is paid
+    with the next period's payout)."""
+    instructor, amount = payout.instructor_id, payout.amount
+    if paid:
+        kind, to = "payout_paid", instructor_paid_out(instructor, amount.currency)
+    else:
+        kind, to = "payout_returned", instructor_available(instructor, amount.currency)
+    return Transfer(f"{kind}:{instructor}:{payout.period}", kind,
+                    (debit(instructor_in_transit(instructor, amount.currency), amount), credit(to, amount)),
+                    memo={"payout_id": payout.payout_id, "period": payout.period})
 
 
 @dataclass(frozen=True)

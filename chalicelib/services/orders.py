@@ -23,7 +23,6 @@ from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
 from chalicelib.services import ledger, stats
 from chalicelib.services.course_access import course_on_sale, own_course
-from chalicelib.services.ledger import Transfer, credit, debit
 from chalicelib.store import coupons, courses, enrollments
 from chalicelib.store import orders as store
 from chalicelib.store.idempotency import NO_RECEIPT, Receipt
@@ -125,15 +124,9 @@ def _commit_purchase(order: Order, receipt: Receipt, tz) -> Order:
             "coupon_code", "this coupon has just run out or expired"))
     settles_at = clock.to_rfc3339(settlement.settles_at(order.created_at, config.settlement_hold_days()))
     store.add_create(uow, order, settles_at)
-    legs = [debit(ledger.learner_wallet(order.learner_id, order.total.currency), order.total),
-            credit(ledger.instructor_pending(order.instructor_id, order.total.currency), order.instructor_share),
-            credit(ledger.platform_revenue(order.total.currency), order.platform_fee)]
-    legs = tuple(leg for leg in legs if leg.amount.amount)
-    if legs:  # a 100% coupon moves no money
-        ledger.add_transfer(uow, Transfer(
-            transfer_id=f"order:{order.order_id}", kind="purchase", legs=legs,
-            memo={"order_id": order.order_id, "course_id": order.course_id},
-        ), now=order.created_at)
+    transfer = ledger.purchase_transfer(order)
+    if transfer:  # a 100% coupon moves no money
+        ledger.add_transfer(uow, transfer, now=order.created_at)
     stats.add_event(uow, course_id=order.course_id, instructor_id=order.instructor_id, at=order.created_at, tz=tz,
                     currency=order.total.currency, gross=order.total.amount, fee=order.platform_fee.amount,
                     net=order.instructor_share.amount, orders=1, enrollments=1)
@@ -210,17 +203,6 @@ def unrefunded_share(order: Order) -> Money:
     return refunds.unrefunded_share(order.total, order.platform_fee, order.instructor_share, refunded)
 
 
-def _refund_legs(order: Order, amount: Money) -> tuple:
-    """Take the refund back in proportion: the platform's fee share and the instructor's share."""
-    fee_back, instructor_back = refund_split(order, amount)
-    # A settled sale is taken back from what the instructor has available, otherwise from pending.
-    instructor = (ledger.instructor_available if order.settled_at else ledger.instructor_pending)(
-        order.instructor_id, amount.currency)
-    legs = [credit(ledger.learner_wallet(order.learner_id, amount.currency), amount),
-            debit(instructor, instructor_back), debit(ledger.platform_revenue(amount.currency), fee_back)]
-    return tuple(leg for leg in legs if leg.amount.amount)
-
-
 def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, now: datetime,
                    receipt: Receipt, *, progress_below: int | None) -> Order:
     refund_id = ids.new_id()
@@ -230,13 +212,11 @@ def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, n
     courses.add_count_enrollment(uow, order.course_id, -1, on_fail=lambda: errors.Conflict("Course counters disagree"))
     if order.session_id:
         courses.add_release_seat(uow, order.course_id, order.session_id)
-    if amount.amount:
-        ledger.add_transfer(uow, Transfer(
-            transfer_id=f"refund:{order.order_id}", kind="refund", legs=_refund_legs(order, amount),
-            memo={"order_id": order.order_id, "refund_id": refund_id},
-        ), now=now, on_insufficient=lambda _account: errors.RefundNotAllowed(
-            "The instructor's balance no longer covers this refund"))
     fee_back, instructor_back = refund_split(order, amount)
+    transfer = ledger.refund_transfer(order, refund_id, amount, fee_back)
+    if transfer:  # a free order's refund moves no money
+        ledger.add_transfer(uow, transfer, now=now, on_insufficient=lambda _account: errors.RefundNotAllowed(
+            "The instructor's balance no longer covers this refund"))
     stats.add_event(uow, course_id=order.course_id, instructor_id=order.instructor_id, at=now,
                     currency=amount.currency, refunds=1, refunded=amount.amount, refund_fee=fee_back.amount,
                     refund_net=instructor_back.amount)

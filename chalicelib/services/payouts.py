@@ -44,7 +44,6 @@ from chalicelib.domain.calendar import payout_period
 from chalicelib.domain.payouts import is_payable, payout_amount
 from chalicelib.money import Money
 from chalicelib.services import ledger, payout_accounts
-from chalicelib.services.ledger import Transfer, credit, debit
 from chalicelib.store import payout_accounts as accounts_store
 from chalicelib.store import payouts as store
 from chalicelib.store.cursors import decode_cursor, encode_cursor
@@ -229,11 +228,8 @@ def create(instructor_id: str, period: str, currency: str) -> Payout | None:
             raise StatementMismatch(f"available balance of {instructor_id} disagrees with its entries")
         payout_id = ids.new_id()
         uow = UnitOfWork()
-        posted = ledger.add_transfer(uow, Transfer(
-            transfer_id=f"payout:{instructor_id}:{period}", kind="payout",
-            legs=(debit(available, amount), credit(ledger.instructor_in_transit(instructor_id, currency), amount)),
-            memo={"payout_id": payout_id, "period": period},
-        ), now=now, seal=available, expect_entry_count=entry_count)
+        posted = ledger.add_transfer(uow, ledger.payout_transfer(instructor_id, period, payout_id, amount),
+                                     now=now, seal=available, expect_entry_count=entry_count)
         payout = Payout(
             instructor_id=instructor_id, period=period, payout_id=payout_id, status=IN_TRANSIT, amount=amount,
             created_at=now, updated_at=now, from_seq=seal, seal_seq=posted.seq, bank_code=account.bank_code,
@@ -273,18 +269,8 @@ def complete(payout: Payout) -> Payout:
 
 def record(payout: Payout, status: str, reference: str | None = None, reason: str | None = None) -> Payout:
     """Step (c): the outcome and its transfer in one transaction (once: the payout must be in transit)."""
-    instructor, currency = payout.instructor_id, payout.amount.currency
-    in_transit = ledger.instructor_in_transit(instructor, currency)
-    if status == PAID:
-        transfer = Transfer(f"payout_paid:{instructor}:{payout.period}", "payout_paid",
-                            (debit(in_transit, payout.amount),
-                             credit(ledger.instructor_paid_out(instructor, currency), payout.amount)),
-                            memo={"payout_id": payout.payout_id, "period": payout.period})
-    else:
-        transfer = Transfer(f"payout_returned:{instructor}:{payout.period}", "payout_returned",
-                            (debit(in_transit, payout.amount),
-                             credit(ledger.instructor_available(instructor, currency), payout.amount)),
-                            memo={"payout_id": payout.payout_id, "period": payout.period})
+    currency = payout.amount.currency
+    transfer = ledger.payout_outcome_transfer(payout, paid=status == PAID)
 
     def attempt() -> None:
         now = clock.now()

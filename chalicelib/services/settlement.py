@@ -27,7 +27,6 @@ from datetime import datetime
 from chalicelib import clock, errors
 from chalicelib.money import Money
 from chalicelib.services import ledger
-from chalicelib.services.ledger import Transfer, credit, debit
 from chalicelib.services.orders import unrefunded_share
 from chalicelib.store import orders as store
 from chalicelib.store.orders import Order
@@ -51,13 +50,9 @@ def settle_order(order: Order, now: datetime) -> Money | None:
     def attempt() -> Money:
         uow = UnitOfWork()
         store.add_settle(uow, order, now)
-        if share.amount:
-            ledger.add_transfer(uow, Transfer(
-                transfer_id=f"settle:{order.order_id}", kind="settlement",
-                legs=(debit(ledger.instructor_pending(order.instructor_id, share.currency), share),
-                      credit(ledger.instructor_available(order.instructor_id, share.currency), share)),
-                memo={"order_id": order.order_id, "course_id": order.course_id},
-            ), now=now)
+        transfer = ledger.settlement_transfer(order, share)
+        if transfer:  # a refund took all of the share back
+            ledger.add_transfer(uow, transfer, now=now)
         uow.commit()
         return share
 

@@ -22,7 +22,6 @@ from chalicelib.adapters.payments import Checkout, PaymentGateway
 from chalicelib.adapters.stage import payment_gateway
 from chalicelib.money import Money
 from chalicelib.services import ledger
-from chalicelib.services.ledger import Transfer, credit, debit
 from chalicelib.store import topups
 from chalicelib.store.idempotency import NO_RECEIPT, Receipt
 from chalicelib.store.transactions import UnitOfWork, retry_on_contention
@@ -150,12 +149,7 @@ def _credit(item: topups.TopupItem, payment_key: str, receipt: Receipt) -> Topup
     # From `expired` too: a payment the gateway captured while the expiry job ran is still credited.
     topups.add_transition(uow, item.topup_id, topups.CONFIRMED, now,
                           from_statuses=(topups.PENDING, topups.EXPIRED), payment_key=payment_key)
-    ledger.add_transfer(uow, Transfer(
-        transfer_id=f"topup:{item.topup_id}", kind="topup",
-        legs=(debit(ledger.gateway_clearing(amount.currency), amount),
-              credit(ledger.learner_wallet(item.owner_id, amount.currency), amount)),
-        memo={"topup_id": item.topup_id},
-    ), now=now)
+    ledger.add_transfer(uow, ledger.topup_transfer(item.topup_id, item.owner_id, amount), now=now)
     confirmed = replace(_topup(item), status=topups.CONFIRMED, updated_at=now)
     receipt.record_result(uow, confirmed)
     try:
