@@ -22,11 +22,9 @@ with a call counter on every boto3 client and `tracemalloc`:
 
 moto differs from DynamoDB and SQS where it matters at this size, so the bench works around it:
 the fan-out's SQS is a recording stand-in (moto's SendMessageBatch walks the whole queue: the
-calls are counted as made, the messages kept for the worker), moto's per-transaction table
-copies are skipped (`without_moto_transaction_backups`), and a Query on a table's key reads
-only that partition (`moto_queries_read_one_partition`; moto sorts the whole table for each).
-moto still answers a Query on an index by walking the whole table (the fan-out's `payable`
-index): its fan-out time grows a little faster than the calls do. The call counts are what
+calls are counted as made, the messages kept for the worker). The emulator (infra/emulator.py)
+writes a transaction without copying tables and answers a Query from its partition or index key
+alone, as DynamoDB does. The call counts are what
 carries over to AWS; the AWS time is projected from them at 20 ms a call.
 """
 
@@ -80,51 +78,6 @@ def _listing(counter: collections.Counter, per: int = 1) -> str:
         services[service].append(f"{count / per:g} {operation}")
     return "; ".join(f"{service}: {sum(counter[k] for k in counter if k[0] == service) / per:g} "
                      f"({', '.join(ops)})" for service, ops in services.items())
-
-
-def without_moto_transaction_backups() -> None:
-    """moto makes every TransactWriteItems deep-copy each table it touches (to roll back on failure),
-    so its cost grows with the whole database: 100,000 ledger entries copied per payout. No transaction
-    fails in this bench, so the copies are skipped; DynamoDB itself does nothing of the kind."""
-    import moto.dynamodb.models as models
-
-    real = models.DynamoDBBackend.transact_write_items
-
-    class _NoCopy:
-        deepcopy = staticmethod(lambda value: value)
-
-    def transact_write_items(self, transact_items):
-        saved, models.copy = models.copy, _NoCopy
-        try:
-            return real(self, transact_items)
-        finally:
-            models.copy = saved
-
-    models.DynamoDBBackend.transact_write_items = transact_write_items
-
-
-def moto_queries_read_one_partition() -> None:
-    """moto answers a Query on a table's own key by sorting the WHOLE table and keeping the key's items,
-    so each of the worker's Queries on the ledger's entries costs O(100,000 entries) here; DynamoDB reads
-    the one partition. Queries on the table's key are handed that partition alone (same answer, same
-    order: moto sorts it again); Queries on an index (the fan-out's `payable` index) are left as they are."""
-    from moto.dynamodb.models.table import Table
-
-    real = Table.query
-
-    def query(self, hash_key, *args, **kwargs):
-        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-        if index_name or hash_key is None:
-            return real(self, hash_key, *args, **kwargs)
-        partition = self.items.get(hash_key)  # not self.items[...]: a defaultdict would grow
-        items = [] if partition is None else list(partition.values()) if self.range_key_attr else [partition]
-        self.all_items = lambda: items
-        try:
-            return real(self, hash_key, *args, **kwargs)
-        finally:
-            del self.all_items
-
-    Table.query = query
 
 
 def seed(instructors: int, entries: int) -> tuple[list[str], dict]:
@@ -280,8 +233,6 @@ def run(instructors: int, entries: int, sample: int) -> dict:
         from chalicelib.adapters.fake_payouts import FakePayouts
 
         logging.getLogger("classpay").setLevel(logging.WARNING)
-        without_moto_transaction_backups()
-        moto_queries_read_one_partition()
         metrics.emit = lambda *args, **kwargs: None  # EMF lines on stdout: not what is measured here
         phase("stage")
         started = time.perf_counter()
