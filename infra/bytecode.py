@@ -29,6 +29,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from infra.project import Refusal, run_command
+
 # The magic number (first two bytes of every .pyc, little-endian) of each Lambda Python runtime's CPython.
 RUNTIME_MAGIC = {"python3.11": 3495, "python3.12": 3531, "python3.13": 3571}
 CODE_ROOT = "/var/task"  # where Lambda extracts a function's code zip
@@ -54,7 +56,7 @@ def magic(runtime: str) -> bytes:
 def ensure_runtime(runtime: str) -> None:
     """Refuse to compile for `runtime` with another Python: its bytecode would not load there."""
     if this_runtime() != runtime:
-        raise SystemExit(f"the functions run {runtime}; this is {this_runtime()} ({sys.executable}): "
+        raise Refusal(f"the functions run {runtime}; this is {this_runtime()} ({sys.executable}): "
                          f"compile their bytecode with {runtime}")
 
 
@@ -68,7 +70,7 @@ def compile_tree(root: Path, shown_as: str) -> None:
     done = subprocess.run([sys.executable, "-m", "compileall", "-q", "-f", "--invalidation-mode", MODE,
                            "-d", shown_as, str(root)], env=environment, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise SystemExit(f"could not compile {root}:\n{done.stdout}{done.stderr}")
+        raise Refusal(f"could not compile {root}:\n{done.stdout}{done.stderr}")
 
 
 def write_zip(zip_path: Path, root: Path) -> None:
@@ -169,4 +171,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

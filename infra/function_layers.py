@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra import bytecode
-from infra.project import PROJECT_DIR
+from infra.project import PROJECT_DIR, Refusal, run_command
 
 # Chalice's manylinux target for Lambda's x86_64 images: the wheels it picks for requirements.txt.
 # Lambda's python3.11 runs on Amazon Linux 2 (glibc 2.26): a manylinux_2_28 wheel does not load there.
@@ -115,7 +115,7 @@ def build(layer: FunctionLayer, out: Path, python_version: str) -> Path:
         shutil.rmtree(target / "bin", ignore_errors=True)
         installed = {normalised(re.sub(r"-[^-]+\.dist-info$", "", p.name)) for p in target.glob("*.dist-info")}
         if unpinned := installed - layer.distributions():  # the same file must always build the same layer
-            raise SystemExit(f"{layer.requirements}: pin {sorted(unpinned)} too (the layer holds them)")
+            raise Refusal(f"{layer.requirements}: pin {sorted(unpinned)} too (the layer holds them)")
         for path in list(target.rglob("*")):
             if path.is_file() and any(fnmatch.fnmatch(path.relative_to(target).as_posix(), pattern)
                                       for pattern in layer.leave_out):
@@ -156,7 +156,7 @@ def smoke(layer: FunctionLayer, packages: Path) -> None:
     done = subprocess.run([sys.executable, "-S", "-c", layer.smoke], cwd=packages.parent, env=environment,
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise SystemExit(f"{layer.logical_id} does not do what the app needs of it:\n{done.stderr}")
+        raise Refusal(f"{layer.logical_id} does not do what the app needs of it:\n{done.stderr}")
 
 
 def leave_data_out_of_code(out: Path) -> None:
@@ -193,4 +193,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

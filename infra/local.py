@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from infra.project import PROJECT_DIR, stage_environment
+from infra.project import PROJECT_DIR, Refusal, run_command, stage_environment
 
 HOST = "127.0.0.1"
 STAGE = "local"
@@ -39,9 +39,9 @@ def _wait_for(port: int, what: str, process: subprocess.Popen | None, seconds: f
     deadline = time.monotonic() + seconds
     while not _listening(port):
         if process is not None and process.poll() is not None:
-            raise SystemExit(f"{what} exited with code {process.returncode}")
+            raise Refusal(f"{what} exited with code {process.returncode}")
         if time.monotonic() > deadline:
-            raise SystemExit(f"{what} did not start on {HOST}:{port}")
+            raise Refusal(f"{what} did not start on {HOST}:{port}")
         time.sleep(0.2)
 
 
@@ -168,10 +168,10 @@ def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bo
     children and no reload of `chalice local` when files change under it; with `api_log`, the
     API's output (its JSON log lines) goes to that file instead (e.g. to count contention retries)."""
     if api_port == moto_port:
-        raise SystemExit("API_PORT and MOTO_PORT must differ")
+        raise Refusal("API_PORT and MOTO_PORT must differ")
     for port in (api_port,) if reuse_moto else (api_port, moto_port):
         if _listening(port):
-            raise SystemExit(f"{HOST}:{port} is taken; choose another port")
+            raise Refusal(f"{HOST}:{port} is taken; choose another port")
     started: list[subprocess.Popen] = []
     output = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if quiet else {}
     log_file = open(api_log, "ab") if api_log is not None else None  # noqa: SIM115 - closed when the stack stops
@@ -250,4 +250,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

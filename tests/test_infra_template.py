@@ -16,7 +16,7 @@ from pynamodb.models import Model
 from chalicelib import metrics, roles, store
 from chalicelib.store.base import table_meta
 from infra import bootstrap
-from infra.project import PROJECT_DIR, stage_config, stage_environment
+from infra.project import PROJECT_DIR, Refusal, stage_config, stage_environment
 from infra.template import chalice_sam
 from infra.template.api import SIGNUP_THROTTLE, STAGE_THROTTLE, gateway_responses, resource_path
 from infra.template.functions import ENVIRONMENT_REFS, FUNCTION_SETTINGS, WORKER_CONCURRENCY, function_resources
@@ -443,7 +443,7 @@ def test_make_package_compiles_every_module_for_the_functions_python_reproducibl
     assert layer_code.co_filename == "/opt/python/pillowish.py"
     (tmp_path / "newer").mkdir()
     _packaged(tmp_path / "newer", "python3.12", _sources())
-    with pytest.raises(SystemExit, match="python3.12"):
+    with pytest.raises(Refusal, match="python3.12"):
         bytecode.main([str(tmp_path / "newer")])
 
 

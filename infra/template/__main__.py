@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from infra.project import run_command
 from infra.template import chalice_template, generate, merged
 from infra.template.shared import TemplateError
 
@@ -24,8 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             document = generate(args.stage)
     except TemplateError as error:
-        sys.stderr.write(f"infra.template: {error}\n")
-        return 1
+        raise TemplateError(f"infra.template: {error}") from error
     text = json.dumps(document, indent=2, sort_keys=True) + "\n"
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
@@ -36,4 +36,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

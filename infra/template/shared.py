@@ -3,12 +3,13 @@
 import re
 
 from infra import bootstrap
+from infra.project import Refusal
 
 APP_NAME = "classpay"
 ALIAS = "live"
 
 
-class TemplateError(Exception):
+class TemplateError(Refusal):
     """The project declares something the template cannot deploy (the message says what to change)."""
 
 
