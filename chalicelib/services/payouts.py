@@ -46,7 +46,6 @@ from chalicelib.money import Money
 from chalicelib.services import ledger, payout_accounts
 from chalicelib.store import payout_accounts as accounts_store
 from chalicelib.store import payouts as store
-from chalicelib.store.cursors import decode_cursor, encode_cursor
 from chalicelib.store.payouts import IN_TRANSIT, Payout
 from chalicelib.store.transactions import Contention, UnitOfWork, retry_on_contention
 
@@ -330,13 +329,11 @@ def statement(payout: Payout) -> list[StatementLine]:
 
 
 def payouts_of(instructor_id: str, limit: int, cursor: str | None) -> tuple[list[Payout], str | None]:
-    start = decode_cursor(cursor, partition={"instructor_id": instructor_id})
-    items, last_key = store.of_instructor(instructor_id, limit, start)
-    return items, encode_cursor(last_key)
+    return store.of_instructor(instructor_id, limit, cursor)
 
 
 def payout_of(instructor_id: str, payout_id: str) -> tuple[Payout, list[StatementLine]]:
-    payout = store.by_id(instructor_id, payout_id) if len(payout_id) <= 64 else None
+    payout = store.by_id(instructor_id, payout_id)
     if payout is None:
         raise errors.NotFound("No such payout")
     return payout, statement(payout)

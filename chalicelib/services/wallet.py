@@ -41,7 +41,7 @@ class Topup:
     decline_reason: str | None = None
 
 
-def _topup(item: topups.TopupItem) -> Topup:
+def _topup(item: topups.TopupRecord) -> Topup:
     payment_key = item.payment_key if item.gateway == "fake" else None
     return Topup(
         topup_id=item.topup_id, owner_id=item.owner_id, amount=Money(int(item.amount), item.currency),
@@ -74,7 +74,7 @@ def create_topup(user_id: str, amount: Money, *, receipt: Receipt = NO_RECEIPT,
     gateway = gateway or payment_gateway()
     topup_id, now = ids.new_id(), clock.now()
     checkout = gateway.checkout(topup_id, amount)
-    item = topups.new_item(topup_id, user_id, amount.amount, amount.currency, gateway.name, checkout.payment_key, now)
+    item = topups.new_topup(topup_id, user_id, amount.amount, amount.currency, gateway.name, checkout.payment_key, now)
     created = _topup(item)
     uow = UnitOfWork()
     topups.add_create(uow, item)
@@ -87,7 +87,7 @@ def get_topup(user_id: str, topup_id: str) -> Topup:
     return _topup(_owned(user_id, topup_id))
 
 
-def _owned(user_id: str, topup_id: str) -> topups.TopupItem:
+def _owned(user_id: str, topup_id: str) -> topups.TopupRecord:
     item = topups.get(topup_id)
     if item is None or item.owner_id != user_id:
         raise errors.NotFound("No such top-up")
@@ -129,7 +129,7 @@ def confirm_topup(user_id: str, topup_id: str, payment_key: str, *, receipt: Rec
     return retry_on_contention(lambda: _credit(item, payment_key, receipt))
 
 
-def _already_settled(item: topups.TopupItem, payment_key: str) -> Topup | None:
+def _already_settled(item: topups.TopupRecord, payment_key: str) -> Topup | None:
     """A confirmed top-up answers again (no second credit); a declined one refuses. An expired one
     goes on to the gateway: a payment it captured (say, the first confirm's commit failed and the
     learner came back after the expiry job ran) is still credited, anything else is a 409."""
@@ -142,7 +142,7 @@ def _already_settled(item: topups.TopupItem, payment_key: str) -> Topup | None:
     return None
 
 
-def _credit(item: topups.TopupItem, payment_key: str, receipt: Receipt) -> Topup:
+def _credit(item: topups.TopupRecord, payment_key: str, receipt: Receipt) -> Topup:
     now = clock.now()
     amount = Money(int(item.amount), item.currency)
     uow = UnitOfWork()
@@ -168,7 +168,7 @@ def _settled_meanwhile(topup_id: str, payment_key: str) -> Topup:
     return settled
 
 
-def _decline(item: topups.TopupItem, payment_key: str, error: errors.PaymentDeclined, receipt: Receipt,
+def _decline(item: topups.TopupRecord, payment_key: str, error: errors.PaymentDeclined, receipt: Receipt,
              reason: str) -> None:
     """Mark the top-up declined (with the idempotency record of the 402), then raise `error`."""
     uow = UnitOfWork()
