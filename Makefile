@@ -41,7 +41,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# out/ for $(STAGE): sam.json (Chalice's template merged with infra/template.py's), deployment.zip (the code),
+# out/ for $(STAGE): sam.json (Chalice's template merged with the one infra/template/ generates), deployment.zip (the code),
 # layer-deployment.zip (requirements.txt), and DrawingLayer.zip and PayoutWorkerLayer.zip (one function's own);
 # every zip with its modules' bytecode for the functions' Python (infra/bytecode.py).
 package: $(STAMP)

@@ -81,7 +81,7 @@ def payouts(event):
 
 
 # The queue is named when the app is loaded (`chalice package` and `chalice local` load it with the
-# stage's variables; infra/template.py refuses a queue no `*_QUEUE` of the stage names).
+# stage's variables; infra/template/ refuses a queue no `*_QUEUE` of the stage names).
 @app.on_sqs_message(queue=os.environ.get("PAYOUT_QUEUE", "PAYOUT_QUEUE-is-not-set"), batch_size=10)
 def payout_worker(event):
     from chalicelib.jobs import payouts as payout_job  # deferred: only this function pays for it

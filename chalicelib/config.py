@@ -142,7 +142,7 @@ def join_opens_minutes() -> int:
 
 def job_budget_seconds() -> int:
     """How long a scheduled job works before it stops and leaves the rest to its next run (its
-    function's timeout is 300 s: see infra/template.py)."""
+    function's timeout is 300 s: see infra/template/functions.py)."""
     return _int_setting("JOB_BUDGET_SECONDS", 240)
 
 

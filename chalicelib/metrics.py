@@ -5,7 +5,7 @@ to import at cold start); locally it is just a log line. Services call `emit` wh
 moves, e.g. `metrics.emit(metrics.ORDERS_PAID)` or
 `metrics.emit(metrics.ORDER_REVENUE, order.total.amount, unit="None", Currency="KRW")`.
 
-The names are constants so that the alarms in `infra/template.py` watch what is emitted.
+The names are constants so that the alarms in `infra/template/` watch what is emitted.
 """
 
 import json
