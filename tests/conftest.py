@@ -114,9 +114,9 @@ def pytest_sessionfinish(session, exitstatus):
         Path(RECORD_CALLS).write_text(json.dumps({**iam.RECORDER.dump(), "full": full}))
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def aws():
-    """In-process moto with the test stage's resources."""
+    """In-process moto with the test stage's resources (started by the first module that is not pure rules)."""
     stage_environment = bootstrap.stage_environment("test")
     os.environ.update(stage_environment)
     emulator.install()  # DynamoDB's isolation, atomicity and cost per partition, which moto lacks
@@ -128,9 +128,13 @@ def aws():
 
 
 @pytest.fixture(scope="module", autouse=True)
-def empty_tables(aws):
+def empty_tables(request):
     """Each test module starts from empty tables (the user pool, bucket, queues and keys stay): its cost
-    never depends on how many tests ran before it, and an audit of the whole ledger reads its own data."""
+    never depends on how many tests ran before it, and an audit of the whole ledger reads its own data.
+    The pure rules' modules (`test_domain_*.py`) need no AWS: they start none."""
+    if request.module.__name__.rpartition(".")[2].startswith("test_domain_"):
+        return
+    request.getfixturevalue("aws")
     emulator.empty_tables()
 
 
