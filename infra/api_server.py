@@ -22,6 +22,12 @@ clients (the launch-day benchmark's 200 buyers at once, the race tests' threads)
   the app still race (their transactions still overlap and conflict).
   `LOCAL_API_CONCURRENCY` changes the number (0: no limit).
 
+And one change for clients: API Gateway's own refusals (no token, a denied
+token, an unknown route) are answered as deployed, as the problem documents of
+the stage's gateway responses (`answer_refusals_as_deployed`), not as chalice
+local's `{"message": "Unauthorized"}`. The tests' `chalice.test.Client` shares
+chalice's local gateway, and tests/conftest.py installs the same change.
+
 Autoreload keeps working: chalice's reloader restarts its worker by running
 `sys.argv` again, so `sys.argv` is set to run this module (with the same
 interpreter and arguments), and the worker gets the same changes. `make run`
@@ -31,6 +37,7 @@ stack tests) launch the API through here; nothing listens beyond the host given
 """
 
 import functools
+import json
 import os
 import sys
 import threading
@@ -54,6 +61,71 @@ def _take_turns(limit: int) -> None:
     LocalGateway.handle_request = handle_request
 
 
+def _response_type(refusal) -> str:
+    """API Gateway's name for the refusal chalice's local gateway raised (`chalice.local`)."""
+    if refusal.CODE == 401:
+        return "UNAUTHORIZED"  # no bearer token
+    if refusal.CODE == 403:
+        denied = refusal.headers.get("x-amzn-ErrorType") == "AccessDeniedException"
+        return "ACCESS_DENIED" if denied else "MISSING_AUTHENTICATION_TOKEN"  # a denied token; no such route
+    return "AUTHORIZER_CONFIGURATION_ERROR"
+
+
+def _as_deployed(refusal, request_headers: dict[str, str]):
+    """chalice's refusal (a `LocalGatewayException`) with the status, headers and body that API Gateway
+    answers with: the stage's gateway response of its type, filled in as the gateway fills it in."""
+    from infra.template.api import gateway_responses
+
+    response_type = _response_type(refusal)
+    responses = gateway_responses(dict(os.environ))
+    response = responses.get(response_type) or responses["DEFAULT_5XX" if refusal.CODE >= 500 else "DEFAULT_4XX"]
+    said = json.loads(refusal.body or b"{}")
+    message = said.get("message") or said.get("Message") or response_type
+    template = next(iter(response["responseTemplates"].values()))
+    body = template.replace("$context.error.messageString", json.dumps(message))
+    body = body.replace("$context.error.responseType", response_type)
+    headers = dict(refusal.headers)
+    for parameter, source in response["responseParameters"].items():
+        value = _parameter_value(source, request_headers, refusal.headers.get("x-amzn-RequestId", ""))
+        if value is not None:
+            headers[parameter.removeprefix("gatewayresponse.header.")] = value
+    answer = type(refusal)(headers, body.encode())
+    answer.CODE = int(response.get("statusCode", refusal.CODE))
+    return answer
+
+
+def _parameter_value(source: str, request_headers: dict[str, str], request_id: str) -> str | None:
+    """A gateway response parameter's value: a 'literal', a request header, or the request id."""
+    if source.startswith("'"):
+        return source.strip("'")
+    if source.startswith("method.request.header."):
+        name = source.removeprefix("method.request.header.").lower()
+        return next((value for key, value in request_headers.items() if key.lower() == name), None)
+    if source == "context.requestId":
+        return request_id
+    raise ValueError(f"a gateway response parameter this local gateway cannot fill in: {source}")
+
+
+def answer_refusals_as_deployed() -> None:
+    """chalice's local gateway (chalice local, `chalice.test.Client`) answers API Gateway's refusals as
+    API Gateway does for this stage (once per process)."""
+    from chalice.local import LocalGateway, LocalGatewayException
+
+    handle = LocalGateway.handle_request
+    if getattr(handle, "answers_as_deployed", False):
+        return
+
+    @functools.wraps(handle)
+    def handle_request(self, method, path, headers, body):
+        try:
+            return handle(self, method, path, headers, body)
+        except LocalGatewayException as refusal:
+            raise _as_deployed(refusal, headers) from None
+
+    handle_request.answers_as_deployed = True
+    LocalGateway.handle_request = handle_request
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     from chalice.cli import cli
@@ -62,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ThreadedHTTPServer.request_queue_size = REQUEST_QUEUE_SIZE
     if CONCURRENT_INVOCATIONS > 0:
         _take_turns(CONCURRENT_INVOCATIONS)
+    answer_refusals_as_deployed()
     sys.argv = [sys.executable, "-m", "infra.api_server", *arguments]  # what the reloader runs as its worker
     return cli.main(args=arguments, obj={}, prog_name="chalice")
 
