@@ -6,6 +6,8 @@ so the same code talks to moto on a laptop and to AWS in production.
 
 import functools
 
+from botocore.exceptions import ClientError
+
 
 @functools.cache
 def client(service_name: str):
@@ -16,8 +18,6 @@ def client(service_name: str):
 
 def object_exists(bucket: str, key: str) -> bool:
     """Whether S3 has an object at `key` (a HeadObject; any other failure is raised)."""
-    from botocore.exceptions import ClientError  # with boto3, deferred
-
     try:
         client("s3").head_object(Bucket=bucket, Key=key)
     except ClientError as error:

@@ -9,6 +9,9 @@ import functools
 import json
 from dataclasses import dataclass
 
+import urllib3
+from botocore.httpsession import get_cert_path
+
 
 class Unreachable(Exception):
     """No answer: connection refused or reset, TLS failure, timeout."""
@@ -38,9 +41,6 @@ class Response:
 
 @functools.cache
 def _pool():
-    import urllib3
-    from botocore.httpsession import get_cert_path
-
     return urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=get_cert_path(True))
 
 
@@ -48,8 +48,6 @@ def request(method: str, url: str, *, timeout: float, headers: dict[str, str] | 
             body: bytes | str | None = None, json_body: dict | None = None) -> Response:
     """One request, no retries and no redirects: the callers decide (a payment call is retried
     under its idempotency key)."""
-    import urllib3
-
     headers = dict(headers or {})
     if json_body is not None:
         body = json.dumps(json_body).encode()

@@ -9,8 +9,7 @@ no deploy.
 The signature is checked with `rsa` (pure Python, PKCS#1 v1.5), and only
 RS256 is accepted: the algorithm is fixed here, never taken from the token.
 The claims are checked by hand below. This keeps `cryptography` (4.7 MB, most
-of the package) out of the Lambda bundle; `rsa` and urllib3 are imported
-on first use, out of the cold start of routes that need no token.
+of the package) out of the Lambda bundle.
 """
 
 import base64
@@ -18,6 +17,8 @@ import binascii
 import json
 import threading
 import time
+
+import rsa
 
 from chalicelib import config, http
 from chalicelib.aws import client
@@ -48,8 +49,6 @@ def _b64url(segment: str) -> bytes:
 
 
 def _public_key(jwk: dict):
-    import rsa
-
     if jwk.get("kty") != "RSA":
         return None
     return rsa.PublicKey(int.from_bytes(_b64url(jwk["n"]), "big"), int.from_bytes(_b64url(jwk["e"]), "big"))
@@ -103,8 +102,6 @@ def _check_claims(claims: dict) -> None:
 
 def verify(token: str) -> Caller:
     """The caller a token names, or `InvalidToken`."""
-    import rsa
-
     if token.lower().startswith("bearer "):
         token = token[7:].strip()
     header, claims, signed, signature = _decode(token)
