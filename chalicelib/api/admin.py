@@ -1,17 +1,14 @@
 """Admin tools: run a job now.
-
-Services are imported inside the views: a container loads a route's rules when the route is first
-called, not on every cold start (bench/cold_start.py).
 """
 
-from datetime import datetime
 
 import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import ADMIN, ApiBlueprint, Call
-from chalicelib.api.schemas import AwareDateTime, Input
+from chalicelib.api.schemas import AwareDateTime, Input, Timestamp
 from chalicelib.jobs import JOBS
+from chalicelib.services import operations
 
 admin_api = ApiBlueprint(__name__, tag="admin")
 
@@ -22,7 +19,7 @@ class RunJobRequest(Input):
 
 class JobRun(msgspec.Struct):
     job: str
-    ran_at: datetime
+    ran_at: Timestamp
     result: dict
 
 
@@ -32,8 +29,6 @@ class JobRun(msgspec.Struct):
     errors=(errors.NotFound, errors.ServiceUnavailable),  # 503: a digest run that could not mail everyone
 )
 def run_job(call: Call, job_name: str):
-    from chalicelib.services import operations  # loaded on first use (see module doc)
-
     job = JOBS.get(job_name)
     if job is None:
         raise errors.NotFound(f"No job {job_name}; jobs are " + ", ".join(sorted(JOBS)))

@@ -1,13 +1,12 @@
 """Accounts: sign-up, log-in, refresh and `/me`."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import PUBLIC, SIGNED_IN, ApiBlueprint, Call
-from chalicelib.api.schemas import DisplayName, Email, Input, Password, Token
+from chalicelib.api.schemas import DisplayName, Email, Input, Password, Timestamp, Token
 from chalicelib.roles import ROLE_OF_GROUP
 from chalicelib.services import attempt_limits, identity
 
@@ -55,7 +54,7 @@ class ProfileResponse(msgspec.Struct):
     email: str
     name: str
     roles: list[str]
-    created_at: datetime
+    created_at: Timestamp
 
 
 def _tokens(tokens: identity.Tokens) -> TokensResponse:

@@ -1,7 +1,4 @@
 """The public catalog: browse, search, a course's page, an instructor's page.
-
-Services are imported inside the views: a container loads a route's rules when the route is first
-called, not on every cold start (bench/cold_start.py).
 """
 
 from typing import Annotated, Literal
@@ -12,6 +9,7 @@ from chalicelib import errors
 from chalicelib.api.courses import Category, CourseDetailOut, CourseSummary, course_detail, course_summary
 from chalicelib.api.routing import PUBLIC, ApiBlueprint, Call
 from chalicelib.api.schemas import Page, PageQuery
+from chalicelib.services import catalog
 
 catalog_api = ApiBlueprint(__name__, tag="catalog")
 
@@ -36,7 +34,6 @@ class InstructorOut(msgspec.Struct):
     summary="Published courses: browse by category and sort, or search with q (newest first)",
 )
 def list_courses(call: Call):
-    from chalicelib.services import catalog  # loaded on first use (see module doc)
     query: CatalogQuery = call.query
     if query.q is not None:
         page = catalog.search_courses(query.q, query.category, query.limit, query.cursor)
@@ -51,7 +48,6 @@ def list_courses(call: Call):
     errors=(errors.NotFound,),
 )
 def get_course(call: Call, course_id: str):
-    from chalicelib.services import catalog  # loaded on first use (see module doc)
     return course_detail(catalog.course_page(course_id))
 
 
@@ -60,7 +56,6 @@ def get_course(call: Call, course_id: str):
     summary="An instructor's public profile and published courses", errors=(errors.NotFound,),
 )
 def get_instructor(call: Call, instructor_id: str):
-    from chalicelib.services import catalog  # loaded on first use (see module doc)
     page = catalog.instructor_page(instructor_id)
     return InstructorOut(page.instructor_id, page.name, page.bio, page.links,
                          [course_summary(c) for c in page.courses])

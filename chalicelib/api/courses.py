@@ -1,17 +1,18 @@
 """How courses look on the wire, shared by the catalog and the studio."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 
-from chalicelib.api.schemas import MoneyBody
+from chalicelib.api.schemas import MoneyBody, Timestamp
+from chalicelib.domain.courses import CourseStatus
 from chalicelib.services.catalog import CATEGORIES, LEVELS
 from chalicelib.store.courses import Course, CourseDetail, LiveSession, Section
 
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 Level = Literal[LEVELS]  # type: ignore[valid-type]
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$", description="ISO 639-1 code")]
+LessonKind = Literal["video", "document"]
 
 
 class InstructorRef(msgspec.Struct):
@@ -37,19 +38,19 @@ class CourseSummary(msgspec.Struct):
     language: str
     thumbnail_url: str | None
     price: MoneyBody
-    status: str
+    status: CourseStatus
     instructor: InstructorRef
     rating: Rating
     enrollment_count: int
     lesson_count: int
-    published_at: str | None
-    publish_at: str | None
+    published_at: Timestamp | None
+    publish_at: Timestamp | None
 
 
 class LessonOut(msgspec.Struct):
     lesson_id: str
     title: str
-    kind: str
+    kind: LessonKind
     duration_seconds: int
     preview: bool
 
@@ -74,7 +75,7 @@ class StudioSection(msgspec.Struct):
 
 class SessionOut(msgspec.Struct):
     session_id: str
-    starts_at: str
+    starts_at: Timestamp
     duration_minutes: int
     capacity: int
     seats_left: int
@@ -89,8 +90,8 @@ class CourseDetailOut(CourseSummary):
 class StudioCourse(CourseSummary):
     sections: list[StudioSection]
     sessions: list[SessionOut]
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 def course_summary(course: Course) -> CourseSummary:

@@ -1,24 +1,27 @@
 """The instructor dashboard: figures over time as JSON, CSV and a PNG chart; a course's learners.
 
-Instructors only, own courses only (another instructor's course answers 404). Services,
-and Pillow for the chart, are imported inside the views so no other route's cold
-start pays for them.
+Instructors only, own courses only (another instructor's course answers 404). The chart is imported
+inside its view: it draws with Pillow, which only DrawingHandler carries (infra/function_layers.py).
 """
 
-from datetime import date, datetime
+import csv
+import io
+from datetime import date
 from typing import Annotated, Literal
 
 import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import INSTRUCTOR, ApiBlueprint, Call, Reply
-from chalicelib.api.schemas import Day, Input, MoneyBody, Page, PageQuery
+from chalicelib.api.schemas import Day, EnrollmentStatus, Input, MoneyBody, Page, PageQuery, Timestamp
 from chalicelib.domain.revenue import net_revenue
+from chalicelib.services import dashboard
 
 dashboard_api = ApiBlueprint(__name__, tag="dashboard")
 
 PNG, CSV = "image/png", "text/csv"
 CourseId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Granularity = Literal["day", "week", "month"]
 Metric = Literal["net", "gross", "refunded", "orders", "enrollments", "completions", "reviews", "questions"]
 
 
@@ -26,7 +29,7 @@ class DashboardQuery(msgspec.Struct):
     first: Day | None = msgspec.field(default=None, name="from")
     last: Day | None = msgspec.field(default=None, name="to")
     course_id: CourseId | None = None
-    granularity: Literal["day", "week", "month"] = "day"
+    granularity: Granularity = "day"
 
 
 class ChartQuery(DashboardQuery):
@@ -40,7 +43,7 @@ class Refunds(msgspec.Struct):
     net: MoneyBody  # the instructor's part taken back
 
 
-class Rating(msgspec.Struct):
+class PeriodRating(msgspec.Struct):
     count: int
     sum: int
     average: float | None
@@ -56,7 +59,7 @@ class Figures(msgspec.Struct):
     enrollments: int
     completions: int
     reviews: int
-    rating: Rating  # reviews written in the period, plus rating changes of edits made in it
+    rating: PeriodRating  # reviews written in the period, plus rating changes of edits made in it
     questions: int
     answered: int
 
@@ -72,7 +75,7 @@ class DashboardOut(msgspec.Struct):
     timezone: str
     first: date = msgspec.field(name="from")
     last: date = msgspec.field(name="to")
-    granularity: str = "day"
+    granularity: Granularity = "day"
     course_id: str | None = None
     currency: str = "KRW"
     totals: Figures | None = None
@@ -90,12 +93,12 @@ class TimezoneOut(msgspec.Struct):
 class LearnerOut(msgspec.Struct):
     enrollment_id: str
     learner_name: str
-    status: str
-    enrolled_at: str
+    status: EnrollmentStatus
+    enrolled_at: Timestamp
     progress_percent: int
     completed_lessons: int
     completed: bool
-    completed_at: datetime | None
+    completed_at: Timestamp | None
     last_lesson_id: str | None
 
 
@@ -108,7 +111,7 @@ def _figures(counts: dict[str, int], currency: str) -> Figures:
                         money(counts["refund_net"])),
         net_revenue=money(net_revenue(counts)), orders=counts["orders"],
         enrollments=counts["enrollments"], completions=counts["completions"], reviews=counts["reviews"],
-        rating=Rating(count, counts["rating_sum"], round(counts["rating_sum"] / count, 2) if count else None),
+        rating=PeriodRating(count, counts["rating_sum"], round(counts["rating_sum"] / count, 2) if count else None),
         questions=counts["questions"], answered=counts["answered"],
     )
 
@@ -122,7 +125,6 @@ def _out(board) -> DashboardOut:
 
 
 def _board(call: Call):
-    from chalicelib.services import dashboard  # compiled on first use
     query: DashboardQuery = call.query
     return dashboard.dashboard(call.caller, query.first, query.last, query.course_id, query.granularity)
 
@@ -158,8 +160,6 @@ def _csv_row(label: str, first: date, last: date, currency: str, c: dict[str, in
     errors=RANGE_ERRORS,
 )
 def get_dashboard_csv(call: Call):
-    import csv
-    import io
     board = _board(call)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -193,7 +193,6 @@ def get_dashboard_png(call: Call):
     errors=(errors.ValidationFailed,),
 )
 def put_timezone(call: Call):
-    from chalicelib.services import dashboard
     return TimezoneOut(dashboard.set_timezone(call.caller, call.body.timezone))
 
 
@@ -204,7 +203,6 @@ def put_timezone(call: Call):
     errors=(errors.NotFound,),
 )
 def course_enrollments(call: Call, course_id: str):
-    from chalicelib.services import dashboard
     items, next_cursor = dashboard.course_learners(call.caller, course_id, call.query.limit, call.query.cursor)
     return Page(items=[LearnerOut(i.enrollment_id, i.learner_name, i.status, i.enrolled_at, i.progress_percent,
                                   i.completed_lessons, i.completed, i.completed_at, i.last_lesson_id)

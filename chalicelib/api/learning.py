@@ -1,11 +1,10 @@
 """The learner's side after checkout: my learning, lesson files, progress, certificates, booked sessions.
 
-Services are imported inside the views, and the store's types only for annotations: a
-container loads a route's rules when the route is first called, not on every cold start
-(bench/cold_start.py).
+The certificate is imported inside its views: it draws with Pillow, which only DrawingHandler carries
+(infra/function_layers.py).
 """
 
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
@@ -13,10 +12,11 @@ import msgspec
 from chalicelib import errors
 from chalicelib.api.courses import InstructorRef
 from chalicelib.api.routing import LEARNER, PUBLIC, SIGNED_IN, ApiBlueprint, Call, Reply
-from chalicelib.api.schemas import Input, Page, PageQuery
+from chalicelib.api.schemas import EnrollmentStatus, Input, Page, PageQuery, Timestamp
+from chalicelib.services import learning
 
 if TYPE_CHECKING:
-    from chalicelib.services import certificates, learning
+    from chalicelib.services import certificates
     from chalicelib.store.enrollments import Enrollment
 
 learning_api = ApiBlueprint(__name__, tag="learning")
@@ -35,21 +35,21 @@ class EnrolledCourse(msgspec.Struct):
 
 class NextSession(msgspec.Struct):
     session_id: str
-    starts_at: str
+    starts_at: Timestamp
     duration_minutes: int
 
 
 class EnrollmentOut(msgspec.Struct):
     enrollment_id: str
     course_id: str
-    status: str
+    status: EnrollmentStatus
     progress_percent: int
     completed_lesson_count: int
     last_lesson_id: str | None
     last_position_seconds: int | None
     session_id: str | None
-    enrolled_at: str
-    completed_at: datetime | None
+    enrolled_at: Timestamp
+    completed_at: Timestamp | None
     certificate_id: str | None
 
 
@@ -72,16 +72,16 @@ class LessonFileOut(msgspec.Struct):
     url: str
     method: str
     content_type: str | None
-    expires_at: datetime
+    expires_at: Timestamp
 
 
 class BookedSessionOut(msgspec.Struct):
     session_id: str
     course_id: str
     course_title: str
-    starts_at: str
+    starts_at: Timestamp
     duration_minutes: int
-    join_opens_at: datetime
+    join_opens_at: Timestamp
     join_url: str | None
 
 
@@ -96,7 +96,7 @@ class CertificateOut(msgspec.Struct):
     learner_name: str
     course_title: str
     instructor_name: str
-    completed_at: datetime
+    completed_at: Timestamp
     verify_path: str
 
 
@@ -134,7 +134,7 @@ def _my_enrollment(found: "learning.MyEnrollment") -> MyEnrollmentOut:
 
 
 def _pdf_reply(certificate: "certificates.PublicCertificate", headers: dict[str, str]) -> Reply:
-    from chalicelib.services import certificates  # loaded on first use (see module doc)
+    from chalicelib.services import certificates
     accept = next((value for name, value in headers.items() if name.lower() == "accept"), "")
     if PDF not in accept.lower() and "*/*" not in accept:
         raise errors.NotAcceptable("Send `Accept: application/pdf` to receive the certificate as a PDF",
@@ -147,7 +147,6 @@ def _pdf_reply(certificate: "certificates.PublicCertificate", headers: dict[str,
 @learning_api.endpoint("GET", "/me/enrollments", policy=LEARNER, query=PageQuery, response=Page[MyEnrollmentOut],
                        summary="My courses, newest enrollment first, with progress and my next booked session")
 def my_enrollments(call: Call):
-    from chalicelib.services import learning  # loaded on first use (see module doc)
     items, next_cursor = learning.my_enrollments(call.caller, call.query.limit, call.query.cursor)
     return Page(items=[_my_enrollment(found) for found in items], next_cursor=next_cursor)
 
@@ -155,7 +154,6 @@ def my_enrollments(call: Call):
 @learning_api.endpoint("GET", "/me/enrollments/{course_id}", policy=LEARNER, response=EnrollmentDetail,
                        summary="My enrollment in a course, with the lessons I completed", errors=(errors.NotFound,))
 def my_enrollment(call: Call, course_id: str):
-    from chalicelib.services import learning  # loaded on first use (see module doc)
     return _detail(learning.my_enrollment(call.caller, course_id))
 
 
@@ -166,7 +164,6 @@ def my_enrollment(call: Call, course_id: str):
     errors=(errors.NotFound, errors.Forbidden, errors.Conflict),
 )
 def record_progress(call: Call, course_id: str, lesson_id: str):
-    from chalicelib.services import learning  # loaded on first use (see module doc)
     body: ProgressInput = call.body
     return _detail(learning.record_progress(call.caller, course_id, lesson_id, body.completed, body.position_seconds))
 
@@ -178,7 +175,6 @@ def record_progress(call: Call, course_id: str, lesson_id: str):
     errors=(errors.NotFound, errors.Forbidden, errors.Conflict),
 )
 def lesson_content(call: Call, course_id: str, lesson_id: str):
-    from chalicelib.services import learning  # loaded on first use (see module doc)
     found = learning.lesson_file(call.caller, course_id, lesson_id)
     return LessonFileOut(found.lesson_id, found.url, "GET", found.content_type, found.expires_at)
 
@@ -186,7 +182,6 @@ def lesson_content(call: Call, course_id: str, lesson_id: str):
 @learning_api.endpoint("GET", "/me/sessions", policy=LEARNER, query=PageQuery, response=Page[BookedSessionOut],
                        summary="Live sessions I booked; the join URL appears from 15 minutes before the start")
 def my_sessions(call: Call):
-    from chalicelib.services import learning  # loaded on first use (see module doc)
     items, next_cursor = learning.my_sessions(call.caller, call.query.limit, call.query.cursor)
     return Page(items=[BookedSessionOut(b.session.session_id, b.session.course_id, b.course_title,
                                         b.session.starts_at, b.session.duration_minutes, b.join_opens_at, b.join_url)
@@ -200,7 +195,7 @@ def my_sessions(call: Call):
     errors=(errors.NotFound, errors.Forbidden, errors.CourseNotCompleted, errors.NotAcceptable),
 )
 def my_certificate(call: Call, course_id: str):
-    from chalicelib.services import certificates  # loaded on first use (see module doc)
+    from chalicelib.services import certificates
     certificate = certificates.my_certificate(call.caller, course_id)
     if call.query.format == "pdf":
         return _pdf_reply(certificates.public_view(certificate), call.headers)
@@ -216,7 +211,7 @@ def my_certificate(call: Call, course_id: str):
     errors=(errors.NotFound, errors.NotAcceptable),
 )
 def verify_certificate(call: Call, verification_id: str):
-    from chalicelib.services import certificates  # loaded on first use (see module doc)
+    from chalicelib.services import certificates
     certificate = certificates.verify(verification_id)
     if call.query.format == "pdf":
         return _pdf_reply(certificate, call.headers)

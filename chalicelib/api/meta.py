@@ -1,5 +1,7 @@
 """Health and the API's own description."""
 
+from typing import Literal
+
 import msgspec
 
 from chalicelib import __version__, config, errors, store
@@ -15,7 +17,7 @@ class TableHealth(msgspec.Struct):
 
 
 class HealthResponse(msgspec.Struct):
-    status: str
+    status: Literal["ok"]  # otherwise 503
     version: str
     stage: str
     tables: dict[str, TableHealth]

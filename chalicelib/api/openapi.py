@@ -30,12 +30,20 @@ def _error_classes(endpoint: Endpoint) -> list[type[errors.DomainError]]:
     return implied + list(endpoint.errors)
 
 
-# API Gateway (and `chalice local`) answer for the authorizer before the app runs: 401 without a
-# token, 403 for a token that fails verification. Those bodies are the gateway's, not problem documents.
-GATEWAY_ERROR = {
-    "type": "object",
-    "description": "API Gateway's own answer when the authorizer refuses: no token (401) or a bad one (403)",
-    "properties": {"message": {"type": "string"}, "Message": {"type": "string"}},
+SCHEMA_REF = "#/components/schemas/"
+# What a PDF or a PNG answer is, in the words client generators read as bytes (text stays text: CSV, HTML).
+BINARY = {"type": "string", "format": "binary"}
+TEXT = {"type": "string"}
+
+# The headers of the answers: chalicelib/api/edge.py sets the request id on every answer (API Gateway on its
+# own answers, infra/template/api.py), chalicelib/api/idempotency.py marks a replayed first answer.
+REQUEST_ID = "X-Request-Id"
+HEADERS = {
+    REQUEST_ID: {"description": "This request's id: every log line it wrote carries it",
+                 "required": True, "schema": {"type": "string"}},
+    idempotency.REPLAYED_HEADER: {
+        "description": "`true` on the stored first answer to a retried Idempotency-Key",
+        "required": False, "schema": {"type": "string", "enum": ["true"]}},
 }
 
 
@@ -48,14 +56,25 @@ def _problem_responses(endpoint: Endpoint) -> dict:
     responses = {
         str(status): {
             "description": "Problem: " + ", ".join(codes),
-            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": SCHEMA_REF + "Problem"}}},
         }
         for status, codes in sorted(codes_by_status.items())
     }
     if not endpoint.policy.public:
+        # API Gateway answers these itself, before the app runs: the same problem documents (infra/template/api.py)
         for status, why in (("401", "no bearer token"), ("403", "a token that fails verification")):
             responses[status]["description"] += f"; or the gateway's refusal of {why}"
-            responses[status]["content"]["application/json"] = {"schema": {"$ref": "#/components/schemas/GatewayError"}}
+    return responses
+
+
+def _media_schema(media_type: str) -> dict:
+    return TEXT if media_type.startswith("text/") else BINARY
+
+
+def _with_headers(responses: dict, endpoint: Endpoint) -> dict:
+    names = [REQUEST_ID, idempotency.REPLAYED_HEADER] if endpoint.idempotent else [REQUEST_ID]
+    for response in responses.values():
+        response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in names}
     return responses
 
 
@@ -92,10 +111,10 @@ def _operation(endpoint: Endpoint, schema_of: dict) -> dict:
     elif endpoint.response is not None:
         success["content"] = {endpoint.content_type: {"schema": schema_of[endpoint.response]}}
     elif endpoint.content_type != "application/json":
-        success["content"] = {endpoint.content_type: {"schema": {"type": "string"}}}
+        success["content"] = {endpoint.content_type: {"schema": _media_schema(endpoint.content_type)}}
     for media_type in endpoint.alternatives:
-        success.setdefault("content", {})[media_type] = {"schema": {"type": "string"}}
-    operation["responses"] = {str(endpoint.status): success, **_problem_responses(endpoint)}
+        success.setdefault("content", {})[media_type] = {"schema": _media_schema(media_type)}
+    operation["responses"] = _with_headers({str(endpoint.status): success, **_problem_responses(endpoint)}, endpoint)
     return operation
 
 
@@ -105,7 +124,7 @@ def document() -> dict:
     for endpoint in ENDPOINTS:
         types += [t for t in (endpoint.body, endpoint.query, endpoint.response) if t is not None]
     types = list(dict.fromkeys(types))
-    schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
+    schemas, components = msgspec.json.schema_components(types, ref_template=SCHEMA_REF + "{name}")
     schema_of = dict(zip(types, schemas, strict=True))
     for endpoint in ENDPOINTS:
         if endpoint.body is not None and getattr(endpoint.body, "json_schema_extra", None):
@@ -117,7 +136,8 @@ def document() -> dict:
     paths: dict = {}
     for endpoint in ENDPOINTS:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, schema_of)
-    return {
+    names = _short_names(components)
+    return _refs_renamed({
         "openapi": "3.1.0",
         "info": {
             "title": "classpay API",
@@ -126,10 +146,44 @@ def document() -> dict:
         },
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": {**components, "GatewayError": GATEWAY_ERROR},
+            "schemas": {names[key]: {**schema, "title": names[key]} for key, schema in components.items()},
+            "headers": HEADERS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
-    }
+    }, names)
+
+
+_GENERIC = re.compile(r"^(?P<origin>\w+)\[(?P<argument>\w+)\]$")
+
+
+def _short_names(components: dict) -> dict[str, str]:
+    """{msgspec's name: the document's} for each component: the type's own name (its title), `Page[OrderOut]`
+    as `OrderOutPage`. msgspec tells two types of one name apart by their module paths, and client generators
+    name classes by title (one of the two is dropped): two API types of one name are an error here."""
+    names = {}
+    for key, schema in components.items():
+        title = schema.get("title", key)
+        generic = _GENERIC.match(title)
+        names[key] = f"{generic['argument']}{generic['origin']}" if generic else title
+    keys_of: dict[str, list[str]] = {}
+    for key, name in names.items():
+        keys_of.setdefault(name, []).append(key)
+    shared = {name: keys for name, keys in keys_of.items() if len(keys) > 1}
+    if shared:
+        raise ValueError(f"API types share a name, rename all but one: {shared}")
+    return names
+
+
+def _refs_renamed(node, names: dict[str, str]):
+    """`node` with every `$ref` to a component under its new name."""
+    if isinstance(node, list):
+        return [_refs_renamed(item, names) for item in node]
+    if not isinstance(node, dict):
+        return node
+    renamed = {key: _refs_renamed(value, names) for key, value in node.items()}
+    if str(renamed.get("$ref", "")).startswith(SCHEMA_REF):
+        renamed["$ref"] = SCHEMA_REF + names[renamed["$ref"].removeprefix(SCHEMA_REF)]
+    return renamed
 
 
 DOCS_PAGE = """<!doctype html>

@@ -1,19 +1,19 @@
 """Instructors' payout account and payouts with their statements."""
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import INSTRUCTOR, ApiBlueprint, Call
-from chalicelib.api.schemas import Input, MoneyBody, Page, PageQuery, SignedMoney
+from chalicelib.api.schemas import Input, MoneyBody, Page, PageQuery, SignedMoney, Timestamp
+from chalicelib.services import payout_accounts
 
 if TYPE_CHECKING:
     from chalicelib.store.payouts import Payout
 
-# The services (and the store) are imported by the views: instructors' payout pages stay out of every route's cold
-# start.
+# The payouts service is imported by the views: with the ledger and the payout store it would add 16 ms to
+# every cold start (measured after `import app`), for the instructors' payout pages alone.
 
 payouts_api = ApiBlueprint(__name__, tag="payouts")
 
@@ -30,7 +30,7 @@ class PayoutAccountOut(msgspec.Struct):
     bank_name: str
     account_number_masked: str
     holder_name: str
-    updated_at: datetime
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, view) -> "PayoutAccountOut":
@@ -38,9 +38,9 @@ class PayoutAccountOut(msgspec.Struct):
 
 
 class StatementLineOut(msgspec.Struct):
-    kind: str  # sale | refund | returned_payout
+    kind: Literal["sale", "refund", "returned_payout"]
     amount: SignedMoney
-    posted_at: datetime
+    posted_at: Timestamp
     order_id: str | None = None
     refund_id: str | None = None
     payout_id: str | None = None
@@ -50,20 +50,18 @@ class PayoutOut(msgspec.Struct):
     payout_id: str
     period: str
     amount: MoneyBody
-    status: str  # in_transit | paid | failed
-    created_at: datetime
+    status: Literal["in_transit", "paid", "failed"]
+    created_at: Timestamp
     bank_code: str
     account_number_masked: str
-    paid_at: datetime | None = None
-    failed_at: datetime | None = None
+    paid_at: Timestamp | None = None
+    failed_at: Timestamp | None = None
     failure_reason: str | None = None
 
     @classmethod
     def of(cls, payout: "Payout") -> "PayoutOut":
-        from chalicelib.store.payout_accounts import mask
-
         return cls(payout.payout_id, payout.period, MoneyBody.of(payout.amount), payout.status, payout.created_at,
-                   payout.bank_code, mask(payout.account_last4), payout.paid_at, payout.failed_at,
+                   payout.bank_code, payout_accounts.mask(payout.account_last4), payout.paid_at, payout.failed_at,
                    payout.failure_reason)
 
 
@@ -76,8 +74,6 @@ class PayoutDetailOut(PayoutOut):
     summary="Set the bank account your payouts go to (the number is stored encrypted and shown masked)",
 )
 def put_payout_account(call: Call):
-    from chalicelib.services import payout_accounts
-
     body: PayoutAccountInput = call.body
     return PayoutAccountOut.of(payout_accounts.save(call.caller.user_id, body.bank_code, body.account_number,
                                                     body.holder_name))
@@ -86,8 +82,6 @@ def put_payout_account(call: Call):
 @payouts_api.endpoint("GET", "/instructor/payout-account", policy=INSTRUCTOR, response=PayoutAccountOut,
                       summary="Your payout account, its number masked", errors=(errors.NotFound,))
 def get_payout_account(call: Call):
-    from chalicelib.services import payout_accounts
-
     return PayoutAccountOut.of(payout_accounts.view(call.caller.user_id))
 
 

