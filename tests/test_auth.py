@@ -164,8 +164,21 @@ def test_refresh_with_an_unknown_token_is_unauthenticated(api):
     assert response.json_body["code"] == "UNAUTHENTICATED"
 
 
-def test_missing_token_is_401(api):
-    assert api.get("/me").status_code == 401
+def _deployed_refusal(response_type):
+    """The body API Gateway answers for its `response_type` on the test stage (infra/template/api.py)."""
+    from infra.project import stage_config
+    from infra.template.api import gateway_responses
+
+    response = gateway_responses(stage_config("test")["environment_variables"])[response_type]
+    return json.loads(response["responseTemplates"]["application/json"])
+
+
+def test_missing_token_is_401_as_a_problem_document_as_deployed(api):
+    response = api.get("/me")
+    assert response.status_code == 401
+    assert response.headers["Content-Type"] == "application/problem+json" and response.headers["X-Request-Id"]
+    assert response.json_body == _deployed_refusal("UNAUTHORIZED")
+    assert response.json_body["code"] == "UNAUTHENTICATED"
 
 
 @pytest.mark.parametrize(
@@ -190,7 +203,9 @@ def test_missing_token_is_401(api):
 def test_invalid_tokens_are_denied_by_the_authorizer(api, make_token):
     response = api.get("/me", token=make_token())
     assert response.status_code == 403
-    assert b"not authorized" in response.body
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json_body == _deployed_refusal("ACCESS_DENIED")
+    assert response.json_body["code"] == "FORBIDDEN"
 
 
 def test_tampered_token_is_denied(api):
