@@ -4,14 +4,16 @@ One moto world per test session, built by the same bootstrap as `make run`;
 tests stay independent by creating their own users (unique emails).
 """
 
-import itertools
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from infra.project import PROJECT_DIR
+from infra.project import PROJECT_DIR, stage_environment
+from tests.support.api import Api
+from tests.support.races import CONFLICT_WINDOW
+from tests.support.suite import FULL_RUN
 
 # Never reach a real endpoint or real credentials from the tests.
 for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL") or v == "AWS_PROFILE"]:
@@ -33,7 +35,6 @@ from hypothesis import settings  # noqa: E402
 from moto import mock_aws  # noqa: E402  (after the credentials above)
 
 from infra import bootstrap, emulator  # noqa: E402
-from infra.api_server import answer_refusals_as_deployed  # noqa: E402
 from infra.in_process import route_aws_urls_through_moto  # noqa: E402
 
 # The same examples on every run: the IAM policy test compares the AWS calls of the whole suite
@@ -45,14 +46,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # the app fetches Cognito's JWKS with urllib3, which in-process moto does not see (infra/in_process.py)
 route_aws_urls_through_moto()
-# the test client is chalice's local gateway: API Gateway's own refusals (no token, ...) answered as deployed
-answer_refusals_as_deployed()
-
-PASSWORD = "Classpay-test-1"
-CONFLICT_WINDOW = 0.02  # seconds a transaction stays in flight while a test races threads
-_serial = itertools.count()
-FULL_RUN = pytest.StashKey[bool]()
-
 
 # `make test` runs the suite on both cores (pytest-xdist, each worker its own moto) and then the
 # `after_suite` tests, which check what the whole suite did, in a run of their own: the first run
@@ -120,13 +113,13 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.fixture(scope="session")
 def aws():
     """In-process moto with the test stage's resources (started by the first module that is not pure rules)."""
-    stage_environment = bootstrap.stage_environment("test")
-    os.environ.update(stage_environment)
+    environment = stage_environment("test")
+    os.environ.update(environment)
     emulator.install()  # DynamoDB's isolation, atomicity and cost per partition, which moto lacks
     with mock_aws():
         identifiers = bootstrap.create_stage_resources("test")
         os.environ.update(identifiers)
-        iam.RECORDER.environment = {**stage_environment, **identifiers}
+        iam.RECORDER.environment = {**environment, **identifiers}
         yield
 
 
@@ -146,56 +139,6 @@ def chalice_app(aws):
     from app import app
 
     return app
-
-
-class Api:
-    """A thin JSON client over `chalice.test.Client`."""
-
-    def __init__(self, http):
-        self.http = http
-
-    def call(self, method, path, body=None, token=None, headers=None, raw=None):
-        sent = {"Content-Type": "application/json"} if (body is not None or raw is not None) else {}
-        if token:
-            sent["Authorization"] = f"Bearer {token}"
-        sent.update(headers or {})
-        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
-        return self.http.request(method, path, headers=sent, body=payload)
-
-    def get(self, path, **kwargs):
-        return self.call("GET", path, **kwargs)
-
-    def post(self, path, body=None, **kwargs):
-        return self.call("POST", path, body=body, **kwargs)
-
-    def sign_up(self, roles=("learner",), name="Test User"):
-        """A new account; returns (email, user_id)."""
-        email = f"user{next(_serial)}-{os.getpid()}@classpay.test"
-        response = self.post("/auth/signup", {"email": email, "password": PASSWORD, "name": name, "roles": list(roles)})
-        assert response.status_code == 202, response.body  # the same answer for an email with an account
-        # the answer carries no user id (it would tell a new account apart); an operator's look-up gives it
-        import boto3
-
-        user = boto3.client("cognito-idp").admin_get_user(UserPoolId=os.environ["USER_POOL_ID"], Username=email)
-        return email, next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
-
-    def log_in(self, email, password=PASSWORD):
-        response = self.post("/auth/login", {"email": email, "password": password})
-        assert response.status_code == 200, response.body
-        return response.json_body
-
-    def token_for(self, roles=("learner",), name="Test User"):
-        email, _ = self.sign_up(roles, name)
-        return self.log_in(email)["access_token"]
-
-    def admin_token(self):
-        """A new account in the `admins` group (operators add admins by hand; so do we)."""
-        import boto3
-
-        email, _ = self.sign_up(("learner",), "Admin")
-        boto3.client("cognito-idp").admin_add_user_to_group(
-            UserPoolId=os.environ["USER_POOL_ID"], Username=email, GroupName="admins")
-        return self.log_in(email)["access_token"]
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
-"""Per-client limits on the auth routes (issue 18), as a client meets them: after too many failed log-ins for
+"""Per-client limits on the auth routes, as a client meets them: after too many failed log-ins for
 one email from one address, 429 `TOO_MANY_REQUESTS` with Retry-After, even with the right password."""
 
 from chalicelib import config
-from tests.conftest import PASSWORD
+from tests.support.api import PASSWORD
+from tests.support.jobs import clock_at, later
 
 
 def _log_in(api, email, password):
@@ -27,8 +28,6 @@ def test_too_many_failed_log_ins_answer_429_with_retry_after_even_with_the_right
 
 
 def test_successful_log_ins_do_not_count_and_the_window_ends(api, monkeypatch):
-    from tests.jobs import clock_at, later
-
     email, _ = api.sign_up()
     limit = config.login_failures_per_window()
     for _ in range(3 * limit):

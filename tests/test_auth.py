@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.utilities.utils import load_resource
 
 from chalicelib import config
-from tests.conftest import PASSWORD
+from tests.support.api import PASSWORD
+from tests.support.mail import mails_to
 
 
 def _moto_signing_key():
@@ -88,7 +89,6 @@ def test_sign_up_answers_alike_whether_or_not_the_email_has_an_account_and_mails
     changes (the old password still works, the new one does not), and its owner is told by mail, once a day
     however many attempts."""
     from chalicelib import logs
-    from tests.test_mail_jobs import mails_to
 
     caplog.set_level(logging.INFO)
     email, user_id = api.sign_up(name="Owner")

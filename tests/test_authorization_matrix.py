@@ -22,11 +22,10 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from tests.learning_support import enroll, refund
-from tests.money import new_key, start_topup
-from tests.test_catalog import STUDIO, make_course
-from tests.test_learning import _upload
-from tests.test_payouts import run_payouts, settle
+from tests.support.courses import STUDIO, make_course
+from tests.support.learning import enroll, refund, upload
+from tests.support.money import new_key, start_topup
+from tests.support.payouts import run_payouts, settle
 
 ROLES = ("anonymous", "learner", "other_learner", "enrolled", "refunded", "owner", "other_instructor", "admin")
 LEARNERS = ("learner", "other_learner", "enrolled", "refunded")
@@ -210,7 +209,7 @@ def world(api, functions):
     studio = api.get(f"{STUDIO}/{course_id}", token=owner).json_body
     section_id = studio["sections"][0]["section_id"]
     lesson_id = studio["sections"][0]["lessons"][0]["lesson_id"]
-    _upload(api, owner, course_id, lesson_id)
+    upload(api, owner, course_id, lesson_id)
     # Spare objects for the deletes, so that no row takes away what another row reads.
     spare_section = api.post(f"{STUDIO}/{course_id}/sections", {"title": "Spare"}, token=owner)
     assert spare_section.status_code == 201, spare_section.body

@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from chalicelib.services import studio
-
-STUDIO = "/instructor/courses"
+from tests.support.courses import STUDIO, make_course
+from tests.support.learning import enroll
 
 
 def _in(hours: float) -> str:
@@ -17,23 +17,6 @@ def _in(hours: float) -> str:
 @pytest.fixture
 def instructor(api):
     return api.token_for(roles=["instructor"], name="Ina Instructor")
-
-
-def make_course(api, token, title="Python for Data", category="programming", amount=55000, lessons=1,
-                publish=True, description="Learn Python by doing"):
-    created = api.post(STUDIO, {"title": title, "description": description, "category": category,
-                                "price": {"amount": amount, "currency": "KRW"}}, token=token)
-    assert created.status_code == 201, created.body
-    course_id = created.json_body["course_id"]
-    section = api.post(f"{STUDIO}/{course_id}/sections", {"title": "Basics"}, token=token).json_body
-    for n in range(lessons):
-        response = api.post(f"{STUDIO}/{course_id}/sections/{section['section_id']}/lessons",
-                            {"title": f"Lesson {n}", "kind": "video", "duration_seconds": 300}, token=token)
-        assert response.status_code == 201, response.body
-    if publish:
-        published = api.post(f"{STUDIO}/{course_id}/publish", token=token)
-        assert published.status_code == 200, published.body
-    return course_id
 
 
 def _catalog_ids(api, **params):
@@ -118,8 +101,6 @@ def test_catalog_sorts_by_price_both_ways_and_pages_without_gaps(api, instructor
 def test_popular_and_rating_sorts_are_highest_first_and_page_without_gaps_or_repeats(api, instructor):
     """The popular and rating sorts read indexes keyed on counters that purchases and reviews move:
     real purchases and reviews must reorder the listing, and cursors must walk it without a repeat."""
-    from tests.learning_support import enroll
-
     many, few, none = (make_course(api, instructor, title=f"Korean {n}", category="language", amount=10_000)
                        for n in ("many", "few", "none"))
     ratings = {many: [3, 4], few: [5], none: []}  # averages 3.5, 5.0, unrated

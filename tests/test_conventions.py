@@ -1,5 +1,6 @@
 """The API's conventions: problem documents, validation naming the field, CORS, health, the API document."""
 
+import ast
 import os
 import sys
 
@@ -7,6 +8,8 @@ import pytest
 from openapi_spec_validator import validate
 
 from chalicelib.api.routing import ENDPOINTS, Policy
+from infra.project import PROJECT_DIR
+from tests.support.api import Api
 
 SIGNUP = "/auth/signup"
 
@@ -91,7 +94,6 @@ def test_a_caller_without_the_routes_role_gets_403_and_no_token_401(api, monkeyp
     from chalicelib.api import routing
     from chalicelib.api.authorizer import authorizer_blueprint
     from chalicelib.api.edge import http_middleware
-    from tests.conftest import PROJECT_DIR, Api
 
     monkeypatch.setattr(routing, "ENDPOINTS", [])
     monkeypatch.setattr(routing, "_PREFLIGHT_PATHS", set())
@@ -237,25 +239,23 @@ def test_every_package_the_deployed_code_imports_is_shipped_to_the_functions_tha
     requirements satisfy passes every test and fails on Lambda. A layer's packages are imported only inside
     functions of the modules named for it: loading app.py (every function does) must not need them."""
     import importlib.metadata
-    from pathlib import Path
 
     from infra.function_layers import FUNCTION_LAYERS
 
-    root = Path(__file__).resolve().parent.parent
-    everywhere = _shipped_by(root / "requirements.txt")
+    everywhere = _shipped_by(PROJECT_DIR / "requirements.txt")
     providers = importlib.metadata.packages_distributions()
 
     def distributions(module: str) -> set[str]:
         return {d.lower().replace("_", "-") for d in providers.get(module, [module])}
 
     missing = {}
-    for source in [root / "app.py", *sorted((root / "chalicelib").rglob("*.py"))]:
-        name = source.relative_to(root).as_posix()
+    for source in [PROJECT_DIR / "app.py", *sorted((PROJECT_DIR / "chalicelib").rglob("*.py"))]:
+        name = source.relative_to(PROJECT_DIR).as_posix()
         layers = [layer for layer in FUNCTION_LAYERS if name in layer.modules]
         for module, at_module_level in _third_party_imports(source).items():
             if distributions(module) & everywhere:
                 continue
-            in_layer = any(distributions(module) & _shipped_by(root / layer.requirements) for layer in layers)
+            in_layer = any(distributions(module) & _shipped_by(PROJECT_DIR / layer.requirements) for layer in layers)
             if not in_layer or at_module_level:
                 missing[f"{name}: {module}"] = sorted(distributions(module))
     assert not missing, f"imported where its function does not ship it (or at module level from a layer): {missing}"
@@ -264,7 +264,7 @@ def test_every_package_the_deployed_code_imports_is_shipped_to_the_functions_tha
     # and no package is in both: on Lambda the shared layer's site-packages comes first on sys.path, so a
     # shared copy would win over the one the layer's smoke run tested.
     for layer in FUNCTION_LAYERS:
-        assert not _shipped_by(root / layer.requirements) & everywhere, layer.requirements
+        assert not _shipped_by(PROJECT_DIR / layer.requirements) & everywhere, layer.requirements
 
 
 def test_loading_the_app_needs_no_package_of_a_function_layer():
@@ -273,8 +273,6 @@ def test_loading_the_app_needs_no_package_of_a_function_layer():
     import json
     import os
     import subprocess
-
-    from tests.conftest import PROJECT_DIR
 
     blocked = ["PIL", "cryptography"]
     script = ("import sys, json\n"
@@ -289,14 +287,13 @@ def test_loading_the_app_needs_no_package_of_a_function_layer():
     assert result["routes"] > 20 and result["loaded"] == []
 
 
-def test_a_cold_start_loads_the_routes_and_leaves_their_rules_to_their_first_call():
+def test_a_cold_start_leaves_the_costly_rules_to_their_first_call():
     """Every function imports app.py on each new container (bench/cold_start.py measures it from the zips): the
-    views' services, and the models only they use, are imported by the views, so a container loads a route's
-    rules when the route is first called. Checked in a fresh interpreter."""
+    services that would add 5 ms or more to it (measured after `import app`: the money services with the ledger,
+    12 to 16 ms each), and the models only they use, are imported by their views, so only their routes pay for
+    them. Checked in a fresh interpreter."""
     import os
     import subprocess
-
-    from tests.conftest import PROJECT_DIR
 
     script = "import sys, app\nprint(' '.join(sorted(m for m in sys.modules if m.startswith('chalicelib.'))))"
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, env=dict(os.environ),
@@ -304,10 +301,9 @@ def test_a_cold_start_loads_the_routes_and_leaves_their_rules_to_their_first_cal
     assert done.returncode == 0, done.stderr
     loaded = set(done.stdout.split())
     assert "chalicelib.api.routing" in loaded
-    services = {"orders", "studio", "wallet", "ledger", "operations", "learning", "certificates", "questions",
-                "reviews", "payouts", "payout_accounts", "reconciliation", "dashboard", "settlement"}
-    models = {"ledger", "orders", "coupons", "payouts", "payout_accounts", "enrollments", "questions", "reviews",
-              "reconciliation_runs", "certificates", "topups", "daily_stats"}
+    services = {"orders", "wallet", "ledger", "payouts", "reconciliation", "reconciliation_runs", "settlement",
+                "certificates", "charts"}
+    models = {"ledger", "orders", "coupons", "payouts", "reconciliation_runs", "topups"}
     assert loaded & ({f"chalicelib.services.{name}" for name in services}
                      | {f"chalicelib.store.{name}" for name in models}) == set()
 
@@ -323,7 +319,6 @@ def test_only_the_views_of_drawn_routes_reach_the_drawing_code(chalice_app):
     from infra.function_layers import FUNCTION_LAYERS
     from infra.template.functions import DRAWING_FUNCTION, drawing_paths
 
-    root = Path(__file__).resolve().parent.parent
     (layer,) = [layer for layer in FUNCTION_LAYERS if layer.function == DRAWING_FUNCTION]
     drawing_modules = {Path(module).stem for module in layer.modules}
     drawn_views = {e.name for e in ENDPOINTS if e.path in drawing_paths()}
@@ -336,7 +331,7 @@ def test_only_the_views_of_drawn_routes_reach_the_drawing_code(chalice_app):
             or n.module in {f"chalicelib.services.{m}" for m in drawing_modules}) for n in ast.walk(node))
 
     strays, reaching = [], set()
-    for source in sorted((root / "chalicelib" / "api").glob("*.py")):
+    for source in sorted((PROJECT_DIR / "chalicelib" / "api").glob("*.py")):
         tree = ast.parse(source.read_text())
         functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
         for statement in tree.body:  # module level, outside `if TYPE_CHECKING:`
@@ -362,12 +357,10 @@ def test_only_the_reconciliation_audit_scans_a_table():
     """Every route and job reads through a key or an index built for it; the audit that proves
     every enrollment has its paid order reads whole tables, from one module, and nothing else may."""
     import re
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
     scanning, using = set(), set()
-    for source in [root / "app.py", *sorted((root / "chalicelib").rglob("*.py"))]:
-        text, name = source.read_text(), source.relative_to(root).as_posix()
+    for source in [PROJECT_DIR / "app.py", *sorted((PROJECT_DIR / "chalicelib").rglob("*.py"))]:
+        text, name = source.read_text(), source.relative_to(PROJECT_DIR).as_posix()
         if re.search(r"\.scan\(", text):
             scanning.add(name)
         if "admin_scans" in text and name != "chalicelib/store/admin_scans.py":
@@ -410,3 +403,37 @@ def test_health_is_a_503_problem_naming_a_missing_table(api, error_code):
     _assert_problem(response, 503, "SERVICE_UNAVAILABLE")
     assert response.json_body["detail"] == "Tables not ready: reviews"
     assert api.get("/health").status_code == 200  # the table answers again: nothing was harmed
+
+
+# --- the tests' own shape ---------------------------------------------------------------------------
+
+def _test_modules_imported(package: str, source: str) -> list[str]:
+    """The test modules and conftest modules that `source` (a module of `package`) imports, at any level."""
+    imported = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the importer's package, one level up per dot after the first
+                parts = package.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            imported += [base, *(f"{base}.{alias.name}" for alias in node.names)]
+    return [name for name in imported if name.split(".")[0] == "tests"
+            and (name.rpartition(".")[2] == "conftest" or name.rpartition(".")[2].startswith("test_"))]
+
+
+def test_tests_share_helpers_through_tests_support_never_through_a_test_module_or_conftest():
+    """Importing from a test module drags its tests' imports in and hides where a helper lives; conftest.py
+    holds only fixtures and pytest hooks. What tests share lives in tests/support/."""
+    found = {}
+    for source in sorted((PROJECT_DIR / "tests").rglob("*.py")):
+        relative = source.relative_to(PROJECT_DIR)
+        package = ".".join(relative.parts[:-1])
+        if imported := _test_modules_imported(package, source.read_text()):
+            found[relative.as_posix()] = imported
+    assert found == {}, f"move what these import into tests/support/: {found}"
+    assert _test_modules_imported("tests", "from tests.test_catalog import make_course\n") == ["tests.test_catalog"]
+    assert _test_modules_imported("tests.support", "def f():\n    from .. import conftest\n") == ["tests.conftest"]
+    assert _test_modules_imported("tests", "from . import test_learning\nimport tests.support.money\n") == [
+        "tests.test_learning"]

@@ -15,9 +15,10 @@ from chalicelib.store.enrollments import EnrollmentItem
 from chalicelib.store.orders import OrderItem
 from chalicelib.store.questions import AnswerItem, QnaItem, QuestionItem
 from chalicelib.store.reviews import ReviewItem
-from tests.money import buy, confirm, funded_learner, new_key, start_topup
-from tests.money import refund as refund_order
-from tests.test_catalog import make_course
+from infra.project import PROJECT_DIR
+from tests.support.courses import make_course
+from tests.support.money import buy, confirm, funded_learner, new_key, start_topup
+from tests.support.money import refund as refund_order
 
 BOARD = "/instructor/dashboard"
 SEOUL, LOS_ANGELES = "Asia/Seoul", "America/Los_Angeles"
@@ -415,8 +416,6 @@ def test_loading_the_app_leaves_pillow_the_chart_and_the_certificate_for_their_f
     import os
     import subprocess
     import sys
-
-    from tests.conftest import PROJECT_DIR
 
     lazy = ("PIL", "chalicelib.services.charts", "chalicelib.services.certificates")
     script = ("import app, json, sys; print(json.dumps({'routes': len(app.app.routes), 'loaded': sorted("

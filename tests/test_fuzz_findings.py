@@ -1,8 +1,8 @@
 """What the fuzzer found, pinned down: each finding as the client-visible rule it broke, now kept."""
 
 from chalicelib.api.openapi import document
-from tests.learning_support import enroll
-from tests.test_catalog import STUDIO, make_course
+from tests.support.courses import STUDIO, make_course
+from tests.support.learning import complete_all, enroll
 
 
 def test_a_whole_number_written_with_a_decimal_point_is_that_integer(api):
@@ -95,12 +95,10 @@ def test_a_purchase_in_the_wallets_history_is_negative_and_the_document_says_so(
 
 def test_a_certificate_as_a_pdf_is_a_documented_answer(api):
     """`?format=pdf` answers 200 `application/pdf`; the document declared only `application/json` for 200."""
-    from tests.test_learning import _complete_all
-
     course_id = make_course(api, api.token_for(roles=["instructor"]), lessons=1)
     learner = api.token_for()
     enroll(api, learner, course_id)
-    _complete_all(api, learner, course_id)
+    complete_all(api, learner, course_id)
     verification_id = api.get(f"/me/certificates/{course_id}", token=learner).json_body["verification_id"]
     for path, route, token in ((f"/me/certificates/{course_id}", "/me/certificates/{course_id}", learner),
                                (f"/certificates/{verification_id}", "/certificates/{verification_id}", None)):

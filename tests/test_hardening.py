@@ -18,9 +18,9 @@ from chalicelib import errors
 from chalicelib.api import pagination
 from chalicelib.api.routing import ENDPOINTS
 from chalicelib.api.schemas import PageQuery
-from tests.learning_support import enroll
-from tests.money import buy, confirm, funded_learner, new_key, start_topup
-from tests.test_catalog import make_course
+from tests.support.courses import make_course
+from tests.support.learning import enroll
+from tests.support.money import buy, confirm, funded_learner, new_key, start_topup
 
 PROBLEM = "application/problem+json"
 SOME_ID = "01J00000000000000000000000"

@@ -24,8 +24,8 @@ from urllib.parse import quote
 import boto3
 import pytest
 
-from tests.money import confirm, new_key, start_topup
-from tests.test_catalog import make_course
+from tests.support.courses import make_course
+from tests.support.money import confirm, new_key, start_topup
 
 PROBLEM = "application/problem+json"
 SOME_ID = "01J00000000000000000000000"

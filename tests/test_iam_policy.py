@@ -12,8 +12,9 @@ import re
 import botocore.session
 import pytest
 
-from infra import bootstrap, iam
-from tests.conftest import FULL_RUN, PROJECT_DIR
+from infra import iam
+from infra.project import PROJECT_DIR, stage_environment
+from tests.support.suite import FULL_RUN
 
 UPDATE = os.environ.get("CLASSPAY_UPDATE_POLICY") == "1"
 
@@ -34,11 +35,11 @@ def _consumed_queues(chalice_app, policy: iam.PolicyFile, files: list[iam.Policy
 def _expected(policy: iam.PolicyFile, files, chalice_app) -> set[iam.Use]:
     uses = [*iam.recorded_for(policy, files),
             *iam.platform_uses(policy.stage, _consumed_queues(chalice_app, policy, files), policy.function)]
-    return iam.rendered_uses(uses, policy.stage, bootstrap.stage_environment(policy.stage))
+    return iam.rendered_uses(uses, policy.stage, stage_environment(policy.stage))
 
 
 def _first_callers(policy: iam.PolicyFile, files) -> dict[iam.Use, str]:
-    environment = bootstrap.stage_environment(policy.stage)
+    environment = stage_environment(policy.stage)
     return {next(iter(iam.rendered_uses([use], policy.stage, environment))): test
             for use, test in iam.recorded_for(policy, files).items()}
 
@@ -170,16 +171,16 @@ def test_a_call_the_recorder_cannot_name_says_what_to_add(service, operation, pa
 
 def test_a_parameters_arn_has_one_slash_before_its_name():
     use = iam.Use("ssm:GetParameter", "arn:${AWS::Partition}:ssm:r:a:parameter<SECRETS_PATH>toss-secret-key")
-    (rendered,) = iam.rendered_uses([use], "prod", bootstrap.stage_environment("prod"))
+    (rendered,) = iam.rendered_uses([use], "prod", stage_environment("prod"))
     assert rendered.resource.endswith(":parameter/classpay/prod/toss-secret-key")
 
 
 def test_a_stage_renders_its_own_names_and_the_templates_references():
     use = iam.Use("cognito-idp:AdminAddUserToGroup", "arn:${AWS::Partition}:cognito-idp:x:userpool/<USER_POOL_ID>")
-    (rendered,) = iam.rendered_uses([use], "prod", bootstrap.stage_environment("prod"))
+    (rendered,) = iam.rendered_uses([use], "prod", stage_environment("prod"))
     assert rendered.resource.endswith("userpool/${UserPool}")
     table = iam.Use("dynamodb:GetItem", "table/<TABLE_PREFIX>users")
-    assert iam.rendered_uses([table], "prod", bootstrap.stage_environment("prod")) == {
+    assert iam.rendered_uses([table], "prod", stage_environment("prod")) == {
         iam.Use("dynamodb:GetItem", "table/classpay-prod-users")}
 
 

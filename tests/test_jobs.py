@@ -2,7 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from tests.test_catalog import STUDIO, make_course
+from tests.support.courses import STUDIO, make_course
+from tests.support.jobs import run_scheduled
+from tests.support.payouts import take_messages
 
 
 def test_admin_runs_scheduled_publishing_as_of_a_later_time(api):
@@ -31,9 +33,9 @@ def test_only_admins_run_jobs_and_unknown_jobs_are_404(api):
 
 def test_prod_refuses_to_move_the_clock(api, monkeypatch):
     from chalicelib import config
-    from infra import bootstrap
+    from infra.project import stage_environment
 
-    assert bootstrap.stage_environment("prod")["ALLOW_CLOCK_OVERRIDE"] == "false"
+    assert stage_environment("prod")["ALLOW_CLOCK_OVERRIDE"] == "false"
     monkeypatch.setattr(config, "clock_override_allowed", lambda: False)
     response = api.post("/admin/jobs/scheduled_publishing/run", {"now": "2030-01-01T00:00:00Z"},
                         token=api.admin_token())
@@ -42,8 +44,6 @@ def test_prod_refuses_to_move_the_clock(api, monkeypatch):
 
 def test_every_job_runs_through_its_scheduled_lambda_handler_and_answers_json(functions):
     from chalicelib.jobs import JOBS
-    from tests.jobs import run_scheduled
-    from tests.test_payouts import take_messages
 
     for name in JOBS:
         summary = run_scheduled(functions, name)  # Lambda returns it as JSON: no datetime may be left in it

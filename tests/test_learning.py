@@ -10,38 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from tests.learning_support import enroll, refund
-from tests.money import new_key
-from tests.test_catalog import STUDIO, make_course
+from tests.support.courses import STUDIO, make_course
+from tests.support.learning import complete_all, enroll, lesson_ids, progress, refund, upload
+from tests.support.money import new_key
 
 
 def _in(minutes: float) -> str:
     return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
-
-
-def _lesson_ids(api, course_id):
-    sections = api.get(f"/courses/{course_id}").json_body["sections"]
-    return [lesson["lesson_id"] for section in sections for lesson in section["lessons"]]
-
-
-def _upload(api, token, course_id, lesson_id, data=b"lesson video bytes"):
-    """Ask for an upload URL, PUT the file to S3, then complete the upload: the lesson's file is replaced."""
-    ticket = api.post(f"{STUDIO}/{course_id}/lessons/{lesson_id}/upload-url",
-                      {"content_type": "video/mp4", "size_bytes": len(data)}, token=token).json_body
-    assert requests.put(ticket["url"], data=data, headers=ticket["headers"]).status_code == 200
-    completed = api.post(f"{STUDIO}/{course_id}/lessons/{lesson_id}/upload-complete", token=token)
-    assert completed.status_code == 200, completed.body
-    assert completed.json_body["has_file"] is True and completed.json_body["upload_pending"] is False
-
-
-def _progress(api, token, course_id, lesson_id, completed=True, position=0):
-    return api.call("PUT", f"/me/enrollments/{course_id}/lessons/{lesson_id}/progress",
-                    body={"completed": completed, "position_seconds": position}, token=token)
-
-
-def _complete_all(api, token, course_id):
-    for lesson_id in _lesson_ids(api, course_id):
-        assert _progress(api, token, course_id, lesson_id).status_code == 200
 
 
 @pytest.fixture
@@ -53,17 +28,17 @@ def instructor(api):
 def course(api, instructor):
     """A published course of three lessons: the first a preview with a file, the second with a file, the third without."""
     course_id = make_course(api, instructor, title="Async Python", lessons=3)
-    first, second, _third = _lesson_ids(api, course_id)
+    first, second, _third = lesson_ids(api, course_id)
     api.call("PATCH", f"{STUDIO}/{course_id}/lessons/{first}", body={"preview": True}, token=instructor)
-    _upload(api, instructor, course_id, first, b"preview bytes")
-    _upload(api, instructor, course_id, second, b"paid lesson bytes")
+    upload(api, instructor, course_id, first, b"preview bytes")
+    upload(api, instructor, course_id, second, b"paid lesson bytes")
     return course_id
 
 
 # --- protected content: the access matrix ---------------------------------------------------------
 
 def test_lesson_file_access_matrix(api, instructor, course):
-    _preview, paid, _no_file = _lesson_ids(api, course)
+    _preview, paid, _no_file = lesson_ids(api, course)
     path = f"/courses/{course}/lessons/{paid}/content"
     learner = api.token_for(name="Enrolled")
     enroll(api, learner, course)
@@ -72,7 +47,7 @@ def test_lesson_file_access_matrix(api, instructor, course):
 
     finished = api.token_for(name="Completed")
     enroll(api, finished, course)
-    _complete_all(api, finished, course)
+    complete_all(api, finished, course)
 
     for token in (learner, finished, instructor, api.admin_token()):
         response = api.get(path, token=token)
@@ -88,7 +63,7 @@ def test_lesson_file_access_matrix(api, instructor, course):
 def test_the_lesson_url_is_short_lived_and_names_the_file_type(api, course):
     learner = api.token_for()
     enroll(api, learner, course)
-    paid = _lesson_ids(api, course)[1]
+    paid = lesson_ids(api, course)[1]
     body = api.get(f"/courses/{course}/lessons/{paid}/content", token=learner).json_body
     query = parse_qs(urlparse(body["url"]).query)
     assert query["X-Amz-Expires"] == ["300"]
@@ -98,7 +73,7 @@ def test_the_lesson_url_is_short_lived_and_names_the_file_type(api, course):
 
 
 def test_preview_lessons_are_open_to_anyone_signed_in(api, course):
-    preview = _lesson_ids(api, course)[0]
+    preview = lesson_ids(api, course)[0]
     path = f"/courses/{course}/lessons/{preview}/content"
     stranger = api.get(path, token=api.token_for())
     assert stranger.status_code == 200
@@ -111,10 +86,10 @@ def test_unknown_course_or_lesson_is_404_and_a_lesson_without_a_file_is_409(api,
     learner = api.token_for()
     enroll(api, learner, course)
     other_course = make_course(api, instructor, title="Another")
-    no_file = _lesson_ids(api, course)[2]
+    no_file = lesson_ids(api, course)[2]
     assert api.get(f"/courses/01NOSUCHCOURSE/lessons/{no_file}/content", token=learner).status_code == 404
     assert api.get(f"/courses/{course}/lessons/01NOSUCHLESSON/content", token=learner).status_code == 404
-    foreign = api.get(f"/courses/{course}/lessons/{_lesson_ids(api, other_course)[0]}/content", token=learner)
+    foreign = api.get(f"/courses/{course}/lessons/{lesson_ids(api, other_course)[0]}/content", token=learner)
     assert foreign.status_code == 404
     missing = api.get(f"/courses/{course}/lessons/{no_file}/content", token=learner)
     assert missing.status_code == 409 and missing.headers["Content-Type"] == "application/problem+json"
@@ -125,7 +100,7 @@ def test_unknown_course_or_lesson_is_404_and_a_lesson_without_a_file_is_409(api,
 def test_a_draft_course_is_open_to_its_instructor_only(api, instructor):
     draft = make_course(api, instructor, publish=False)
     lesson = api.get(f"{STUDIO}/{draft}", token=instructor).json_body["sections"][0]["lessons"][0]["lesson_id"]
-    _upload(api, instructor, draft, lesson)
+    upload(api, instructor, draft, lesson)
     assert api.get(f"/courses/{draft}/lessons/{lesson}/content", token=instructor).status_code == 200
     assert api.get(f"/courses/{draft}/lessons/{lesson}/content", token=api.token_for()).status_code == 404
 
@@ -134,7 +109,7 @@ def test_replacing_a_published_lessons_file_changes_nothing_for_learners_until_t
         api, instructor, course):
     learner = api.token_for()
     enroll(api, learner, course)
-    paid = _lesson_ids(api, course)[1]
+    paid = lesson_ids(api, course)[1]
     path, upload = f"/courses/{course}/lessons/{paid}/content", f"{STUDIO}/{course}/lessons/{paid}"
 
     def learners_file():
@@ -167,7 +142,7 @@ def test_my_enrollments_newest_first_with_course_progress_and_next_session(api, 
     learner = api.token_for()
     enroll(api, learner, first)
     enroll(api, learner, second, session_id=session["session_id"])
-    _progress(api, learner, first, _lesson_ids(api, first)[0], position=42)
+    progress(api, learner, first, lesson_ids(api, first)[0], position=42)
 
     page = api.get("/me/enrollments", token=learner)
     assert page.status_code == 200
@@ -177,7 +152,7 @@ def test_my_enrollments_newest_first_with_course_progress_and_next_session(api, 
     assert newest["next_session"] == {"session_id": session["session_id"], "starts_at": session["starts_at"],
                                       "duration_minutes": 60}
     assert newest["status"] == "active" and newest["progress_percent"] == 0
-    assert oldest["progress_percent"] == 25 and oldest["last_lesson_id"] == _lesson_ids(api, first)[0]
+    assert oldest["progress_percent"] == 25 and oldest["last_lesson_id"] == lesson_ids(api, first)[0]
     assert oldest["last_position_seconds"] == 42 and oldest["next_session"] is None
     assert oldest["course"]["instructor"]["name"] == "Ina Instructor" and oldest["course"]["lesson_count"] == 4
 
@@ -211,9 +186,9 @@ def test_my_learning_is_for_learners_only(api):
 def test_progress_is_idempotent_and_resumable(api, course):
     learner = api.token_for()
     enroll(api, learner, course)
-    lesson = _lesson_ids(api, course)[1]
-    once = _progress(api, learner, course, lesson, position=120)
-    twice = _progress(api, learner, course, lesson, position=130)
+    lesson = lesson_ids(api, course)[1]
+    once = progress(api, learner, course, lesson, position=120)
+    twice = progress(api, learner, course, lesson, position=130)
     assert once.status_code == twice.status_code == 200
     assert once.json_body["progress_percent"] == twice.json_body["progress_percent"] == 33
     assert twice.json_body["completed_lessons"] == [lesson]
@@ -225,11 +200,11 @@ def test_progress_is_idempotent_and_resumable(api, course):
 def test_uncompleted_progress_saves_the_position_and_never_undoes_a_lesson(api, course):
     learner = api.token_for()
     enroll(api, learner, course)
-    done, watching = _lesson_ids(api, course)[:2]
-    _progress(api, learner, course, done)
-    response = _progress(api, learner, course, watching, completed=False, position=61)
+    done, watching = lesson_ids(api, course)[:2]
+    progress(api, learner, course, done)
+    response = progress(api, learner, course, watching, completed=False, position=61)
     assert response.json_body["completed_lessons"] == [done] and response.json_body["progress_percent"] == 33
-    again = _progress(api, learner, course, done, completed=False, position=5)
+    again = progress(api, learner, course, done, completed=False, position=5)
     assert again.json_body["completed_lessons"] == [done]
     assert again.json_body["last_lesson_id"] == done and again.json_body["last_position_seconds"] == 5
 
@@ -238,19 +213,19 @@ def test_progress_on_a_lesson_of_another_course_or_an_unknown_one_is_404(api, in
     learner = api.token_for()
     enroll(api, learner, course)
     other = make_course(api, instructor, title="Elsewhere")
-    assert _progress(api, learner, course, _lesson_ids(api, other)[0]).status_code == 404
-    assert _progress(api, learner, course, "01NOSUCHLESSON").status_code == 404
-    assert _progress(api, learner, "01NOSUCHCOURSE", "x").status_code == 404
+    assert progress(api, learner, course, lesson_ids(api, other)[0]).status_code == 404
+    assert progress(api, learner, course, "01NOSUCHLESSON").status_code == 404
+    assert progress(api, learner, "01NOSUCHCOURSE", "x").status_code == 404
     assert api.get(f"/me/enrollments/{course}", token=learner).json_body["completed_lesson_count"] == 0
 
 
 def test_progress_needs_an_enrollment_that_still_grants_access(api, course):
-    lesson = _lesson_ids(api, course)[0]
-    stranger = _progress(api, api.token_for(), course, lesson)
+    lesson = lesson_ids(api, course)[0]
+    stranger = progress(api, api.token_for(), course, lesson)
     assert stranger.status_code == 404
     refunded = api.token_for()
     refund(api, refunded, enroll(api, refunded, course))
-    response = _progress(api, refunded, course, lesson)
+    response = progress(api, refunded, course, lesson)
     assert response.status_code == 403 and response.json_body["code"] == "FORBIDDEN"
 
 
@@ -265,7 +240,7 @@ def test_progress_needs_an_enrollment_that_still_grants_access(api, course):
 def test_bad_progress_input_names_the_field(api, course, body, field):
     learner = api.token_for()
     enroll(api, learner, course)
-    response = api.call("PUT", f"/me/enrollments/{course}/lessons/{_lesson_ids(api, course)[0]}/progress",
+    response = api.call("PUT", f"/me/enrollments/{course}/lessons/{lesson_ids(api, course)[0]}/progress",
                         body=body, token=learner)
     assert response.status_code == 422 and response.json_body["errors"][0]["field"] == field
 
@@ -273,16 +248,16 @@ def test_bad_progress_input_names_the_field(api, course, body, field):
 def test_completing_every_lesson_completes_the_enrollment_once_and_issues_one_certificate(api, course):
     learner = api.token_for(name="Kim Learner")
     enroll(api, learner, course)
-    lessons = _lesson_ids(api, course)
+    lessons = lesson_ids(api, course)
     for lesson in lessons[:-1]:
-        assert _progress(api, learner, course, lesson).json_body["status"] == "active"
-    last = _progress(api, learner, course, lessons[-1])
+        assert progress(api, learner, course, lesson).json_body["status"] == "active"
+    last = progress(api, learner, course, lessons[-1])
     assert last.json_body["status"] == "completed" and last.json_body["progress_percent"] == 100
     completed_at, certificate_id = last.json_body["completed_at"], last.json_body["certificate_id"]
     assert completed_at and certificate_id
 
     for lesson in lessons:  # repeating progress changes neither the completion nor the certificate
-        again = _progress(api, learner, course, lesson).json_body
+        again = progress(api, learner, course, lesson).json_body
         assert (again["status"], again["completed_at"], again["certificate_id"]) == \
             ("completed", completed_at, certificate_id)
     certificate = api.get(f"/me/certificates/{course}", token=learner)
@@ -299,14 +274,14 @@ def test_a_stale_read_is_retried_and_never_double_counts(api, course, monkeypatc
 
     learner = api.token_for()
     enroll(api, learner, course)
-    first, second, _ = _lesson_ids(api, course)
+    first, second, _ = lesson_ids(api, course)
     stale = enrollments.get_enrollment(api.get("/me", token=learner).json_body["user_id"], course)
-    _progress(api, learner, course, first)
+    progress(api, learner, course, first)
     reads = iter([stale])
     real = enrollments.get_enrollment
     monkeypatch.setattr(learning.enrollments, "get_enrollment",
                         lambda *key: next(reads, None) or real(*key))
-    response = _progress(api, learner, course, second)
+    response = progress(api, learner, course, second)
     assert response.status_code == 200
     assert response.json_body["completed_lessons"] == sorted([first, second])
     assert response.json_body["progress_percent"] == 66
@@ -315,11 +290,11 @@ def test_a_stale_read_is_retried_and_never_double_counts(api, course, monkeypatc
 def test_lessons_added_after_completion_count_without_reopening_the_course(api, instructor, course):
     learner = api.token_for()
     enroll(api, learner, course)
-    _complete_all(api, learner, course)
+    complete_all(api, learner, course)
     section = api.get(f"/courses/{course}").json_body["sections"][0]["section_id"]
     bonus = api.post(f"{STUDIO}/{course}/sections/{section}/lessons", {"title": "Bonus", "kind": "video"},
                      token=instructor).json_body["lesson_id"]
-    response = _progress(api, learner, course, bonus)
+    response = progress(api, learner, course, bonus)
     assert response.json_body["status"] == "completed" and response.json_body["progress_percent"] == 100
     assert response.json_body["completed_lesson_count"] == 4
 
@@ -330,14 +305,14 @@ def test_lessons_added_after_completion_count_without_reopening_the_course(api, 
 def test_completion_percent_always_equals_a_recount(api, instructor, lesson_count, saves):
     """Any sequence of saves (repeats, positions only, any order): the kept percent equals a recount."""
     course_id = make_course(api, instructor, title="Counted lessons", lessons=lesson_count)
-    lessons = _lesson_ids(api, course_id)
+    lessons = lesson_ids(api, course_id)
     learner = api.token_for()
     enroll(api, learner, course_id)
     done: set[str] = set()
     completion = None
     for index, completed in saves:
         lesson = lessons[index % lesson_count]
-        response = _progress(api, learner, course_id, lesson, completed=completed, position=index)
+        response = progress(api, learner, course_id, lesson, completed=completed, position=index)
         assert response.status_code == 200, response.body
         if completed:
             done.add(lesson)
@@ -357,7 +332,7 @@ def test_completion_percent_always_equals_a_recount(api, instructor, lesson_coun
 def test_certificate_access_matrix(api, instructor, course):
     completed = api.token_for(name="Done Learner")
     enroll(api, completed, course)
-    _complete_all(api, completed, course)
+    complete_all(api, completed, course)
     incomplete = api.token_for()
     enroll(api, incomplete, course)
     refunded = api.token_for()
@@ -378,7 +353,7 @@ def test_certificate_access_matrix(api, instructor, course):
 def test_anyone_verifies_a_certificate_and_sees_only_name_title_and_date(api, course):
     learner = api.token_for(name="김민지")
     enroll(api, learner, course)
-    _complete_all(api, learner, course)
+    complete_all(api, learner, course)
     mine = api.get(f"/me/certificates/{course}", token=learner).json_body
     public = api.get(mine["verify_path"])
     assert public.status_code == 200
@@ -391,7 +366,7 @@ def test_anyone_verifies_a_certificate_and_sees_only_name_title_and_date(api, co
 def test_a_certificate_no_longer_verifies_once_an_admin_refunded_its_enrollment(api, course):
     learner = api.token_for()
     enrolled = enroll(api, learner, course)
-    _complete_all(api, learner, course)
+    complete_all(api, learner, course)
     verification_id = api.get(f"/me/certificates/{course}", token=learner).json_body["verification_id"]
     assert api.get(f"/certificates/{verification_id}").status_code == 200
     refunded = api.post(f"/orders/{enrolled.order_id}/refund", {"reason": "fraud"}, token=api.admin_token(),
@@ -407,7 +382,7 @@ def test_certificate_pdf_renders_korean_names(api, instructor):
     course_id = make_course(api, instructor, title="파이썬 데이터 분석 입문", lessons=1)
     learner = api.token_for(name="김민지")
     enroll(api, learner, course_id)
-    _complete_all(api, learner, course_id)
+    complete_all(api, learner, course_id)
     verification_id = api.get(f"/me/certificates/{course_id}", token=learner).json_body["verification_id"]
 
     response = api.call("GET", f"/me/certificates/{course_id}?format=pdf", token=learner,
@@ -431,7 +406,7 @@ def test_certificate_pdf_renders_korean_names(api, instructor):
 def test_a_pdf_needs_an_accept_header_that_allows_it(api, course):
     learner = api.token_for()
     enroll(api, learner, course)
-    _complete_all(api, learner, course)
+    complete_all(api, learner, course)
     response = api.call("GET", f"/me/certificates/{course}?format=pdf", token=learner,
                         headers={"Accept": "application/json"})
     assert response.status_code == 406 and response.json_body["errors"][0]["field"] == "Accept"
@@ -509,7 +484,7 @@ def test_an_unknown_course_id_is_404_on_every_route_that_reads_the_course_item(a
 def test_learning_reads_go_through_keys_and_indexes_never_a_scan(api, instructor, course, aws_calls):
     learner = api.token_for()
     enroll(api, learner, course)
-    paid = _lesson_ids(api, course)[1]
+    paid = lesson_ids(api, course)[1]
     aws_calls.clear()
     api.get("/me/enrollments", token=learner)
     assert sorted(aws_calls.of("dynamodb")) == ["BatchGetItem", "Query"]  # one page, one read of its courses
@@ -517,5 +492,5 @@ def test_learning_reads_go_through_keys_and_indexes_never_a_scan(api, instructor
     api.get(f"/courses/{course}/lessons/{paid}/content", token=learner)
     assert sorted(aws_calls.of("dynamodb")) == ["BatchGetItem", "GetItem"]
     aws_calls.clear()
-    _progress(api, learner, course, paid)
+    progress(api, learner, course, paid)
     assert sorted(aws_calls.of("dynamodb")) == ["BatchGetItem", "GetItem", "UpdateItem"]

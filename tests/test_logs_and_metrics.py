@@ -7,7 +7,9 @@ import logging
 import pytest
 
 from chalicelib import logs, metrics
-from tests.conftest import PASSWORD
+from tests.support.api import PASSWORD
+from tests.support.courses import make_course
+from tests.support.money import buy, confirm, refund, start_topup
 
 
 @pytest.fixture
@@ -123,9 +125,6 @@ def test_metrics_are_one_embedded_metric_format_line_on_stdout(capsys, monkeypat
 
 def test_money_flows_log_neither_payment_keys_nor_account_numbers_and_emit_order_and_refund_metrics(
         api, log_lines, capfd):
-    from tests.money import buy, confirm, refund, start_topup
-    from tests.test_catalog import make_course
-
     instructor = api.token_for(roles=["instructor"])
     account = api.call("PUT", "/instructor/payout-account", body={
         "bank_code": "088", "account_number": "110-987-654321", "holder_name": "김강사"}, token=instructor)

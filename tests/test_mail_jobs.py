@@ -7,20 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ses.models import ses_backends
 
 from chalicelib.services import ledger
 from chalicelib.store import ledger as ledger_store
-from tests.jobs import clock_at, later, run_scheduled
-from tests.money import assert_reconciled, buy, confirm, course_with_session, refund, start_topup
-from tests.test_catalog import make_course
-
-
-def mails_to(address):
-    """What moto's SES kept for `address` (moto keeps every mail sent)."""
-    backend = ses_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-2"]
-    return [m for m in backend.sent_messages if address in m.destinations.get("ToAddresses", [])]
+from tests.support.courses import make_course
+from tests.support.jobs import clock_at, later, run_scheduled
+from tests.support.mail import mails_to
+from tests.support.money import assert_reconciled, buy, confirm, course_with_session, refund, start_topup
 
 
 def learner_with_email(api, amount=200_000, name="Lena"):

@@ -44,10 +44,10 @@ from chalicelib.money import Money
 from chalicelib.services import ledger, reconciliation
 from chalicelib.store import reconciliation_runs
 from infra import emulator
-from tests.conftest import CONFLICT_WINDOW
-from tests.jobs import deliver_sqs, take_queue_messages
-from tests.money import buy, dynamodb_fails, new_key, refund
-from tests.test_catalog import STUDIO
+from tests.support.courses import STUDIO
+from tests.support.jobs import deliver_sqs, take_queue_messages
+from tests.support.money import buy, dynamodb_fails, new_key, refund
+from tests.support.races import CONFLICT_WINDOW
 
 pytestmark = pytest.mark.starts_first  # a long module of make test: started while the others run
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.services import ledger, reconciliation
-from tests.money import admin_token, assert_reconciled, dynamodb_fails, krw, new_key
+from tests.support.money import admin_token, assert_reconciled, dynamodb_fails, krw, new_key
 
 topup_step = st.tuples(st.just("topup"), st.integers(min_value=1_000, max_value=50_000))
 confirm_step = st.tuples(st.sampled_from(["confirm", "decline", "wrong_key", "faulty_confirm"]),

@@ -4,7 +4,7 @@
 import pytest
 
 from chalicelib import clock
-from tests.money import (
+from tests.support.money import (
     RELEASE,
     admin_token,
     assert_reconciled,

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib import clock
-from tests.money import balance, buy, confirm, course_with_session, new_key, refund, start_topup
-from tests.test_catalog import STUDIO, make_course
+from tests.support.courses import STUDIO, make_course
+from tests.support.money import balance, buy, confirm, course_with_session, new_key, refund, start_topup
 
 
 def _in(hours):

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.services import ledger, reconciliation
-from tests.money import assert_reconciled, buy, confirm, course_with_session, dynamodb_fails, new_key, refund, start_topup
-from tests.test_catalog import make_course
+from tests.support.courses import make_course
+from tests.support.money import assert_reconciled, buy, confirm, course_with_session, dynamodb_fails, new_key, refund, start_topup
 
 PRICES = (30_000, 45_000)
 steps = st.lists(

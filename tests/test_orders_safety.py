@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.money import (
+from tests.support.courses import STUDIO, make_course
+from tests.support.money import (
     RELEASE,
     assert_reconciled,
     balance,
@@ -20,7 +21,6 @@ from tests.money import (
     retry_after_the_fault,
     start_topup,
 )
-from tests.test_catalog import STUDIO, make_course
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,10 @@ from chalicelib.store import orders as orders_store
 from chalicelib.store import payout_accounts as accounts_store
 from chalicelib.store import payouts as payouts_store
 from chalicelib.store.transactions import Contention, UnitOfWork
-from tests.jobs import clock_at, deliver_sqs, later, run_scheduled, take_queue_messages
-from tests.money import admin_token, assert_reconciled, buy, funded_learner, refund
-from tests.test_catalog import make_course
+from tests.support.courses import make_course
+from tests.support.jobs import clock_at, later, run_scheduled
+from tests.support.money import admin_token, assert_reconciled, buy, funded_learner, refund
+from tests.support.payouts import deliver, run_payouts, settle, take_messages
 
 GOOD_ACCOUNT = "110-234-567891"
 CLOSED_ACCOUNT = "110-234-560000"  # the fake bank refuses accounts ending in 0000
@@ -64,16 +65,6 @@ class Instructor:
         return response.json_body
 
 
-def take_messages():
-    """Every message now on the payout queue, deleted from it (the test decides what to deliver)."""
-    return take_queue_messages(os.environ["PAYOUT_QUEUE"])
-
-
-def deliver(functions, messages):
-    """The payout worker invoked as Lambda's SQS event source would; the ids it reported failed."""
-    return deliver_sqs(functions, "payout_worker", os.environ["PAYOUT_QUEUE"], messages)
-
-
 def for_instructor(messages, instructor):
     return [m for m in messages if json.loads(m["Body"])["instructor_id"] == instructor.user_id]
 
@@ -81,20 +72,6 @@ def for_instructor(messages, instructor):
 def failures_of(instructor, messages, failed):
     """The instructor's messages the worker reported failed (other tests' instructors may still be pending)."""
     return [m for m in for_instructor(messages, instructor) if m["MessageId"] in failed]
-
-
-def run_payouts(functions, monkeypatch, days=8):
-    """The weekly job as of `days` from now, then every message delivered once; (fan-out, messages, failed)."""
-    with clock_at(monkeypatch, later(days=days)):
-        fan_out = run_scheduled(functions, "payouts")
-        messages = take_messages()
-        failed = deliver(functions, messages)
-    return fan_out, messages, failed
-
-
-def settle(functions, monkeypatch, days=8):
-    with clock_at(monkeypatch, later(days=days)):
-        run_scheduled(functions, "settlement")
 
 
 def ready_instructor(api, functions, monkeypatch, sales=(50_000,), account=GOOD_ACCOUNT):

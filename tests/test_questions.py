@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.learning_support import enroll, refund
-from tests.test_catalog import make_course
+from tests.support.courses import make_course
+from tests.support.learning import enroll, refund
 
 
 def _ask(api, token, course_id, title="How do I install it?", body="pip fails on my machine"):

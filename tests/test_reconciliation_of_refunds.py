@@ -13,8 +13,8 @@ import pytest
 from chalicelib import clock, ids
 from chalicelib.services.ledger import Account, instructor_pending, learner_wallet, platform_revenue
 from chalicelib.store.ledger import LedgerAccountItem, LedgerEntryItem, LedgerTransferItem
-from tests.money import assert_reconciled, buy, confirm, krw, refund, start_topup
-from tests.test_catalog import make_course
+from tests.support.courses import make_course
+from tests.support.money import assert_reconciled, buy, confirm, krw, refund, start_topup
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.learning_support import enroll, refund
-from tests.test_catalog import make_course
+from tests.support.courses import make_course
+from tests.support.learning import enroll, refund
 
 
 def _review(api, token, course_id, rating=5, text="Great course"):

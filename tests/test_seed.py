@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib import clock
 from infra import seed
-from tests.learning_support import enroll
+from tests.support.learning import enroll
 
 SEATS = {title: seats for _email, title, _category, _price, _lessons, seats, _description in seed.DEMO_COURSES}
 

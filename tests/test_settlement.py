@@ -4,9 +4,9 @@ import pytest
 
 from chalicelib.services import settlement
 from chalicelib.store import orders as orders_store
-from tests.jobs import clock_at, later, run_scheduled
-from tests.money import admin_token, assert_reconciled, buy, dynamodb_fails, funded_learner, refund
-from tests.test_catalog import make_course
+from tests.support.courses import make_course
+from tests.support.jobs import clock_at, later, run_scheduled
+from tests.support.money import admin_token, assert_reconciled, buy, dynamodb_fails, funded_learner, refund
 
 
 @pytest.fixture(scope="module")

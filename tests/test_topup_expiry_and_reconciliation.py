@@ -9,7 +9,7 @@ from chalicelib.jobs import topup_expiry
 from chalicelib.services import ledger
 from chalicelib.store import ledger as ledger_store
 from chalicelib.store import topups
-from tests.money import admin_token, assert_reconciled, confirm, funded_learner, start_topup
+from tests.support.money import admin_token, assert_reconciled, confirm, funded_learner, start_topup
 
 
 @pytest.fixture(scope="module")

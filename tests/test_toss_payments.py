@@ -14,7 +14,7 @@ from chalicelib.adapters import secrets
 from chalicelib.adapters.toss_payments import TossPayments
 from chalicelib.money import Money
 from chalicelib.services import wallet as wallet_service
-from tests.money import balance, new_key, start_topup
+from tests.support.money import balance, new_key, start_topup
 
 SECRET = "test_sk_classpay_stub_0123456789"
 PARAMETER = "/classpay/test/toss-secret-key"

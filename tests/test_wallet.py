@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.adapters.fake_payments import FakePayments
 from chalicelib.services import wallet as wallet_service
-from tests.money import balance, confirm, krw, new_key, start_topup
+from tests.support.money import balance, confirm, dynamodb_fails, krw, new_key, start_topup
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +282,6 @@ def test_an_idempotency_record_is_kept_at_least_24_hours_after_its_claim(api, ou
 
     from chalicelib import clock
     from chalicelib.store.idempotency import COMPLETED, IN_PROGRESS, IdempotencyItem, scope_key
-    from tests.money import dynamodb_fails
 
     token = api.token_for()
     user_id = api.get("/me", token=token).json_body["user_id"]

@@ -7,6 +7,7 @@ import uuid
 from botocore.exceptions import EndpointConnectionError
 
 from chalicelib.store.instrumentation import on_dynamodb
+from tests.support.courses import STUDIO, make_course
 
 _keys = itertools.count()
 
@@ -89,8 +90,6 @@ def refund(api, token, order_id, key=None, **extra):
 
 
 def course_with_session(api, instructor, capacity, starts_at, amount=50_000):
-    from tests.test_catalog import STUDIO, make_course
-
     course_id = make_course(api, instructor, amount=amount)
     session = api.post(f"{STUDIO}/{course_id}/sessions",
                        {"starts_at": starts_at, "duration_minutes": 60, "capacity": capacity}, token=instructor)
