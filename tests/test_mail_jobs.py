@@ -250,7 +250,7 @@ def test_a_violation_is_recorded_measured_and_mailed_to_each_admin_once(api, fun
     learner = api.token_for()
     assert confirm(api, learner, start_topup(api, learner, 5_000)).status_code == 200
     user_id = api.get("/me", token=learner).json_body["user_id"]
-    account = ledger_store.get_account(ledger.learner_wallet(user_id, "KRW").account_id)
+    account = ledger_store.LedgerAccountItem.get(ledger.learner_wallet(user_id, "KRW").account_id)
     account.update(actions=[ledger_store.LedgerAccountItem.balance.add(-6_000)])  # what nothing may ever do
     try:
         result = run_scheduled(functions, "reconciliation")

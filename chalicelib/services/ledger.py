@@ -72,7 +72,6 @@ from typing import TYPE_CHECKING
 from chalicelib import clock, errors, ids
 from chalicelib.money import CURRENCIES, Money
 from chalicelib.store import ledger as store
-from chalicelib.store.cursors import decode_cursor, encode_cursor
 from chalicelib.store.transactions import Contention, UnitOfWork
 
 if TYPE_CHECKING:
@@ -388,89 +387,61 @@ def add_transfer(
 
 # --- reads -----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Entry:
-    account_id: str
-    transfer_id: str
-    transfer_kind: str
-    amount: Money
-    posted_at: datetime
-    entry_id: str = ""  # `<transfer seq>.<leg>`: entries of a book sort by it
-
-
-def _entry(item: store.LedgerEntryItem) -> Entry:
-    return Entry(item.account_id, item.transfer_id, item.transfer_kind, Money(int(item.amount), item.currency),
-                 item.posted_at, item.entry_id)
-
-
 def balance_of(account: Account, consistent: bool = False) -> Money:
     """An account's balance. For a hot account this sums its entries: admin use only."""
     if account.hot:
         return sum((entry.amount for entry in entries_of(account)), Money.zero(account.currency))
-    item = store.get_account(account.account_id, consistent=consistent)
-    return Money(int(item.balance) if item else 0, account.currency)
+    state = store.get_account(account.account_id, consistent=consistent)
+    return state.balance if state else Money.zero(account.currency)
 
 
 def balances_of(accounts: list[Account]) -> dict[str, Money]:
     """Balances of many balance-keeping accounts by account id (100 a DynamoDB call; eventually consistent:
     for choosing whom to look at, never for a money decision)."""
-    found: dict[str, Money] = {}
-    for start in range(0, len(accounts), 100):
-        chunk = accounts[start:start + 100]
-        items = store.get_accounts([account.account_id for account in chunk])
-        for account in chunk:
-            item = items.get(account.account_id)
-            found[account.account_id] = Money(int(item.balance) if item else 0, account.currency)
-    return found
+    states = store.get_accounts([account.account_id for account in accounts])
+    return {account.account_id: states[account.account_id].balance if account.account_id in states
+            else Money.zero(account.currency) for account in accounts}
 
 
-def entries_of(account: Account) -> Iterator[Entry]:
+def entries_of(account: Account) -> Iterator[store.LedgerEntry]:
     """Every entry of an account, paged from DynamoDB as it is consumed (reconciliation, reports)."""
     for book in account.books():
-        for item in store.all_entries(book):
-            yield _entry(item)
+        yield from store.all_entries(book)
 
 
-def history(account: Account, limit: int, cursor: str | None) -> tuple[list[Entry], str | None]:
+def history(account: Account, limit: int, cursor: str | None) -> tuple[list[store.LedgerEntry], str | None]:
     """A page of an account's entries, newest first (not for hot accounts, whose entries are sharded)."""
     if account.hot:
         raise LedgerError("a hot account's history is read shard by shard with entries_of")
-    last_key = decode_cursor(cursor, partition={"book": account.account_id})
-    items, next_key = store.entries_page(account.account_id, limit, last_key)
-    return [_entry(item) for item in items], encode_cursor(next_key)
+    return store.entries_page(account.account_id, limit, cursor)
 
 
-def entries_between(account: Account, after_seq: str | None, before_seq: str | None = None) -> Iterator[Entry]:
+def entries_between(account: Account, after_seq: str | None, before_seq: str | None = None) -> Iterator[store.LedgerEntry]:
     """An account's entries whose transfer seq is after `after_seq` and before `before_seq` (either
     bound None: open), oldest first, read consistently. Not for hot accounts."""
     if account.hot:
         raise LedgerError("a hot account's entries are read shard by shard with entries_of")
     # entry ids are `<seq>.<leg>`: every entry of the transfer `after_seq` sorts after `after_seq` itself
     after = f"{after_seq}.~" if after_seq else None
-    for item in store.entries_after(account.account_id, after):
-        if before_seq is not None and item.entry_id >= before_seq:
+    for entry in store.entries_after(account.account_id, after):
+        if before_seq is not None and entry.entry_id >= before_seq:
             return
-        yield _entry(item)
+        yield entry
 
 
 def sealed_through(account: Account) -> tuple[str | None, int, Money]:
     """A sealable account's last seal, entry count and balance, read consistently (one GetItem)."""
-    item = store.get_account(account.account_id, consistent=True)
-    if item is None:
+    state = store.get_account(account.account_id, consistent=True)
+    if state is None:
         return None, 0, Money.zero(account.currency)
-    return item.sealed_through, int(item.entry_count or 0), Money(int(item.balance), account.currency)
+    return state.sealed_through, state.entry_count, state.balance
 
 
 def transfers(transfer_ids: list[str]) -> dict[str, dict[str, str]]:
     """The memos of posted transfers by id (for statements: which order or refund an entry was)."""
-    found: dict[str, dict[str, str]] = {}
-    ids_ = list(dict.fromkeys(transfer_ids))
-    for start in range(0, len(ids_), 100):
-        for transfer_id, item in store.get_transfers(ids_[start:start + 100]).items():
-            found[transfer_id] = item.memo.as_dict() if item.memo else {}
-    return found
+    return store.memos_of(transfer_ids)
 
 
 def transfer_posted(transfer_id: str) -> bool:
     """Whether a business event's transfer is in the journal (recovery checks use this)."""
-    return store.get_transfer(transfer_id) is not None
+    return store.transfer_posted(transfer_id)

@@ -111,7 +111,7 @@ class AccountCheck:
 def check_account(account: Account) -> AccountCheck:
     """One account: its balance item (if it keeps one) against its entries, its sign, and (if it keeps a
     balance) no transfer posted to it twice. A wallet's refund entries are kept for the orders' check."""
-    item = None if account.hot else store.get_account(account.account_id, consistent=True)
+    state = None if account.hot else store.get_account(account.account_id, consistent=True)
     total = count = sales = 0
     violations: list[Violation] = []
     first_entry: dict[str, str] = {}  # transfer id -> its entry in this account
@@ -134,8 +134,8 @@ def check_account(account: Account) -> AccountCheck:
             continue
         total += entry.amount.amount
         count += 1
-    if item is not None:
-        balance, counted = int(item.balance), int(item.entry_count)
+    if state is not None:
+        balance, counted = state.balance.amount, state.entry_count
         if balance != total or counted != count:
             violations.append(Violation(
                 "balance_equals_entries",
@@ -240,17 +240,17 @@ def _sales_violations(refunds: dict[str | None, list[RefundPosting]]) -> list[Vi
                 order.refund_amount and order.refund_amount.amount and order.order_id not in refunds
                 and not ledger.transfer_posted(f"{REFUND_TRANSFER}{order.order_id}")):
             found.append(Violation("ended_enrollment_was_refunded", f"{where}: order is {order.status}"))
-    for item in admin_scans.admin_scan_orders():
-        if item.status == orders.PAID and item.order_id not in access_order_ids:
-            found.append(Violation("paid_order_has_an_enrollment", f"order {item.order_id} grants no access"))
-        postings = refunds.pop(item.order_id, None)
+    for order in admin_scans.admin_scan_orders():
+        if order.status == orders.PAID and order.order_id not in access_order_ids:
+            found.append(Violation("paid_order_has_an_enrollment", f"order {order.order_id} grants no access"))
+        postings = refunds.pop(order.order_id, None)
         if postings:
-            found.extend(_refund_violations(item.order_id, orders.to_order(item), postings))
+            found.extend(_refund_violations(order.order_id, order, postings))
     for order_id, postings in refunds.items():  # refunds naming an order the scan did not see (or none)
         found.extend(_refund_violations(order_id, orders.get(order_id, consistent=True) if order_id else None,
                                         postings))
     for session in admin_scans.admin_scan_sessions():
-        if int(session.booked) > int(session.capacity) or int(session.booked) < 0:
+        if session.booked > session.capacity or session.booked < 0:
             found.append(Violation("session_not_overbooked",
                                    f"session {session.session_id}: {session.booked} booked of {session.capacity}"))
     return found

@@ -1,23 +1,26 @@
 """Whole-table reads for the reconciliation audit only (`GET /admin/reconciliation` and its daily
 job). No other route or job uses these, and no other module scans (`tests/test_conventions.py`).
 
-Each yields items page by page (DynamoDB Scan pages), so memory stays flat however large the table.
+Each yields records page by page (DynamoDB Scan pages), so memory stays flat however large the table.
 """
 
 from collections.abc import Iterator
 
-from chalicelib.store.courses import SessionItem
-from chalicelib.store.enrollments import EnrollmentItem
-from chalicelib.store.orders import OrderItem
+from chalicelib.store.courses import LiveSession, SessionItem, to_session
+from chalicelib.store.enrollments import Enrollment, EnrollmentItem, to_enrollment
+from chalicelib.store.orders import Order, OrderItem, to_order
 
 
-def admin_scan_enrollments() -> Iterator[EnrollmentItem]:
-    yield from EnrollmentItem.scan(page_size=500)
+def admin_scan_enrollments() -> Iterator[Enrollment]:
+    for item in EnrollmentItem.scan(page_size=500):
+        yield to_enrollment(item)
 
 
-def admin_scan_orders() -> Iterator[OrderItem]:
-    yield from OrderItem.scan(page_size=500)
+def admin_scan_orders() -> Iterator[Order]:
+    for item in OrderItem.scan(page_size=500):
+        yield to_order(item)
 
 
-def admin_scan_sessions() -> Iterator[SessionItem]:
-    yield from SessionItem.scan(page_size=500)  # the discriminator limits it to session items
+def admin_scan_sessions() -> Iterator[LiveSession]:
+    for item in SessionItem.scan(page_size=500):  # the discriminator limits it to session items
+        yield to_session(item)

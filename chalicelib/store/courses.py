@@ -251,7 +251,7 @@ def _to_course(item: CourseItem) -> Course:
     )
 
 
-def _to_session(item: SessionItem) -> LiveSession:
+def to_session(item: SessionItem) -> LiveSession:
     return LiveSession(item.course_id, item.session_id, item.starts_at, int(item.duration_minutes),
                        int(item.capacity), int(item.booked), item.join_url, item.course_title)
 
@@ -284,7 +284,7 @@ def get_detail(course_id: str) -> CourseDetail | None:
         elif isinstance(item, CurriculumItem):
             curriculum = item
         elif isinstance(item, SessionItem):
-            sessions.append(_to_session(item))
+            sessions.append(to_session(item))
     if course is None:
         return None
     sessions.sort(key=lambda s: (s.starts_at, s.session_id))
@@ -313,7 +313,7 @@ def get_course_and_curriculum(course_id: str) -> tuple[Course | None, Curriculum
 
 def get_session(course_id: str, session_id: str, consistent: bool = False) -> LiveSession | None:
     try:
-        return _to_session(SessionItem.get(course_id, session_key(session_id), consistent_read=consistent))
+        return to_session(SessionItem.get(course_id, session_key(session_id), consistent_read=consistent))
     except DoesNotExist:  # each discriminated class raises its own DoesNotExist
         return None
 
@@ -371,7 +371,7 @@ def batch_get_courses_and_sessions(
         if isinstance(item, CourseItem):
             found_courses[item.course_id] = _to_course(item)
         elif isinstance(item, SessionItem):
-            found_sessions[(item.course_id, item.session_id)] = _to_session(item)
+            found_sessions[(item.course_id, item.session_id)] = to_session(item)
     return found_courses, found_sessions
 
 
@@ -381,7 +381,7 @@ def due_to_publish(now_iso: str) -> list[Course]:
 
 
 def sessions_starting(hour: str) -> list[LiveSession]:
-    return [_to_session(item) for item in CatalogItem.sessions_by_hour.query(hour) if isinstance(item, SessionItem)]
+    return [to_session(item) for item in CatalogItem.sessions_by_hour.query(hour) if isinstance(item, SessionItem)]
 
 
 # --- the studio's writes -------------------------------------------------------------------------------
@@ -488,7 +488,7 @@ def write_session_capacity(course_id: str, session_id: str, capacity: int, on_fa
     with conditional_write(on_fail):
         item.update(actions=[SessionItem.capacity.set(capacity)],
                     condition=SessionItem.item.exists() & (SessionItem.booked <= capacity))
-    return _to_session(item)
+    return to_session(item)
 
 
 def write_session_join_url(course_id: str, session_id: str, join_url: str | None) -> LiveSession:
@@ -496,7 +496,7 @@ def write_session_join_url(course_id: str, session_id: str, join_url: str | None
     action = SessionItem.join_url.set(join_url) if join_url else SessionItem.join_url.remove()
     with conditional_write(lambda: errors.NotFound(f"No session {session_id} in this course")):
         item.update(actions=[action], condition=SessionItem.item.exists())
-    return _to_session(item)
+    return to_session(item)
 
 
 def copy_instructor_profile(instructor_id: str, **copies: str | None) -> None:

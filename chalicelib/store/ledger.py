@@ -48,7 +48,9 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib import errors
+from chalicelib.money import Money
 from chalicelib.store.base import table_meta
+from chalicelib.store.cursors import decode_cursor, encode_cursor
 from chalicelib.store.transactions import UnitOfWork
 
 
@@ -109,49 +111,88 @@ class LedgerTransferItem(Model):
 MODELS = (LedgerAccountItem, LedgerEntryItem, LedgerTransferItem)
 
 
+# --- records ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One leg of a posted transfer as its account's book holds it; `amount` is signed (credit +, debit -)."""
+
+    account_id: str
+    transfer_id: str
+    transfer_kind: str
+    amount: Money
+    posted_at: datetime
+    entry_id: str  # `<transfer seq>.<leg>`: entries of a book sort by it
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """What a balance-keeping account's item holds: its balance, how many entries it has, its last seal."""
+
+    balance: Money
+    entry_count: int
+    sealed_through: str | None
+
+
+def _to_entry(item: LedgerEntryItem) -> LedgerEntry:
+    return LedgerEntry(item.account_id, item.transfer_id, item.transfer_kind, Money(int(item.amount), item.currency),
+                       item.posted_at, item.entry_id)
+
+
+def _to_state(item: LedgerAccountItem) -> AccountState:
+    return AccountState(Money(int(item.balance), item.currency), int(item.entry_count or 0), item.sealed_through)
+
+
 # --- reads -----------------------------------------------------------------------------------------
 
-def get_account(account_id: str, consistent: bool = False) -> LedgerAccountItem | None:
+def get_account(account_id: str, consistent: bool = False) -> AccountState | None:
     try:
-        return LedgerAccountItem.get(account_id, consistent_read=consistent)
+        return _to_state(LedgerAccountItem.get(account_id, consistent_read=consistent))
     except LedgerAccountItem.DoesNotExist:
         return None
 
 
-def get_transfer(transfer_id: str) -> LedgerTransferItem | None:
+def get_accounts(account_ids: list[str]) -> dict[str, AccountState]:
+    """Account states by account id (BatchGetItem, 100 a call); accounts never opened are left out."""
+    return {item.account_id: _to_state(item)
+            for item in LedgerAccountItem.batch_get(list(dict.fromkeys(account_ids)))}
+
+
+def transfer_posted(transfer_id: str) -> bool:
+    """Whether the journal holds `transfer_id` (read consistently)."""
     try:
-        return LedgerTransferItem.get(transfer_id, consistent_read=True)
+        LedgerTransferItem.get(transfer_id, consistent_read=True)
     except LedgerTransferItem.DoesNotExist:
-        return None
+        return False
+    return True
 
 
-def get_accounts(account_ids: list[str]) -> dict[str, LedgerAccountItem]:
-    """Balance items by account id (BatchGetItem, 100 a call); accounts never opened are left out."""
-    return {item.account_id: item for item in LedgerAccountItem.batch_get(list(dict.fromkeys(account_ids)))}
+def memos_of(transfer_ids: list[str]) -> dict[str, dict[str, str]]:
+    """Posted transfers' memos by id (BatchGetItem, 100 a call); ids not in the journal are left out."""
+    return {item.transfer_id: item.memo.as_dict() if item.memo else {}
+            for item in LedgerTransferItem.batch_get(list(dict.fromkeys(transfer_ids)))}
 
 
-def get_transfers(transfer_ids: list[str]) -> dict[str, LedgerTransferItem]:
-    """Journal items by id (BatchGetItem, 100 a call); ids not in the journal are left out."""
-    return {item.transfer_id: item for item in LedgerTransferItem.batch_get(list(dict.fromkeys(transfer_ids)))}
-
-
-def entries_after(book: str, after_entry_id: str | None, page_size: int = 500) -> Iterator[LedgerEntryItem]:
+def entries_after(book: str, after_entry_id: str | None, page_size: int = 500) -> Iterator[LedgerEntry]:
     """A book's entries after `after_entry_id` (exclusive; None: from the first), oldest first, read
     consistently (statements: the entries since the last seal)."""
     condition = LedgerEntryItem.entry_id > after_entry_id if after_entry_id else None
-    return LedgerEntryItem.query(book, condition, consistent_read=True, page_size=page_size)
+    for item in LedgerEntryItem.query(book, condition, consistent_read=True, page_size=page_size):
+        yield _to_entry(item)
 
 
-def entries_page(book: str, limit: int, last_key: dict | None, newest_first: bool = True):
-    """One page of a book's entries and the LastEvaluatedKey to continue from."""
-    result = LedgerEntryItem.query(book, limit=limit, last_evaluated_key=last_key, scan_index_forward=not newest_first)
-    items = list(result)
-    return items, result.last_evaluated_key
+def entries_page(book: str, limit: int, cursor: str | None,
+                 newest_first: bool = True) -> tuple[list[LedgerEntry], str | None]:
+    """One page of a book's entries; (entries, the next page's cursor)."""
+    result = LedgerEntryItem.query(book, limit=limit, scan_index_forward=not newest_first,
+                                   last_evaluated_key=decode_cursor(cursor, partition={"book": book}))
+    return [_to_entry(item) for item in result], encode_cursor(result.last_evaluated_key)
 
 
-def all_entries(book: str, consistent: bool = True) -> Iterator[LedgerEntryItem]:
+def all_entries(book: str, consistent: bool = True) -> Iterator[LedgerEntry]:
     """Every entry of a book, oldest first, page by page (reconciliation)."""
-    return LedgerEntryItem.query(book, consistent_read=consistent, page_size=500)
+    for item in LedgerEntryItem.query(book, consistent_read=consistent, page_size=500):
+        yield _to_entry(item)
 
 
 def account_ids_of_kind(kind: str) -> Iterator[str]:
