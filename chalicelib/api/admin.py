@@ -1,6 +1,4 @@
-"""Admin tools: run a job now.
-"""
-
+"""Admin tools: run a job now."""
 
 import msgspec
 

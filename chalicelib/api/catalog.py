@@ -1,5 +1,4 @@
-"""The public catalog: browse, search, a course's page, an instructor's page.
-"""
+"""The public catalog: browse, search, a course's page, an instructor's page."""
 
 from typing import Annotated, Literal
 

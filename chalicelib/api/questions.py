@@ -1,5 +1,4 @@
-"""Course Q&A: enrolled learners ask, the instructor and enrolled learners answer.
-"""
+"""Course Q&A: enrolled learners ask, the instructor and enrolled learners answer."""
 
 from typing import TYPE_CHECKING, Annotated, Literal
 

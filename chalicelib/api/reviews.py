@@ -1,5 +1,4 @@
-"""Course reviews: public list; enrolled learners write one and edit it; the instructor replies once.
-"""
+"""Course reviews: public list; enrolled learners write one and edit it; the instructor replies once."""
 
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
