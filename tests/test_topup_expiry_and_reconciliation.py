@@ -63,7 +63,7 @@ def test_reconciliation_is_for_admins_only(api):
 def test_reconciliation_finds_a_balance_written_outside_the_ledger(api, admin):
     token = funded_learner(api, 5_000)
     user_id = api.get("/me", token=token).json_body["user_id"]
-    account = ledger_store.get_account(ledger.learner_wallet(user_id, "KRW").account_id)
+    account = ledger_store.LedgerAccountItem.get(ledger.learner_wallet(user_id, "KRW").account_id)
     account.update(actions=[ledger_store.LedgerAccountItem.balance.add(-6_000)])  # what nothing may ever do
     try:
         report = api.get("/admin/reconciliation", token=admin).json_body
