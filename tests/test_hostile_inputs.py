@@ -1,4 +1,4 @@
-"""Hostile input to every operation of the API document (issue 18), beside schemathesis.
+"""Hostile input to every operation of the API document, beside schemathesis.
 
 Schemathesis sends what the document allows and a little around it; it never sent what broke the API:
 bytes that are not UTF-8, cursors edited or issued to someone else, dates at the ends of what Python can

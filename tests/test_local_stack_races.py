@@ -7,7 +7,7 @@ LOCAL_RACES_API_PORT), driven over HTTP by threads, as a developer load-testing
 `make run` would: seats are never oversold, a wallet is never overdrawn, a refund
 and a top-up move money once, and `GET /admin/reconciliation` (as the demo admin)
 is ok after each race. The in-process versions of these races, with faults, are
-in test_orders_safety.py and test_money_safety.py.
+in test_orders_races_and_faults.py and test_topup_races_and_faults.py.
 """
 
 import os

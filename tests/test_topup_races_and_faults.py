@@ -1,5 +1,4 @@
-"""Money is moved exactly once: under concurrent confirms, and when DynamoDB fails mid-request."""
-
+"""Top-ups move money exactly once: under concurrent confirms, and when DynamoDB fails mid-request."""
 
 import pytest
 

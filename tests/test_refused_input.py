@@ -1,4 +1,4 @@
-"""Input an attacker sends on purpose (issue 18): every such request is a 4xx problem naming the field.
+"""Input an attacker sends on purpose: every such request is a 4xx problem naming the field.
 
 Bytes that are not UTF-8, cursors the API did not issue to this caller for this list, dates outside the
 range the product accepts: each answers its exact status with a problem document naming `body`, `cursor`

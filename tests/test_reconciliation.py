@@ -1,12 +1,14 @@
-"""Reconciliation of refunds: a transfer posted twice, an order refunded twice or beyond what it paid,
-a refund without its order. Each is a state a bug or a double-applied write leaves behind, written here
-straight into the ledger's tables, and `GET /admin/reconciliation` must name it.
+"""The reconciliation report, `GET /admin/reconciliation` (admins only): a balanced ledger's totals, and
+each broken invariant named: a balance written outside the ledger, an enrollment without its paid order,
+a transfer posted twice, an order refunded twice or beyond what it paid, a refund without its order. Each
+is a state a bug or a double-applied write leaves behind, written here straight into the tables.
 
 The bug this guards against: 20 parallel refunds of one order credited the wallet twice, and the
 reconciliation said ok, since the ledger still summed to zero and the wallet matched its entries.
 """
 
 import contextlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +16,7 @@ from chalicelib import clock, ids
 from chalicelib.services.ledger import Account, instructor_pending, learner_wallet, platform_revenue
 from chalicelib.store.ledger import LedgerAccountItem, LedgerEntryItem, LedgerTransferItem
 from tests.support.courses import make_course
-from tests.support.money import assert_reconciled, buy, confirm, krw, refund, start_topup
+from tests.support.money import assert_reconciled, buy, confirm, course_with_session, funded_learner, krw, refund, start_topup
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +86,62 @@ def _violations(api, admin):
 def _about(violations, **fields):
     """The kinds of the violations whose fields (order_id, transfer_id, account_id) are these."""
     return {v["invariant"] for v in violations if all(v.get(name) == value for name, value in fields.items())}
+
+
+def test_reconciliation_reports_a_balanced_ledger_with_totals(api, admin):
+    funded_learner(api, 30_000)
+    report = assert_reconciled(api, admin)
+    won = report["totals"]["KRW"]
+    assert won["entries_sum"] == {"amount": 0, "currency": "KRW"}
+    assert won["by_kind"]["learner_wallet"]["amount"] >= 30_000
+    assert won["by_kind"]["gateway_clearing"]["amount"] == -sum(
+        v["amount"] for k, v in won["by_kind"].items() if k != "gateway_clearing")
+    assert report["checked_at"].endswith("Z")
+
+
+def test_reconciliation_is_for_admins_only(api):
+    response = api.get("/admin/reconciliation", token=api.token_for())
+    assert response.status_code == 403
+
+
+def test_reconciliation_finds_a_balance_written_outside_the_ledger(api, admin):
+    token = funded_learner(api, 5_000)
+    user_id = api.get("/me", token=token).json_body["user_id"]
+    account = LedgerAccountItem.get(learner_wallet(user_id, "KRW").account_id)
+    account.update(actions=[LedgerAccountItem.balance.add(-6_000)])  # what nothing may ever do
+    try:
+        report = api.get("/admin/reconciliation", token=admin).json_body
+        assert report["ok"] is False
+        found = {(v["invariant"], v["account_id"]) for v in report["violations"]}
+        assert ("balance_equals_entries", account.account_id) in found
+        assert ("not_negative", account.account_id) in found
+    finally:
+        account.update(actions=[LedgerAccountItem.balance.add(6_000)])
+    assert_reconciled(api, admin)
+
+
+def test_reconciliation_reports_an_enrollment_whose_order_was_not_paid(api, admin):
+    from chalicelib.store.courses import SessionItem, session_key
+    from chalicelib.store.orders import OrderItem
+
+    instructor = api.token_for(roles=["instructor"])
+    course_id, session_id = course_with_session(api, instructor, capacity=2,
+                                               starts_at=(datetime.now(UTC) + timedelta(hours=40)).isoformat())
+    learner = funded_learner(api, 100_000)
+    order = buy(api, learner, course_id, session_id=session_id).json_body
+    corrupt_order = OrderItem(order["order_id"])
+    corrupt_session = SessionItem(course_id, session_key(session_id))
+    corrupt_order.update(actions=[OrderItem.status.set("refunded")])
+    corrupt_session.update(actions=[SessionItem.booked.set(3)])
+    try:
+        report = api.get("/admin/reconciliation", token=admin).json_body
+    finally:
+        corrupt_order.update(actions=[OrderItem.status.set("paid")])
+        corrupt_session.update(actions=[SessionItem.booked.set(1)])
+    assert report["ok"] is False
+    invariants = {v["invariant"] for v in report["violations"]}
+    assert {"enrollment_has_a_paid_order", "session_not_overbooked"} <= invariants
+    assert_reconciled(api, admin)
 
 
 def test_a_refund_posted_twice_is_a_violation_though_the_ledger_balances(api, admin):

@@ -1,4 +1,6 @@
-"""What the fuzzer found, pinned down: each finding as the client-visible rule it broke, now kept."""
+"""The API document and the API agree: the API takes what the document allows (3.0 is an integer, white space
+means the same to both) and the document declares what the API answers (its refusals, a purchase's negative
+amount in the wallet's history, a certificate as a PDF)."""
 
 from chalicelib.api.openapi import document
 from tests.support.courses import STUDIO, make_course
