@@ -7,12 +7,14 @@ problem documents it parses, in process and from chalice local over HTTP alike.
 
 The generator reads the first media type of an answer; its configuration maps PDF and PNG to bytes
 (`GENERATOR_CONFIG`). The client speaks httpx: here to the in-process app (`ChaliceTransport`), so the
-module takes seconds.
+module takes seconds. TypeScript types generated with `openapi-typescript` compile under `tsc --strict`;
+both tools as tests/typescript/package-lock.json pins them, installed into build/typescript/ on first use.
 """
 
 import importlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -24,6 +26,7 @@ import httpx
 import pytest
 
 from chalicelib.api import openapi
+from infra.project import PROJECT_DIR
 from tests.support.api import PASSWORD
 
 PACKAGE = "classpay_client"
@@ -32,6 +35,27 @@ GENERATOR_CONFIG = {
     "content_type_overrides": {"application/pdf": "application/octet-stream", "image/png": "application/octet-stream"},
     "post_hooks": [],  # the generated code as it is (no formatter run)
 }
+
+
+TYPESCRIPT_TOOLS = PROJECT_DIR / "tests" / "typescript"  # their package.json and package-lock.json
+TYPESCRIPT_INSTALL = PROJECT_DIR / "build" / "typescript"
+# Code a TypeScript client would write against the generated types: it must compile under --strict.
+TYPESCRIPT_USE = """
+import type { components, paths } from "./api";
+
+type Receipt = paths["/orders"]["post"]["responses"][201]["content"]["application/json"];
+type Unauthenticated = paths["/me"]["get"]["responses"][401]["content"]["application/problem+json"];
+
+export const refunded: components["schemas"]["OrderOut"]["status"] = "refunded";
+export const total = (receipt: Receipt): number => receipt.total.amount;
+export const replayed = (headers: paths["/orders"]["post"]["responses"][201]["headers"]): boolean =>
+  headers["Idempotent-Replayed"] === "true";
+export const problem: Unauthenticated = {
+  type: "urn:classpay:problem:unauthenticated", title: "Unauthenticated", status: 401,
+  detail: "A bearer token is required", code: "UNAUTHENTICATED", errors: [],
+};
+export type Chart = paths["/instructor/dashboard.png"]["get"]["responses"][200]["content"]["image/png"];
+"""
 
 
 class ChaliceTransport(httpx.BaseTransport):
@@ -248,3 +272,31 @@ def test_refusals_before_the_app_are_problem_documents_the_client_parses(generat
         assert response.status_code == status, response.content
         assert response.headers["Content-Type"] == "application/problem+json" and response.headers["X-Request-Id"]
         assert response.parsed.code == code and re.fullmatch(r"urn:classpay:problem:[a-z-]+", response.parsed.type_)
+
+
+@pytest.fixture(scope="module")
+def typescript_tools():
+    """The `node_modules/.bin` of openapi-typescript and tsc, installed with npm once per lock file."""
+    lock = (TYPESCRIPT_TOOLS / "package-lock.json").read_bytes()
+    installed = TYPESCRIPT_INSTALL / "installed-package-lock.json"
+    if not installed.exists() or installed.read_bytes() != lock:
+        TYPESCRIPT_INSTALL.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(TYPESCRIPT_TOOLS / name, TYPESCRIPT_INSTALL / name)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=TYPESCRIPT_INSTALL,
+                       check=True, capture_output=True, timeout=600)
+        installed.write_bytes(lock)
+    return TYPESCRIPT_INSTALL / "node_modules" / ".bin"
+
+
+def test_typescript_types_generated_from_the_document_compile_strictly(chalice_app, typescript_tools, tmp_path):
+    (tmp_path / "openapi.json").write_text(json.dumps(openapi.document()))
+    generate = subprocess.run([typescript_tools / "openapi-typescript", "openapi.json", "-o", "api.d.ts"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    said = (generate.stdout + generate.stderr).strip().splitlines()
+    assert generate.returncode == 0 and len(said) == 2 and "api.d.ts" in said[-1], said  # its banner and the file
+    (tmp_path / "use.ts").write_text(TYPESCRIPT_USE)
+    compile_ = subprocess.run([typescript_tools / "tsc", "--strict", "--noEmit", "--target", "es2022", "--module",
+                               "nodenext", "--moduleResolution", "nodenext", "use.ts"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert compile_.returncode == 0, compile_.stdout + compile_.stderr

@@ -137,7 +137,7 @@ def document() -> dict:
     for endpoint in ENDPOINTS:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, schema_of)
     names = _short_names(components)
-    return _refs_renamed({
+    return _for_clients({
         "openapi": "3.1.0",
         "info": {
             "title": "classpay API",
@@ -174,15 +174,19 @@ def _short_names(components: dict) -> dict[str, str]:
     return names
 
 
-def _refs_renamed(node, names: dict[str, str]):
-    """`node` with every `$ref` to a component under its new name."""
+def _for_clients(node, names: dict[str, str]):
+    """`node` as client generators read it: every `$ref` to a component under its new name, every enum of
+    strings typed `string` (msgspec leaves the type out, and generators then type its values `unknown`)."""
     if isinstance(node, list):
-        return [_refs_renamed(item, names) for item in node]
+        return [_for_clients(item, names) for item in node]
     if not isinstance(node, dict):
         return node
-    renamed = {key: _refs_renamed(value, names) for key, value in node.items()}
+    renamed = {key: _for_clients(value, names) for key, value in node.items()}
     if str(renamed.get("$ref", "")).startswith(SCHEMA_REF):
         renamed["$ref"] = SCHEMA_REF + names[renamed["$ref"].removeprefix(SCHEMA_REF)]
+    enum = renamed.get("enum")
+    if enum and "type" not in renamed and all(isinstance(value, str) for value in enum):
+        renamed["type"] = "string"
     return renamed
 
 
