@@ -30,8 +30,8 @@ does not declare):
   local`'s development server answers them 501 before the app runs. The
   coverage phase tries every other undeclared method (405 from the app).
 - 401/403 without a valid token come from the gateway's authorizer step, not
-  from the app: the document declares them (GatewayError, application/json)
-  next to the app's own problem documents, so they are checked like any other.
+  from the app: problem documents too (infra/api_server.py answers them as the
+  stage's gateway responses say), so they are checked like any other.
 """
 
 import argparse
