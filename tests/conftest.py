@@ -35,6 +35,7 @@ from hypothesis import settings  # noqa: E402
 from moto import mock_aws  # noqa: E402  (after the credentials above)
 
 from infra import bootstrap, emulator  # noqa: E402
+from infra.api_server import answer_refusals_as_deployed  # noqa: E402
 from infra.in_process import route_aws_urls_through_moto  # noqa: E402
 
 # The same examples on every run: the IAM policy test compares the AWS calls of the whole suite
@@ -46,6 +47,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # the app fetches Cognito's JWKS with urllib3, which in-process moto does not see (infra/in_process.py)
 route_aws_urls_through_moto()
+# the test client is chalice's local gateway: API Gateway's own refusals (no token, ...) answered as deployed
+answer_refusals_as_deployed()
 
 # `make test` runs the suite on both cores (pytest-xdist, each worker its own moto) and then the
 # `after_suite` tests, which check what the whole suite did, in a run of their own: the first run
