@@ -1,5 +1,6 @@
 """How courses look on the wire, shared by the catalog and the studio."""
 
+from enum import StrEnum
 from typing import Annotated, Literal
 
 import msgspec
@@ -12,7 +13,7 @@ from chalicelib.store.courses import Course, CourseDetail, LiveSession, Section
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 Level = Literal[LEVELS]  # type: ignore[valid-type]
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$", description="ISO 639-1 code")]
-LessonKind = Literal["video", "document"]
+LessonKind = StrEnum("LessonKind", ["video", "document"])
 
 
 class InstructorRef(msgspec.Struct):

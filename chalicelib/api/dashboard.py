@@ -7,6 +7,7 @@ inside its view: it draws with Pillow, which only DrawingHandler carries (infra/
 import csv
 import io
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, Literal
 
 import msgspec
@@ -21,7 +22,7 @@ dashboard_api = ApiBlueprint(__name__, tag="dashboard")
 
 PNG, CSV = "image/png", "text/csv"
 CourseId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-Granularity = Literal["day", "week", "month"]
+Granularity = StrEnum("Granularity", ["day", "week", "month"])
 Metric = Literal["net", "gross", "refunded", "orders", "enrollments", "completions", "reviews", "questions"]
 
 

@@ -1,6 +1,7 @@
 """Instructors' payout account and payouts with their statements."""
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 # every cold start (measured after `import app`), for the instructors' payout pages alone.
 
 payouts_api = ApiBlueprint(__name__, tag="payouts")
+
+StatementLineKind = StrEnum("StatementLineKind", ["sale", "refund", "returned_payout"])
+PayoutStatus = StrEnum("PayoutStatus", ["in_transit", "paid", "failed"])
 
 
 class PayoutAccountInput(Input):
@@ -38,7 +42,7 @@ class PayoutAccountOut(msgspec.Struct):
 
 
 class StatementLineOut(msgspec.Struct):
-    kind: Literal["sale", "refund", "returned_payout"]
+    kind: StatementLineKind
     amount: SignedMoney
     posted_at: Timestamp
     order_id: str | None = None
@@ -50,7 +54,7 @@ class PayoutOut(msgspec.Struct):
     payout_id: str
     period: str
     amount: MoneyBody
-    status: Literal["in_transit", "paid", "failed"]
+    status: PayoutStatus
     created_at: Timestamp
     bank_code: str
     account_number_masked: str

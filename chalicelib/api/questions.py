@@ -1,5 +1,6 @@
 """Course Q&A: enrolled learners ask, the instructor and enrolled learners answer."""
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
@@ -16,7 +17,7 @@ questions_api = ApiBlueprint(__name__, tag="questions")
 
 PlainText = Annotated[str, msgspec.Meta(min_length=1, max_length=5000, pattern=VISIBLE,
                                         description="plain text, returned as sent (never rendered as HTML)")]
-QuestionStatus = Literal["answered", "unanswered"]
+QuestionStatus = StrEnum("QuestionStatus", ["answered", "unanswered"])
 
 
 class NewQuestion(Input):

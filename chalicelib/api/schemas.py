@@ -5,7 +5,8 @@ strings have bounds. The OpenAPI document is generated from these types.
 """
 
 from datetime import date, datetime
-from typing import Annotated, ClassVar, Generic, Literal, TypeVar
+from enum import StrEnum
+from typing import Annotated, ClassVar, Generic, TypeVar
 
 import msgspec
 
@@ -37,8 +38,10 @@ AwareDateTime = Annotated[datetime, msgspec.Meta(
 # A moment in an answer, RFC 3339 with its offset (a `date-time` to clients): an aware datetime, or the RFC 3339
 # text the store keeps (`clock.to_rfc3339`), which is sent as it is.
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
+# A fixed set of values in an answer is a named enum: one type in the API document, which a client generator
+# makes one enum class of (a Literal is written out in each field, and becomes a class per field).
 # An enrollment's life (chalicelib/store/enrollments.py): it ends when its order is refunded.
-EnrollmentStatus = Literal["active", "completed", "ended"]
+EnrollmentStatus = StrEnum("EnrollmentStatus", ["active", "completed", "ended"])
 Day = Annotated[date, msgspec.Meta(description="A calendar day (YYYY-MM-DD), from 2000-01-01 to 2100-01-01")]
 Position = Annotated[int, msgspec.Meta(ge=0, le=10_000, description="0-based place in its list")]
 
