@@ -3,18 +3,18 @@
 Every import counts: at module level, inside functions and under `if TYPE_CHECKING:`. Each module
 belongs to one layer, and a layer imports only the layers of its row:
 
-| layer    | modules                                                   | may import of the project              |
-|----------|-----------------------------------------------------------|----------------------------------------|
-| app      | `app.py` (wiring only)                                    | api, jobs, base                        |
-| api      | `chalicelib/api/`                                         | api, services, domain, store, base (1) |
-| jobs     | `chalicelib/jobs/`                                        | jobs, services, base                   |
-| services | `chalicelib/services/`                                    | services, adapters, store, domain, base|
-| adapters | `chalicelib/adapters/`, `aws.py`, `http.py`               | adapters, domain, base                 |
-| store    | `chalicelib/store/`                                       | store, domain, base                    |
-| domain   | `chalicelib/domain/`                                      | domain, `chalicelib.money` only        |
-| base     | `chalicelib/__init__.py`, `errors.py`, `config.py`,       | base                                   |
-|          | `clock.py`, `ids.py`, `logs.py`, `metrics.py`,            |                                        |
-|          | `money.py`, `roles.py`                                    |                                        |
+| layer    | modules                                                   | may import of the project                |
+|----------|-----------------------------------------------------------|------------------------------------------|
+| app      | `app.py` (wiring only)                                    | api, jobs, base                          |
+| api      | `chalicelib/api/`                                         | api, services, domain, store, base (1)   |
+| jobs     | `chalicelib/jobs/`                                        | jobs, services, base                     |
+| services | `chalicelib/services/`                                    | services, adapters, store, domain, base  |
+| adapters | `chalicelib/adapters/`, `aws.py`, `http.py`               | adapters, domain, base                   |
+| store    | `chalicelib/store/`                                       | store, domain, base                      |
+| domain   | `chalicelib/domain/`                                      | domain, `chalicelib.money` only          |
+| base     | `chalicelib/__init__.py`, `errors.py`, `config.py`,       | base                                     |
+|          | `clock.py`, `ids.py`, `logs.py`, `metrics.py`,            |                                          |
+|          | `money.py`, `roles.py`                                    |                                          |
 
 (1) and `api/admin.py` the jobs registry, `chalicelib.jobs` (the admin trigger runs jobs by name), and
 `api/pagination.py` the stage's cursor key (`adapters/secrets.py`: cursors are signed at the edge). The api
