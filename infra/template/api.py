@@ -17,14 +17,16 @@ def _problem_template(error: errors.DomainError | None) -> str:
     """A problem document as an API Gateway response template (VTL).
 
     Without an error (the gateway's catch-all answers) the code is the gateway's response type
-    (`THROTTLED`, `INTEGRATION_TIMEOUT`, ...) and the title its message.
+    (`THROTTLED`, `INTEGRATION_TIMEOUT`, ...) and the title its message; `status` is left out there,
+    since a gateway response template has no variable for its status code (the HTTP status says it).
+    `errors` is always there, empty, as in every problem document the app sends.
     """
     if error is None:
         return ('{"type": "about:blank", "title": $context.error.messageString, '
-                '"detail": $context.error.messageString, "code": "$context.error.responseType"}')
+                '"detail": $context.error.messageString, "code": "$context.error.responseType", "errors": []}')
     problem = problem_of(error)
     return json.dumps({"type": problem.type, "title": problem.title, "status": problem.status,
-                       "detail": problem.detail, "code": problem.code})
+                       "detail": problem.detail, "code": problem.code, "errors": []})
 
 
 def gateway_responses(environment: dict) -> dict:
