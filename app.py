@@ -11,6 +11,7 @@ from chalicelib.api.application import ClasspayApp
 from chalicelib.api.auth import auth_api
 from chalicelib.api.authorizer import authorizer_blueprint
 from chalicelib.api.catalog import catalog_api
+from chalicelib.api.checkouts import checkouts_api
 from chalicelib.api.dashboard import dashboard_api
 from chalicelib.api.edge import http_middleware
 from chalicelib.api.learning import learning_api
@@ -32,8 +33,8 @@ configure_logs(app.log, logging.INFO)  # JSON lines with request and caller ids,
 app.register_blueprint(authorizer_blueprint)
 app.api.binary_types.append("application/pdf")  # certificates; clients send `Accept: application/pdf`
 app.api.binary_types.append("image/png")  # the dashboard chart; clients send `Accept: image/png`
-for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api, orders_api, reconciliation_api,
-                  learning_api, reviews_api, questions_api, payouts_api, dashboard_api):
+for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api, orders_api, checkouts_api,
+                  reconciliation_api, learning_api, reviews_api, questions_api, payouts_api, dashboard_api):
     app.register_blueprint(blueprint)
 app.register_middleware(http_middleware(app), "http")
 
@@ -53,6 +54,11 @@ def scheduled_publishing(event):
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def topup_expiry(event):
     return _run_job("topup_expiry")
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def checkout_expiry(event):
+    return _run_job("checkout_expiry")
 
 
 @app.schedule(Cron(0, 15, "*", "*", "?", "*"))  # daily, 00:00 KST

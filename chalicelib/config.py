@@ -81,6 +81,12 @@ def topup_expiry_minutes() -> int:
     return _int_setting("TOPUP_EXPIRY_MINUTES", 30)
 
 
+def checkout_expiry_minutes() -> int:
+    """How long a pending checkout holds its seats and wallet part: the PG's 30 minutes for the payer's
+    authentication plus 10 to confirm (`domain/checkout.py`)."""
+    return _int_setting("CHECKOUT_EXPIRY_MINUTES", 40)
+
+
 def idempotency_retention_hours() -> int:
     """How long an Idempotency-Key is remembered (DynamoDB TTL removes it afterwards)."""
     return max(24, _int_setting("IDEMPOTENCY_RETENTION_HOURS", 24))

@@ -96,6 +96,11 @@ MATRIX = {
     ("POST", "/orders"): (lambda w: {"course_id": w.ids["course_id"]},
                           learners_only(402, enrolled=409)),
     ("GET", "/orders"): (None, learners_only(200)),
+    ("POST", "/checkouts"): (lambda w: {"items": [{"course_id": w.ids["course_id"]}]},
+                             learners_only(201, enrolled=409)),
+    ("GET", "/checkouts/{checkout_id}"): (None, learners_only(404, learner=200, admin=200)),
+    ("POST", "/checkouts/{checkout_id}/confirm"): (
+        {"payment_key": "decline", "amount": {"amount": PRICE, "currency": "KRW"}}, learners_only(404, learner=402)),
     ("GET", "/orders/{order_id}"): (None, learners_only(404, enrolled=200, admin=200)),
     ("POST", "/orders/{refunded_order_id}/refund"): (
         {"reason": "again"}, learners_only(404, refunded=422, admin=422)),
@@ -242,6 +247,9 @@ def world(api, functions):
     assert spent.status_code == 201, spent.body  # the refund is spent: this learner cannot buy again
 
     topup = start_topup(api, tokens["learner"], 10_000)
+    checkout = api.post("/checkouts", {"items": [{"course_id": course_id}]}, token=tokens["learner"],
+                        headers={"Idempotency-Key": new_key()})
+    assert checkout.status_code == 201, checkout.body
     for instructor in INSTRUCTORS:  # so that reading the payout account has one to show, and payouts go there
         account = api.call("PUT", "/instructor/payout-account", token=tokens[instructor],
                            body={"bank_code": "004", "account_number": "123456-78-901234", "holder_name": "Matrix"})
@@ -259,7 +267,7 @@ def world(api, functions):
     world.ids.update(
         course_id=course_id, section_id=section_id, lesson_id=lesson_id,
         session_id=session.json_body["session_id"], order_id=enrolled.order_id, refunded_order_id=refunded.order_id,
-        topup_id=topup["topup_id"], review_id=review.json_body["review_id"],
+        topup_id=topup["topup_id"], checkout_id=checkout.json_body["checkout_id"], review_id=review.json_body["review_id"],
         question_id=question.json_body["question_id"], verification_id=certificate.json_body["verification_id"],
         job_name="topup_expiry", spare_section_id=spare_section_id, payout_id=payout["payout_id"],
         spare_lesson_id=spare_lesson.json_body["lesson_id"],

@@ -2,7 +2,8 @@
 
 `checkout` hands out the `payment_key` to confirm with; confirming with it approves the top-up, with
 `decline` (`DECLINE_KEY`) or any other key declines it. Keys are derived from the order id and amount, so
-the fake keeps no state and works on any number of Lambda containers.
+approving needs no state and works on any number of Lambda containers. Cancels are remembered by order id
+for as long as the process lives (`CANCELLED`, which tests read): a cancelled payment is not confirmed again.
 """
 
 import hashlib
@@ -12,6 +13,7 @@ from chalicelib.adapters.payments import Checkout, Confirmation
 from chalicelib.money import Money
 
 DECLINE_KEY = "decline"
+CANCELLED: dict[str, str] = {}  # order id -> the cancel's reason
 
 
 class FakePayments:
@@ -31,8 +33,12 @@ class FakePayments:
         if payment_key == DECLINE_KEY:
             raise errors.PaymentDeclined("The card was declined (fake gateway)")
         if payment_key != self._key_for(order_id, amount):
-            raise errors.PaymentDeclined("The gateway knows no such payment for this top-up (fake gateway)")
+            raise errors.PaymentDeclined("The gateway knows no such payment for this order (fake gateway)")
+        if order_id in CANCELLED:
+            raise errors.PaymentDeclined("This payment was cancelled (fake gateway)")
         return Confirmation(payment_key, order_id, amount)
 
     def cancel(self, payment_key: str, order_id: str, reason: str) -> None:
-        """The fake only ever confirms the amount asked for, so it has nothing to give back."""
+        """Gives the payment back: remembered, so it is never confirmed again (a second cancel is a no-op, as
+        the real gateway's cancel under its idempotency key)."""
+        CANCELLED.setdefault(order_id, reason)

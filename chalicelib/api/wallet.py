@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 wallet_api = ApiBlueprint(__name__, tag="wallet")
 
-WalletEntryKind = StrEnum("WalletEntryKind", ["topup", "purchase", "refund"])  # the transfers that move a wallet
+# the transfers that move a wallet: a checkout's hold takes its wallet part, a void gives it back
+WalletEntryKind = StrEnum("WalletEntryKind", ["topup", "purchase", "refund", "checkout_hold", "checkout_void"])
 TopupStatus = StrEnum("TopupStatus", ["pending", "confirmed", "declined", "expired"])
 PaymentKey = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_\-]+$")]
 

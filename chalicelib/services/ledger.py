@@ -90,11 +90,12 @@ class AccountKind(enum.StrEnum):
     INSTRUCTOR_PAID_OUT = "instructor_paid_out"  # what has been paid to the instructor, all time
     PLATFORM_REVENUE = "platform_revenue"
     GATEWAY_CLEARING = "gateway_clearing"
+    CHECKOUT_HOLDS = "checkout_holds"  # the wallet part a pending checkout holds; owned by the checkout
 
 
 OWNED_KINDS = frozenset({
     AccountKind.LEARNER_WALLET, AccountKind.INSTRUCTOR_PENDING, AccountKind.INSTRUCTOR_AVAILABLE,
-    AccountKind.INSTRUCTOR_IN_TRANSIT, AccountKind.INSTRUCTOR_PAID_OUT,
+    AccountKind.INSTRUCTOR_IN_TRANSIT, AccountKind.INSTRUCTOR_PAID_OUT, AccountKind.CHECKOUT_HOLDS,
 })
 HOT_KINDS = frozenset({AccountKind.PLATFORM_REVENUE, AccountKind.GATEWAY_CLEARING})
 # Accounts that may hold a negative balance: the clearing account is where money enters the ledger.
@@ -185,6 +186,11 @@ def platform_revenue(currency: str) -> Account:
 
 def gateway_clearing(currency: str) -> Account:
     return Account(AccountKind.GATEWAY_CLEARING, currency)
+
+
+def checkout_holds(checkout_id: str, currency: str) -> Account:
+    """The wallet part a pending checkout holds: one account per checkout, so checkouts never share an item."""
+    return Account(AccountKind.CHECKOUT_HOLDS, currency, checkout_id)
 
 
 @dataclass(frozen=True)
@@ -311,6 +317,46 @@ def payout_outcome_transfer(payout: "Payout", paid: bool) -> Transfer:
     return Transfer(f"{kind}:{instructor}:{payout.period}", kind,
                     (debit(instructor_in_transit(instructor, amount.currency), amount), credit(to, amount)),
                     memo={"payout_id": payout.payout_id, "period": payout.period})
+
+
+CHECKOUT_HOLD, CHECKOUT_VOID, CHECKOUT_POST = "checkout_hold", "checkout_void", "checkout"
+
+
+def checkout_hold_transfer(checkout_id: str, learner_id: str, amount: Money) -> Transfer:
+    """A pending checkout holds its wallet part: wallet -> the checkout's held account (a two-phase transfer's
+    pending half; `checkout_post_transfer` posts it, `checkout_void_transfer` voids it, one of them once)."""
+    return Transfer(f"{CHECKOUT_HOLD}:{checkout_id}", CHECKOUT_HOLD,
+                    (debit(learner_wallet(learner_id, amount.currency), amount),
+                     credit(checkout_holds(checkout_id, amount.currency), amount)),
+                    memo={"checkout_id": checkout_id})
+
+
+def checkout_void_transfer(checkout_id: str, learner_id: str, amount: Money) -> Transfer:
+    """A checkout not paid (declined, expired, cancelled): its held wallet part back to the wallet."""
+    return Transfer(f"{CHECKOUT_VOID}:{checkout_id}", CHECKOUT_VOID,
+                    (debit(checkout_holds(checkout_id, amount.currency), amount),
+                     credit(learner_wallet(learner_id, amount.currency), amount)),
+                    memo={"checkout_id": checkout_id})
+
+
+def checkout_post_transfer(checkout_id: str, orders: list["Order"], amount_due: Money,
+                           wallet_amount: Money) -> Transfer | None:
+    """A paid checkout: what the gateway captured (`amount_due`, from clearing) and the held wallet part pay
+    each instructor's pending share of their orders and the platform's fees. None for a free cart."""
+    currency = amount_due.currency
+    shares: dict[str, Money] = {}
+    for order in orders:
+        shares[order.instructor_id] = shares.get(order.instructor_id, Money.zero(currency)) + order.instructor_share
+    fees = sum((order.platform_fee for order in orders), Money.zero(currency))
+    legs = _nonzero(debit(gateway_clearing(currency), amount_due),
+                    debit(checkout_holds(checkout_id, currency), wallet_amount),
+                    *(credit(instructor_pending(instructor, currency), share)
+                      for instructor, share in sorted(shares.items())),
+                    credit(platform_revenue(currency), fees))
+    if not legs:
+        return None
+    return Transfer(f"{CHECKOUT_POST}:{checkout_id}", CHECKOUT_POST, legs,
+                    memo={"checkout_id": checkout_id, "order_ids": ",".join(order.order_id for order in orders)})
 
 
 @dataclass(frozen=True)

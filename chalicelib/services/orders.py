@@ -30,21 +30,34 @@ from chalicelib.store.orders import Order
 from chalicelib.store.transactions import UnitOfWork, retry_on_contention
 
 
-def _price_with_coupon(course_id: str, price: Money, code: str | None, now: datetime) -> tuple[Money, str | None]:
-    """The discount a coupon gives on `price` (checked again, atomically, when it is redeemed)."""
-    if not code:
-        return Money.zero(price.currency), None
-    code = pricing.coupon_code(code)
+def coupon_discount(course_id: str, price: Money, code: str, now: datetime) -> Money | None:
+    """The discount the course's coupon `code` (as stored) gives on `price`, or None when the course has no
+    usable coupon of that code (checked again, atomically, when it is redeemed)."""
     coupon = coupons.get(course_id, code)
     if coupon is None or not pricing.coupon_usable(
             expires_at=datetime.fromisoformat(coupon.expires_at), redemptions=coupon.redemptions,
             max_redemptions=coupon.max_redemptions, now=now):
-        raise errors.ValidationFailed.on("coupon_code", "no such coupon for this course, or it has expired or run out")
+        return None
     if coupon.kind == coupons.PERCENT:
-        return pricing.percent_off(price, coupon.value), code
+        return pricing.percent_off(price, coupon.value)
     if coupon.currency != price.currency:
         raise errors.ValidationFailed.on("coupon_code", "this coupon is in another currency")
-    return pricing.amount_off(price, Money(coupon.value, coupon.currency)), code
+    return pricing.amount_off(price, Money(coupon.value, coupon.currency))
+
+
+COUPON_REFUSED = "no such coupon for this course, or it has expired or run out"
+COUPON_RAN_OUT = "this coupon has just run out or expired"
+
+
+def _price_with_coupon(course_id: str, price: Money, code: str | None, now: datetime) -> tuple[Money, str | None]:
+    """The discount a coupon gives on `price`."""
+    if not code:
+        return Money.zero(price.currency), None
+    code = pricing.coupon_code(code)
+    discount = coupon_discount(course_id, price, code, now)
+    if discount is None:
+        raise errors.ValidationFailed.on("coupon_code", COUPON_REFUSED)
+    return discount, code
 
 
 def _seat_refusal(session: courses.LiveSession | None, session_id: str, now_iso: str) -> errors.DomainError | None:
@@ -57,7 +70,7 @@ def _seat_refusal(session: courses.LiveSession | None, session_id: str, now_iso:
     return None
 
 
-def _seat_problem(course_id: str, session_id: str, now_iso: str) -> errors.DomainError:
+def seat_problem(course_id: str, session_id: str, now_iso: str) -> errors.DomainError:
     """Why the seat's condition failed (a read that still shows a seat was behind the write: sold out)."""
     return _seat_refusal(courses.get_session(course_id, session_id), session_id, now_iso) or errors.SoldOut()
 
@@ -86,13 +99,13 @@ def buy_course(learner_id: str, course_id: str, session_id: str | None, coupon_c
 
     def attempt() -> Order:
         if next(tries) and order.session_id:  # a retry after contention: the seats may be gone meanwhile
-            _refuse_a_seat_no_longer_free(order.course_id, order.session_id, clock.to_rfc3339(now))
+            refuse_a_seat_no_longer_free(order.course_id, order.session_id, clock.to_rfc3339(now))
         return _commit_purchase(order, receipt, tz)
 
     return retry_on_contention(attempt)
 
 
-def _refuse_a_seat_no_longer_free(course_id: str, session_id: str, now_iso: str) -> None:
+def refuse_a_seat_no_longer_free(course_id: str, session_id: str, now_iso: str) -> None:
     """Before retrying a purchase that lost a TransactionConflict: a session that filled up (or started)
     meanwhile answers SOLD_OUT (or its reason) at once, as the transaction's condition would. Without this
     read, buyers of a sold-out session kept retrying transactions that could only fail, contending for the
@@ -104,10 +117,10 @@ def _refuse_a_seat_no_longer_free(course_id: str, session_id: str, now_iso: str)
         raise refusal
 
 
-def _commit_purchase(order: Order, receipt: Receipt, tz) -> Order:
+def add_paid_order(uow: UnitOfWork, order: Order) -> None:
+    """A paid order with its enrollment and the course's sales count: refused if the learner is enrolled
+    already (`AlreadyEnrolled`), then if the course is no longer for sale (`NotFound`)."""
     now_iso = clock.to_rfc3339(order.created_at)
-    uow = UnitOfWork()
-    # Added in the order their refusals should win: already enrolled, then unlisted, sold out, coupon, funds.
     enrollments.add_enroll(uow, enrollments.Enrollment(
         enrollment_id=order.enrollment_id, learner_id=order.learner_id, course_id=order.course_id,
         instructor_id=order.instructor_id, order_id=order.order_id, session_id=order.session_id,
@@ -116,14 +129,21 @@ def _commit_purchase(order: Order, receipt: Receipt, tz) -> Order:
     ))
     courses.add_count_enrollment(uow, order.course_id, +1,
                                  on_fail=lambda: errors.NotFound(f"No course {order.course_id} for sale"))
-    if order.session_id:
-        courses.add_take_seat(uow, order.course_id, order.session_id, now_iso,
-                              on_fail=lambda: _seat_problem(order.course_id, order.session_id, now_iso))
-    if order.coupon_code:
-        coupons.add_redeem(uow, order.course_id, order.coupon_code, now_iso, on_fail=lambda: errors.ValidationFailed.on(
-            "coupon_code", "this coupon has just run out or expired"))
     settles_at = clock.to_rfc3339(settlement.settles_at(order.created_at, config.settlement_hold_days()))
     store.add_create(uow, order, settles_at)
+
+
+def _commit_purchase(order: Order, receipt: Receipt, tz) -> Order:
+    now_iso = clock.to_rfc3339(order.created_at)
+    uow = UnitOfWork()
+    # Added in the order their refusals should win: already enrolled, then unlisted, sold out, coupon, funds.
+    add_paid_order(uow, order)
+    if order.session_id:
+        courses.add_take_seat(uow, order.course_id, order.session_id, now_iso,
+                              on_fail=lambda: seat_problem(order.course_id, order.session_id, now_iso))
+    if order.coupon_code:
+        coupons.add_redeem(uow, order.course_id, order.coupon_code, now_iso,
+                           on_fail=lambda: errors.ValidationFailed.on("coupon_code", COUPON_RAN_OUT))
     transfer = ledger.purchase_transfer(order)
     if transfer:  # a 100% coupon moves no money
         ledger.add_transfer(uow, transfer, now=order.created_at)

@@ -27,6 +27,8 @@ reading every enrollment; see `store/admin_scans.py`):
 - each ended enrollment's order was refunded, with its refund transfer posted;
 - each paid order is the order of an enrollment that grants access;
 - no live session holds more bookings than seats;
+- each checkout's held account holds its wallet part while the checkout is pending and nothing once it
+  ended, and no hold was both posted (`checkout:<id>`) and voided (`checkout_void:<id>`);
 - each refund in the ledger (a `refund:<order_id>` credit to a learner's wallet, gathered while the
   wallets are read) has its order, and that order is refunded; an order is refunded at most once
   (the order records one refund) and never beyond what it paid.
@@ -42,11 +44,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib import clock
+from chalicelib.domain import checkout
 from chalicelib.domain.revenue import net_revenue
 from chalicelib.money import CURRENCIES, Money
 from chalicelib.services import ledger
 from chalicelib.services.ledger import Account, AccountKind
-from chalicelib.store import admin_scans, daily_stats, enrollments, orders
+from chalicelib.store import admin_scans, checkouts, daily_stats, enrollments, orders
 from chalicelib.store import ledger as store
 
 log = logging.getLogger("classpay.reconciliation")
@@ -148,7 +151,8 @@ def check_account(account: Account) -> AccountCheck:
     return AccountCheck(account, total, count, violations, sales, tuple(refunds))
 
 
-SALES_TRANSFERS = ("order:", "refund:")  # the transfers of orders and their refunds (ids per business event)
+# the transfers of orders (bought from the wallet, or paid by a checkout) and their refunds (ids per business event)
+SALES_TRANSFERS = ("order:", f"{ledger.CHECKOUT_POST}:", "refund:")
 SALES_ACCOUNTS = frozenset({AccountKind.INSTRUCTOR_PENDING, AccountKind.INSTRUCTOR_AVAILABLE})
 
 
@@ -192,7 +196,8 @@ def run(now: datetime | None = None) -> Report:
     violations: list[Violation] = []
     ledger_sales: dict[tuple[str, str], int] = {}
     refunds: dict[str | None, list[RefundPosting]] = {}  # by the order each names
-    for account in _accounts():
+    accounts = _accounts()
+    for account in accounts:
         check = check_account(account)
         if check.violations:
             check = check_account(account)  # once more: a transfer may have committed meanwhile
@@ -209,6 +214,7 @@ def run(now: datetime | None = None) -> Report:
         kind = str(account.kind)
         currency_totals.by_kind[kind] = currency_totals.by_kind.get(kind, 0) + check.entries_sum
     violations.extend(_sales_violations(refunds))
+    violations.extend(_hold_violations([account for account in accounts if account.kind == AccountKind.CHECKOUT_HOLDS]))
     violations.extend(_dashboard_violations(ledger_sales))
     for currency_totals in totals.values():
         if currency_totals.entries_sum != 0:
@@ -234,7 +240,7 @@ def _sales_violations(refunds: dict[str | None, list[RefundPosting]]) -> list[Vi
             access_order_ids.add(order.order_id)
             if order.status != orders.PAID:
                 found.append(Violation("enrollment_has_a_paid_order", f"{where}: order is {order.status}"))
-            elif order.total.amount and not ledger.transfer_posted(f"order:{order.order_id}"):
+            elif order.total.amount and not ledger.transfer_posted(_purchase_transfer_id(order)):
                 found.append(Violation("paid_order_is_in_the_ledger", f"{where}: purchase transfer missing"))
         elif order.status != orders.REFUNDED or (
                 order.refund_amount and order.refund_amount.amount and order.order_id not in refunds
@@ -290,3 +296,32 @@ def _refund_violations(order_id: str | None, order: orders.Order | None,
 
 def total(report: Report, currency: str, kind: AccountKind) -> Money:
     return Money(report.totals[currency].by_kind.get(str(kind), 0), currency)
+
+
+def _purchase_transfer_id(order: orders.Order) -> str:
+    """The transfer that paid an order: its checkout's, or its own purchase from the wallet."""
+    return f"{ledger.CHECKOUT_POST}:{order.checkout_id}" if order.checkout_id else f"order:{order.order_id}"
+
+
+def _hold_violations(held: list[Account]) -> list[Violation]:
+    """Each checkout's held account holds what the checkout holds (its wallet part while pending, nothing
+    once it ended), and its hold was posted or voided, never both."""
+    found = []
+    for account in held:
+        problem = _hold_problem(account) and _hold_problem(account)  # once more: a checkout may have ended meanwhile
+        if problem:
+            found.append(Violation(problem[0], f"checkout {account.owner_id}: {problem[1]}", account.account_id,
+                                   account.currency))
+    return found
+
+
+def _hold_problem(account: Account) -> tuple[str, str] | None:
+    entries = list(ledger.entries_of(account))
+    if {ledger.CHECKOUT_POST, ledger.CHECKOUT_VOID} <= {entry.transfer_kind for entry in entries}:
+        return "hold_posted_or_voided", "its hold was both posted and voided"
+    record = checkouts.get(account.owner_id)
+    held = sum(entry.amount.amount for entry in entries)
+    expected = record.wallet_amount.amount if record is not None and record.status == checkout.PENDING else 0
+    if record is None or held != expected:
+        return "holds_equal_held_balances", f"holds {held}, the checkout ({record and record.status}) {expected}"
+    return None

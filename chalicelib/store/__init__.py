@@ -18,6 +18,7 @@ def all_models() -> tuple:
     from chalicelib.store import ledger
     from chalicelib.store.auth_attempts import AuthAttemptItem
     from chalicelib.store.certificates import CertificateItem
+    from chalicelib.store.checkouts import CheckoutItem
     from chalicelib.store.coupons import CouponItem
     from chalicelib.store.courses import CatalogItem
     from chalicelib.store.daily_stats import DailyStatsItem
@@ -37,7 +38,7 @@ def all_models() -> tuple:
     return (
         UserItem, CatalogItem, CourseTermItem, EnrollmentItem, *ledger.MODELS, IdempotencyItem, TopupItem, OrderItem,
         CouponItem, CertificateItem, ReviewItem, QnaItem, PayoutAccountItem, PayoutItem, DailyStatsItem, SentMailItem,
-        ReconciliationRunItem, AuthAttemptItem,
+        ReconciliationRunItem, AuthAttemptItem, CheckoutItem,
     )
 
 

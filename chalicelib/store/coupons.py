@@ -8,6 +8,7 @@ Access patterns
     look a coupon up at checkout ......... GetItem (course_id, code)
     redeem inside the purchase ........... Update redemptions + 1 if redemptions < max_redemptions
                                            and not expired (never over-redeemed under concurrency)
+    give back (a checkout not paid) ...... Update redemptions - 1, inside the release of its holds
     a course's coupons (studio) .......... Query course_id
     create ............................... PutItem if the code is new for the course
 """
@@ -84,3 +85,9 @@ def add_redeem(uow: UnitOfWork, course_id: str, code: str, now_iso: str, on_fail
         condition=(CouponItem.redemptions < CouponItem.max_redemptions) & (CouponItem.expires_at > now_iso),
         on_fail=on_fail,
     )
+
+
+def add_give_back(uow: UnitOfWork, course_id: str, code: str) -> None:
+    """Undo a redemption held by a checkout that was never paid (declined, expired or cancelled)."""
+    uow.update(CouponItem(course_id, code), actions=[CouponItem.redemptions.add(-1)],
+               condition=CouponItem.redemptions > 0)

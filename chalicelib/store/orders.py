@@ -95,6 +95,7 @@ class OrderItem(Model):
     refund_reason = UnicodeAttribute(null=True)
     refunded_by = UnicodeAttribute(null=True)
     refunded_at = UTCDateTimeAttribute(null=True)
+    checkout_id = UnicodeAttribute(null=True)  # the checkout that paid it (None: bought from the wallet)
 
     by_learner = ByLearner()
     by_instructor = ByInstructor()
@@ -123,6 +124,7 @@ class Order:
     refund_amount: Money | None = None
     refund_reason: str | None = None
     refunded_at: datetime | None = None
+    checkout_id: str | None = None
 
 
 def to_order(item: OrderItem) -> Order:
@@ -132,7 +134,7 @@ def to_order(item: OrderItem) -> Order:
         item.enrollment_id, item.status, money(item.price), money(item.discount), money(item.total),
         money(item.platform_fee), money(item.instructor_share), item.coupon_code, item.created_at,
         item.settled_at, item.refund_id, money(item.refund_amount) if item.refund_amount is not None else None,
-        item.refund_reason, item.refunded_at,
+        item.refund_reason, item.refunded_at, item.checkout_id,
     )
 
 
@@ -152,7 +154,7 @@ def add_create(uow: UnitOfWork, order: Order, settles_at: str) -> None:
             total=order.total.amount, platform_fee=order.platform_fee.amount,
             instructor_share=order.instructor_share.amount, coupon_code=order.coupon_code,
             created_at=order.created_at, settle_shard=UNSETTLED if order.instructor_share.amount else None,
-            settles_at=settles_at,
+            settles_at=settles_at, checkout_id=order.checkout_id,
         ),
         condition=OrderItem.order_id.does_not_exist(),
         on_fail=lambda: errors.Conflict("This order exists already"),

@@ -1,0 +1,250 @@
+"""Checkout through the payment gateway, over HTTP: holds, confirm, decline, expiry, retries and races."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.adapters import fake_payments
+from chalicelib.jobs import JOBS
+from tests.support.courses import STUDIO, make_course
+from tests.support.money import (
+    assert_problem,
+    assert_reconciled,
+    balance,
+    confirm,
+    course_with_session,
+    dynamodb_fails,
+    krw,
+    new_key,
+    start_topup,
+)
+
+
+def _in(hours):
+    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+
+
+@pytest.fixture(scope="module")
+def admin(api):
+    return api.admin_token()
+
+
+@pytest.fixture
+def instructor(api):
+    return api.token_for(roles=["instructor"])
+
+
+def funded(api, amount=100_000):
+    token = api.token_for(roles=["learner"])
+    assert confirm(api, token, start_topup(api, token, amount)).status_code == 200
+    return token
+
+
+def start(api, token, items, key=None, **extra):
+    return api.post("/checkouts", {"items": items, **extra}, token=token,
+                    headers={"Idempotency-Key": key or new_key("checkout")})
+
+
+def pay(api, token, checkout, key=None, **overrides):
+    body = {"amount": checkout["amount_due"]}
+    if checkout["payment"]:
+        body["payment_key"] = checkout["payment"]["payment_key"]
+    return api.post(f"/checkouts/{checkout['checkout_id']}/confirm", {**body, **overrides}, token=token,
+                    headers={"Idempotency-Key": key or new_key("confirm")})
+
+
+def seats_left(api, course_id):
+    return api.get(f"/courses/{course_id}").json_body["sessions"][0]["seats_left"]
+
+
+def pending_share(api, instructor):
+    return api.get("/instructor/balance", token=instructor).json_body["pending"]["amount"]
+
+
+def my_orders(api, token):
+    return api.get("/orders", token=token).json_body["items"]
+
+
+def expire_all(minutes=41):
+    return JOBS["checkout_expiry"].run(datetime.now(UTC) + timedelta(minutes=minutes))
+
+
+def test_a_card_and_wallet_checkout_of_two_courses_enrolls_and_pays_each_instructor(api, admin, instructor):
+    other_instructor = api.token_for(roles=["instructor"])
+    course_id, session_id = course_with_session(api, instructor, capacity=5, starts_at=_in(30), amount=30_000)
+    second = make_course(api, other_instructor, amount=20_000)
+    learner = funded(api, 50_000)
+    created = start(api, learner, [{"course_id": course_id, "session_id": session_id}, {"course_id": second}],
+                    wallet_amount=krw(15_000))
+    assert created.status_code == 201, created.body
+    checkout = created.json_body
+    assert checkout["status"] == "pending"
+    assert [item["total"]["amount"] for item in checkout["items"]] == [30_000, 20_000]
+    assert checkout["total"] == krw(50_000) and checkout["wallet_amount"] == krw(15_000)
+    assert checkout["amount_due"] == krw(35_000)
+    payment = checkout["payment"]
+    assert payment["gateway"] == "fake" and payment["order_id"] == checkout["checkout_id"]
+    assert payment["amount"] == krw(35_000) and payment["order_name"].endswith("외 1건") and payment["payment_key"]
+    expires = datetime.fromisoformat(checkout["expires_at"])
+    assert timedelta(minutes=39) < expires - datetime.now(UTC) <= timedelta(minutes=40)
+    # the holds: the seat is taken, the wallet part cannot be spent elsewhere
+    assert seats_left(api, course_id) == 4 and balance(api, learner) == 35_000
+    assert_reconciled(api, admin)
+
+    paid = pay(api, learner, checkout)
+    assert paid.status_code == 200, paid.body
+    assert paid.json_body["status"] == "paid"
+    assert sorted(order["course_id"] for order in paid.json_body["orders"]) == sorted([course_id, second])
+    assert {order["course_id"] for order in my_orders(api, learner)} == {course_id, second}
+    assert seats_left(api, course_id) == 4 and balance(api, learner) == 35_000
+    assert pending_share(api, instructor) == 24_000 and pending_share(api, other_instructor) == 16_000
+    assert api.get(f"/checkouts/{checkout['checkout_id']}", token=learner).json_body["status"] == "paid"
+    assert api.get(f"/checkouts/{checkout['checkout_id']}", token=admin).status_code == 200
+    assert api.get(f"/checkouts/{checkout['checkout_id']}", token=funded(api, 1_000)).status_code == 404
+    assert_reconciled(api, admin)
+
+
+def test_a_checkout_the_wallet_and_a_coupon_cover_confirms_without_the_gateway(api, admin, instructor):
+    course_id = make_course(api, instructor, amount=40_000)
+    assert api.post(f"{STUDIO}/{course_id}/coupons", {"code": "QUARTER", "kind": "percent", "value": 25,
+                                                     "max_redemptions": 5, "expires_at": _in(24)},
+                    token=instructor).status_code == 201
+    other = make_course(api, instructor, amount=10_000)
+    learner = funded(api, 50_000)
+    created = start(api, learner, [{"course_id": course_id}, {"course_id": other}], coupon_code="quarter",
+                    wallet_amount=krw(40_000))
+    assert created.status_code == 201, created.body
+    checkout = created.json_body
+    assert [item["discount"]["amount"] for item in checkout["items"]] == [10_000, 0]  # the coupon's course only
+    assert checkout["amount_due"] == krw(0) and checkout["payment"] is None
+    paid = pay(api, learner, checkout)
+    assert paid.status_code == 200 and paid.json_body["status"] == "paid", paid.body
+    assert balance(api, learner) == 10_000 and pending_share(api, instructor) == 32_000
+    assert api.get(f"{STUDIO}/{course_id}/coupons", token=instructor).json_body[0]["redemptions"] == 1
+    assert_reconciled(api, admin)
+
+
+def test_refusals_name_their_reason_and_hold_nothing(api, admin, instructor):
+    course_id, session_id = course_with_session(api, instructor, capacity=1, starts_at=_in(30), amount=30_000)
+    learner = funded(api, 20_000)
+    assert start(api, learner, [{"course_id": "nope"}]).status_code == 404
+    assert start(api, instructor, [{"course_id": course_id}]).status_code == 403  # instructors are not learners
+    owner = api.token_for(roles=["learner", "instructor"])
+    own = make_course(api, owner)
+    assert start(api, owner, [{"course_id": own}]).status_code == 403
+    coupon = start(api, learner, [{"course_id": course_id}], coupon_code="NOSUCH")
+    assert coupon.status_code == 422 and coupon.json_body["errors"][0]["field"] == "coupon_code"
+    broke = start(api, learner, [{"course_id": course_id}], wallet_amount=krw(25_000))
+    assert broke.status_code == 402 and broke.json_body["code"] == "INSUFFICIENT_FUNDS"
+    too_much = start(api, learner, [{"course_id": course_id}], wallet_amount=krw(30_001))
+    assert too_much.status_code == 422 and too_much.json_body["errors"][0]["field"] == "wallet_amount.amount"
+    twice = start(api, learner, [{"course_id": course_id}, {"course_id": course_id}])
+    assert twice.status_code == 422 and twice.json_body["errors"][0]["field"] == "items[1].course_id"
+    assert start(api, learner, []).status_code == 422
+    assert start(api, learner, [{"course_id": f"c{n}"} for n in range(11)]).status_code == 422
+    first = start(api, funded(api, 1_000), [{"course_id": course_id, "session_id": session_id}])
+    assert first.status_code == 201
+    sold_out = start(api, learner, [{"course_id": course_id, "session_id": session_id}])
+    assert sold_out.status_code == 409 and sold_out.json_body["code"] == "SOLD_OUT"
+    bought = start(api, learner, [{"course_id": course_id}], wallet_amount=krw(0))
+    assert pay(api, learner, bought.json_body).status_code == 200
+    again = start(api, learner, [{"course_id": course_id}])
+    assert again.status_code == 409 and again.json_body["code"] == "ALREADY_ENROLLED"
+    assert balance(api, learner) == 20_000
+    assert_reconciled(api, admin)
+
+
+def test_a_confirm_for_another_amount_is_refused_naming_it(api, instructor):
+    course_id = make_course(api, instructor, amount=10_000)
+    learner = funded(api, 1_000)
+    checkout = start(api, learner, [{"course_id": course_id}]).json_body
+    wrong = pay(api, learner, checkout, amount=krw(9_000))
+    assert wrong.status_code == 422 and wrong.json_body["errors"][0]["field"] == "amount"
+    assert pay(api, funded(api, 1_000), checkout).status_code == 404
+
+
+def test_a_declined_payment_fails_the_checkout_and_releases_its_holds(api, admin, instructor):
+    course_id, session_id = course_with_session(api, instructor, capacity=2, starts_at=_in(30), amount=30_000)
+    assert api.post(f"{STUDIO}/{course_id}/coupons", {"code": "TENOFF", "kind": "fixed", "value": 10_000,
+                                                     "max_redemptions": 1, "expires_at": _in(24)},
+                    token=instructor).status_code == 201
+    learner = funded(api, 10_000)
+    checkout = start(api, learner, [{"course_id": course_id, "session_id": session_id}], coupon_code="TENOFF",
+                     wallet_amount=krw(5_000)).json_body
+    assert seats_left(api, course_id) == 1 and balance(api, learner) == 5_000
+    declined = pay(api, learner, checkout, payment_key="decline")
+    assert declined.status_code == 402 and declined.json_body["code"] == "PAYMENT_DECLINED"
+    got = api.get(f"/checkouts/{checkout['checkout_id']}", token=learner).json_body
+    assert got["status"] == "failed" and got["failure_reason"]
+    assert seats_left(api, course_id) == 2 and balance(api, learner) == 10_000
+    assert api.get(f"{STUDIO}/{course_id}/coupons", token=instructor).json_body[0]["redemptions"] == 0
+    assert pay(api, learner, checkout).status_code == 402  # a failed checkout stays failed
+    expire_all()  # nothing of this checkout is released twice
+    assert balance(api, learner) == 10_000 and my_orders(api, learner) == []
+    assert_reconciled(api, admin)
+
+
+def test_expiry_releases_the_holds_and_a_late_confirm_is_cancelled_at_the_gateway(api, admin, instructor):
+    course_id, session_id = course_with_session(api, instructor, capacity=2, starts_at=_in(30), amount=30_000)
+    learner = funded(api, 10_000)
+    checkout = start(api, learner, [{"course_id": course_id, "session_id": session_id}],
+                     wallet_amount=krw(10_000)).json_body
+    expire_all(minutes=30)  # not yet due: this one stays pending
+    assert api.get(f"/checkouts/{checkout['checkout_id']}", token=learner).json_body["status"] == "pending"
+    expire_all()
+    assert api.get(f"/checkouts/{checkout['checkout_id']}", token=learner).json_body["status"] == "expired"
+    assert seats_left(api, course_id) == 2 and balance(api, learner) == 10_000
+    assert_reconciled(api, admin)
+
+    late = pay(api, learner, checkout)
+    assert late.status_code == 200, late.body
+    assert late.json_body["status"] == "cancelled" and late.json_body["cancel_reason"] == "expired"
+    assert late.json_body["orders"] == []
+    assert checkout["checkout_id"] in fake_payments.CANCELLED
+    assert my_orders(api, learner) == [] and balance(api, learner) == 10_000 and seats_left(api, course_id) == 2
+    assert pay(api, learner, checkout).json_body["status"] == "cancelled"  # a retry changes nothing
+    assert_reconciled(api, admin)
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_confirm_that_failed_after_the_gateway_answered_ends_paid_once_on_any_retry(api, admin, instructor, when):
+    course_id = make_course(api, instructor, amount=30_000)
+    learner = funded(api, 10_000)
+    checkout = start(api, learner, [{"course_id": course_id}], wallet_amount=krw(10_000)).json_body
+    key = new_key("confirm")
+    with dynamodb_fails("TransactWriteItems", when=when):
+        assert_problem(pay(api, learner, checkout, key=key))
+    same = pay(api, learner, checkout, key=key)
+    fresh = pay(api, learner, checkout)
+    for response in (same, fresh):
+        assert response.status_code == 200 and response.json_body["status"] == "paid", response.body
+    assert same.json_body["orders"] == fresh.json_body["orders"]
+    assert len(my_orders(api, learner)) == 1 and balance(api, learner) == 0
+    assert pending_share(api, instructor) == 24_000
+    assert_reconciled(api, admin)
+
+
+def test_two_checkouts_of_one_learner_cannot_spend_the_same_wallet_money(api, admin, instructor, threads):
+    courses = [make_course(api, instructor, amount=30_000) for _ in range(2)]
+    learner = funded(api, 30_000)
+    responses = list(threads.map(lambda course_id: start(api, learner, [{"course_id": course_id}],
+                                                         wallet_amount=krw(20_000)), courses))
+    assert sorted(r.status_code for r in responses) == [201, 402], [r.body for r in responses]
+    assert balance(api, learner) == 10_000
+    assert_reconciled(api, admin)
+
+
+def test_eight_learners_racing_for_the_last_three_seats_hold_exactly_three(api, admin, instructor, threads):
+    course_id, session_id = course_with_session(api, instructor, capacity=3, starts_at=_in(30), amount=20_000)
+    learners = [funded(api, 5_000) for _ in range(8)]
+    responses = list(threads.map(
+        lambda token: start(api, token, [{"course_id": course_id, "session_id": session_id}],
+                            wallet_amount=krw(5_000)), learners))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] * 3 + [409] * 5, [r.json_body for r in responses]
+    assert {r.json_body["code"] for r in responses if r.status_code == 409} == {"SOLD_OUT"}
+    assert seats_left(api, course_id) == 0
+    winners = [(token, r.json_body) for token, r in zip(learners, responses, strict=True) if r.status_code == 201]
+    assert all(pay(api, token, checkout).json_body["status"] == "paid" for token, checkout in winners)
+    assert sorted(balance(api, token) for token in learners) == [0] * 3 + [5_000] * 5
+    assert_reconciled(api, admin)
