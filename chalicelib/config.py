@@ -121,12 +121,20 @@ def platform_fee_bps() -> int:
 
 
 def refund_window_days() -> int:
+    """Days after purchase a learner may withdraw and have everything back (the e-commerce act's 7 days)."""
     return _int_setting("REFUND_WINDOW_DAYS", 7)
 
 
 def refund_progress_limit_percent() -> int:
-    """A learner may refund only below this share of lessons completed."""
+    """Withdrawal needs the content unused: below this share of lessons completed (default 10%)."""
     return _int_setting("REFUND_PROGRESS_LIMIT_PERCENT", 10)
+
+
+def refund_pro_rata() -> bool:
+    """Whether a learner past the withdrawal (after the window, or above the progress limit) is refunded pro
+    rata: what was paid minus the lessons studied (`REFUND_PRO_RATA`, default true: the lifelong-education and
+    academies acts' rule for remote lessons); false refunds nothing past the withdrawal."""
+    return os.environ.get("REFUND_PRO_RATA", "true") == "true"
 
 
 def settlement_hold_days() -> int:

@@ -102,6 +102,7 @@ MATRIX = {
     ("POST", "/checkouts/{checkout_id}/confirm"): (
         {"payment_key": "decline", "amount": {"amount": PRICE, "currency": "KRW"}}, learners_only(404, learner=402)),
     ("GET", "/orders/{order_id}"): (None, learners_only(404, enrolled=200, admin=200)),
+    ("GET", "/orders/{order_id}/refund-quote"): (None, learners_only(404, enrolled=200, admin=200)),
     ("POST", "/orders/{refunded_order_id}/refund"): (
         {"reason": "again"}, learners_only(404, refunded=422, admin=422)),
     ("GET", "/me/enrollments"): (None, learners_only(200)),

@@ -113,6 +113,7 @@ def test_refund_within_the_policy_returns_money_ends_enrollment_and_frees_the_se
 
 
 def test_refund_after_the_window_is_refused_but_an_admin_may(api, instructor, learner, monkeypatch):
+    monkeypatch.setenv("REFUND_PRO_RATA", "false")  # with it (the default), tests/test_refunds.py
     course_id = make_course(api, instructor, amount=20_000)
     order = buy(api, learner, course_id).json_body
     later = clock.now() + timedelta(days=8)
@@ -125,9 +126,10 @@ def test_refund_after_the_window_is_refused_but_an_admin_may(api, instructor, le
     assert balance(api, learner) == 185_000
 
 
-def test_refund_above_the_progress_limit_is_refused(api, instructor, learner):
+def test_refund_above_the_progress_limit_is_refused(api, instructor, learner, monkeypatch):
     from chalicelib.store.enrollments import EnrollmentItem
 
+    monkeypatch.setenv("REFUND_PRO_RATA", "false")  # with it (the default), tests/test_refunds.py
     course_id = make_course(api, instructor, lessons=5)
     order = buy(api, learner, course_id).json_body
     learner_id = api.get("/me", token=learner).json_body["user_id"]
@@ -140,19 +142,20 @@ def test_a_lesson_completed_while_the_refund_runs_cannot_slip_past_the_progress_
                                                                                     monkeypatch):
     from chalicelib.services import orders as orders_service
 
+    monkeypatch.setenv("REFUND_PRO_RATA", "false")  # past the limit nothing is refundable
     course_id = make_course(api, instructor, lessons=5)
     order = buy(api, learner, course_id).json_body
     lesson_id = api.get(f"/courses/{course_id}").json_body["sections"][0]["lessons"][0]["lesson_id"]
-    checked = orders_service._refusal
+    checked = orders_service._quote
 
-    def then_complete_a_lesson(order_, now):
-        refusal = checked(order_, now)  # 0% complete: the policy allows it ...
+    def then_complete_a_lesson(order_, enrollment, now):
+        refusal = checked(order_, enrollment, now)  # 0% complete: the policy allows it ...
         done = api.call("PUT", f"/me/enrollments/{course_id}/lessons/{lesson_id}/progress",
                         {"completed": True, "position_seconds": 60}, token=learner)
         assert done.status_code == 200 and done.json_body["progress_percent"] == 20  # ... until now
         return refusal
 
-    monkeypatch.setattr(orders_service, "_refusal", then_complete_a_lesson)
+    monkeypatch.setattr(orders_service, "_quote", then_complete_a_lesson)
     response = refund(api, learner, order["order_id"])
     assert response.status_code == 422 and response.json_body["code"] == "REFUND_NOT_ALLOWED"
     assert "10%" in response.json_body["detail"]

@@ -174,8 +174,9 @@ def test_a_refund_that_fails_in_dynamodb_is_retried_and_refunds_once(api, admin,
 # instructor's time zone for the daily stats), then the one transaction (order, enrollment, counters,
 # ledger transfer and the completed idempotency record).
 PURCHASE_STEPS = ["PutItem", "GetItem", "TransactWriteItems"]
-# A refund: claim the key, read the order, the enrollment (progress), the instructor's profile, commit.
-REFUND_STEPS = ["PutItem", "GetItem", "GetItem", "GetItem", "TransactWriteItems"]
+# A refund: claim the key, read the order, the enrollment (progress), the course (its lessons, for the
+# quote), the instructor's profile, commit.
+REFUND_STEPS = ["PutItem", "GetItem", "GetItem", "GetItem", "GetItem", "TransactWriteItems"]
 
 
 def test_the_fault_cases_cover_every_dynamodb_call_of_a_purchase_and_a_refund(api):

@@ -14,8 +14,9 @@ from chalicelib.api.routing import ADMIN, INSTRUCTOR, LEARNER, ApiBlueprint, Cal
 from chalicelib.api.schemas import AwareDateTime, Input, MoneyBody, Page, PageQuery, Timestamp
 
 if TYPE_CHECKING:
+    from chalicelib.domain.refunds import Quote
     from chalicelib.store.coupons import Coupon
-    from chalicelib.store.orders import Order
+    from chalicelib.store.orders import Order, RefundPart
 
 orders_api = ApiBlueprint(__name__, tag="orders")
 
@@ -23,6 +24,8 @@ Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 CouponCode = Annotated[str, msgspec.Meta(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 CouponKind = StrEnum("CouponKind", ["percent", "fixed"])
 OrderStatus = StrEnum("OrderStatus", ["paid", "refunded"])
+RefundRule = StrEnum("RefundRule", ["withdrawal", "pro_rata", "live_session", "admin", "none"])
+RefundDestination = StrEnum("RefundDestination", ["wallet"])  # where a refund's money went
 
 
 class OrderRequest(Input):
@@ -33,14 +36,40 @@ class OrderRequest(Input):
 
 class RefundRequest(Input):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-    amount: MoneyBody | None = None  # admins only: a partial refund
+    amount: MoneyBody | None = None  # a part: up to what the quote allows (admins: up to what is left)
 
 
 class RefundOut(msgspec.Struct):
+    """The latest refund of the order (every refund is in `refunds`)."""
+
     refund_id: str
     amount: MoneyBody
     reason: str
     refunded_at: Timestamp
+
+
+class RefundPartOut(msgspec.Struct):
+    refund_id: str
+    amount: MoneyBody
+    created_at: Timestamp
+    to: RefundDestination
+    rule: RefundRule
+
+    @classmethod
+    def of(cls, part: "RefundPart") -> "RefundPartOut":
+        return cls(part.refund_id, MoneyBody.of(part.amount), part.created_at, part.to, part.rule)
+
+
+class RefundQuoteOut(msgspec.Struct):
+    allowed: bool
+    refundable: MoneyBody
+    rule: RefundRule
+    basis: str
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, quote: "Quote") -> "RefundQuoteOut":
+        return cls(quote.allowed, MoneyBody.of(quote.refundable), quote.rule, quote.basis, quote.reason)
 
 
 class OrderOut(msgspec.Struct):
@@ -57,17 +86,20 @@ class OrderOut(msgspec.Struct):
     coupon_code: str | None
     enrollment_id: str
     created_at: Timestamp
-    refund: RefundOut | None = None
+    refunded: MoneyBody  # the sum of `refunds`
+    refunds: list[RefundPartOut]
+    refund: RefundOut | None = None  # the latest refund, as before refunds came in parts
 
     @classmethod
     def of(cls, order: "Order") -> "OrderOut":
+        latest = order.latest_refund
         refund = None
-        if order.refund_id:
-            refund = RefundOut(order.refund_id, MoneyBody.of(order.refund_amount), order.refund_reason or "",
-                               order.refunded_at)
+        if latest is not None:
+            refund = RefundOut(latest.refund_id, MoneyBody.of(latest.amount), latest.reason, latest.created_at)
         return cls(order.order_id, order.course_id, order.course_title, order.session_id, order.status,
                    MoneyBody.of(order.price), MoneyBody.of(order.discount), MoneyBody.of(order.total),
-                   order.coupon_code, order.enrollment_id, order.created_at, refund)
+                   order.coupon_code, order.enrollment_id, order.created_at, MoneyBody.of(order.refunded),
+                   [RefundPartOut.of(part) for part in order.refunds], refund)
 
 
 class NewCoupon(Input):
@@ -98,6 +130,7 @@ class BalanceOut(msgspec.Struct):
     available: MoneyBody
     in_transit: MoneyBody
     paid_out: MoneyBody
+    owed: MoneyBody  # what clawbacks left the instructor owing; repaid from earnings before any payout
 
 
 @orders_api.endpoint(
@@ -129,9 +162,18 @@ def get_order(call: Call, order_id: str):
     return OrderOut.of(orders.order_of(call.caller, order_id))
 
 
+@orders_api.endpoint("GET", "/orders/{order_id}/refund-quote", policy=LEARNER | ADMIN, response=RefundQuoteOut,
+                     summary="What the refund policy gives back of your order now, and by which rule",
+                     errors=(errors.NotFound,))
+def refund_quote(call: Call, order_id: str):
+    from chalicelib.services import orders
+    return RefundQuoteOut.of(orders.refund_quote(call.caller, order_id))
+
+
 @orders_api.endpoint(
     "POST", "/orders/{order_id}/refund", policy=LEARNER | ADMIN, body=RefundRequest, response=OrderOut,
-    idempotent=True, summary="Refund to the wallet (within the refund policy; admins also outside it, or partially)",
+    idempotent=True, summary="Refund to the wallet what the refund quote allows, or `amount` of it, in parts "
+                             "(admins: beyond the policy, up to what is left)",
     errors=(errors.NotFound, errors.RefundNotAllowed, errors.Conflict),
 )
 def refund(call: Call, order_id: str):
@@ -164,7 +206,7 @@ def list_coupons(call: Call, course_id: str):
 
 
 @orders_api.endpoint("GET", "/instructor/balance", policy=INSTRUCTOR, response=BalanceOut,
-                     summary="Your money: pending (refundable sales), available, in transit and paid out")
+                     summary="Your money: pending (refundable sales), available, in transit, paid out and owed")
 def balance(call: Call):
     from chalicelib.services import orders
     money = orders.instructor_balance(call.caller.user_id)

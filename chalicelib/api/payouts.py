@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 payouts_api = ApiBlueprint(__name__, tag="payouts")
 
-StatementLineKind = StrEnum("StatementLineKind", ["sale", "refund", "returned_payout"])
+StatementLineKind = StrEnum("StatementLineKind", ["sale", "refund", "owed_repaid", "returned_payout"])
 PayoutStatus = StrEnum("PayoutStatus", ["in_transit", "paid", "failed"])
 
 
@@ -100,7 +100,8 @@ def list_payouts(call: Call):
 
 @payouts_api.endpoint(
     "GET", "/instructor/payouts/{payout_id}", policy=INSTRUCTOR, response=PayoutDetailOut,
-    summary="A payout's statement: each sale, refund and returned payout it covers, summing to its amount",
+    summary="A payout's statement: each sale, refund (clawback), owed repaid and returned payout it covers, "
+            "summing to its amount",
     errors=(errors.NotFound,),
 )
 def get_payout(call: Call, payout_id: str):

@@ -110,9 +110,10 @@ def day_of(instructor_id: str, since: datetime, until: datetime) -> InstructorDa
             day.revenue += order.instructor_share.amount
             course.enrollments += 1
             course.share += order.instructor_share.amount
-        if order.refunded_at and since <= order.refunded_at < until and order.refund_amount:
-            day.refunds += 1
-            day.refunded += order.refund_amount.amount
+        for part in order.refunds:
+            if since <= part.created_at < until and part.amount.amount:
+                day.refunds += 1
+                day.refunded += part.amount.amount
     day.courses = {cid: c for cid, c in day.courses.items() if c.enrollments}
     day.learning = learning_activity(instructor_id, since, until)
     return day

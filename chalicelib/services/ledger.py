@@ -2,7 +2,7 @@
 
 Nothing else writes balances. A use case that moves money takes its event's
 `Transfer` from the builders here (`topup_transfer`, `purchase_transfer`,
-`refund_transfer`, `settlement_transfer`, `payout_transfer`,
+`refund_transfer`, `settlement_transfer`, `owed_repayment_transfer`, `payout_transfer`,
 `payout_outcome_transfer`: which accounts each event moves, in one place) and
 adds it to the unit of work that also carries its own state change:
 
@@ -23,7 +23,8 @@ own `on_insufficient` error). The gateway clearing account is the money's
 source: it goes negative by design (what the payment gateway holds for us).
 
 Transfer ids are deterministic per business event (`topup:<id>`,
-`order:<id>`, `refund:<id>`): the journal item is written only if the id is
+`order:<id>`, `refund:<order_id>`, then `refund:<order_id>:<n>` for an order's n-th refund): the
+journal item is written only if the id is
 new, so an event cannot be posted twice even if a caller's own guard were
 wrong.
 
@@ -75,7 +76,7 @@ from chalicelib.store import ledger as store
 from chalicelib.store.transactions import Contention, UnitOfWork
 
 if TYPE_CHECKING:
-    from chalicelib.store.orders import Order
+    from chalicelib.store.orders import Order, RefundPart
     from chalicelib.store.payouts import Payout
 
 HOT_SHARDS = 16
@@ -88,6 +89,9 @@ class AccountKind(enum.StrEnum):
     INSTRUCTOR_AVAILABLE = "instructor_available"
     INSTRUCTOR_IN_TRANSIT = "instructor_in_transit"  # payouts sent to the bank, not yet confirmed paid
     INSTRUCTOR_PAID_OUT = "instructor_paid_out"  # what has been paid to the instructor, all time
+    # What the instructor owes the platform: the part of a clawback their available balance did not cover.
+    # A receivable, so its balance is never above zero (-5,000: the instructor owes 5,000).
+    INSTRUCTOR_OWED = "instructor_owed"
     PLATFORM_REVENUE = "platform_revenue"
     GATEWAY_CLEARING = "gateway_clearing"
     CHECKOUT_HOLDS = "checkout_holds"  # the wallet part a pending checkout holds; owned by the checkout
@@ -96,10 +100,13 @@ class AccountKind(enum.StrEnum):
 OWNED_KINDS = frozenset({
     AccountKind.LEARNER_WALLET, AccountKind.INSTRUCTOR_PENDING, AccountKind.INSTRUCTOR_AVAILABLE,
     AccountKind.INSTRUCTOR_IN_TRANSIT, AccountKind.INSTRUCTOR_PAID_OUT, AccountKind.CHECKOUT_HOLDS,
+    AccountKind.INSTRUCTOR_OWED,
 })
 HOT_KINDS = frozenset({AccountKind.PLATFORM_REVENUE, AccountKind.GATEWAY_CLEARING})
 # Accounts that may hold a negative balance: the clearing account is where money enters the ledger.
-MAY_GO_NEGATIVE = frozenset({AccountKind.GATEWAY_CLEARING})
+MAY_GO_NEGATIVE = frozenset({AccountKind.GATEWAY_CLEARING, AccountKind.INSTRUCTOR_OWED})
+# Receivables: never above zero (a credit that would take one above zero is refused, as a debit below zero is).
+NEVER_POSITIVE = frozenset({AccountKind.INSTRUCTOR_OWED})
 # Accounts whose entries are closed into statements by a sealing transfer (payouts).
 SEALABLE_KINDS = frozenset({AccountKind.INSTRUCTOR_AVAILABLE})
 
@@ -135,6 +142,10 @@ class Account:
     @property
     def never_negative(self) -> bool:
         return self.kind not in MAY_GO_NEGATIVE
+
+    @property
+    def never_positive(self) -> bool:
+        return self.kind in NEVER_POSITIVE
 
     def books(self) -> list[str]:
         """Where its entries live: the account id, or one book per shard for a hot account."""
@@ -178,6 +189,10 @@ def instructor_in_transit(user_id: str, currency: str) -> Account:
 
 def instructor_paid_out(user_id: str, currency: str) -> Account:
     return Account(AccountKind.INSTRUCTOR_PAID_OUT, currency, user_id)
+
+
+def instructor_owed(user_id: str, currency: str) -> Account:
+    return Account(AccountKind.INSTRUCTOR_OWED, currency, user_id)
 
 
 def platform_revenue(currency: str) -> Account:
@@ -274,17 +289,27 @@ def purchase_transfer(order: "Order") -> Transfer | None:
                     memo={"order_id": order.order_id, "course_id": order.course_id})
 
 
-def refund_transfer(order: "Order", refund_id: str, amount: Money, fee_back: Money) -> Transfer | None:
-    """A refund of `amount` to the learner's wallet, taken back from platform revenue (`fee_back`) and from the
-    instructor (the rest): from what they have available once the sale settled, else from pending. None for 0."""
-    instructor = (instructor_available if order.settled_at else instructor_pending)(order.instructor_id,
-                                                                                    amount.currency)
-    legs = _nonzero(credit(learner_wallet(order.learner_id, amount.currency), amount),
-                    debit(instructor, amount - fee_back), debit(platform_revenue(amount.currency), fee_back))
+def refund_transfer(order: "Order", part: "RefundPart", owed: Money) -> Transfer | None:
+    """A refund `part` back to where it goes (the learner's wallet), taken back from platform revenue (its
+    `fee_back`) and from the instructor (its `share_back`): from pending before the sale settled, after it
+    from available, and what available did not cover (`owed`, a clawback) becomes owed. None for 0."""
+    currency = part.amount.currency
+    instructor = (instructor_available if order.settled_at else instructor_pending)(order.instructor_id, currency)
+    legs = _nonzero(credit(learner_wallet(order.learner_id, currency), part.amount),
+                    debit(instructor, part.share_back - owed), debit(instructor_owed(order.instructor_id, currency), owed),
+                    debit(platform_revenue(currency), part.fee_back))
     if not legs:
         return None
-    return Transfer(f"refund:{order.order_id}", "refund", legs,
-                    memo={"order_id": order.order_id, "refund_id": refund_id})
+    return Transfer(part.transfer_id, "refund", legs,
+                    memo={"order_id": order.order_id, "refund_id": part.refund_id})
+
+
+def owed_repayment_transfer(instructor_id: str, repayment_id: str, amount: Money) -> Transfer:
+    """Earnings (the instructor's available balance) repay what a clawback left owed, before any payout."""
+    return Transfer(f"owed_repaid:{instructor_id}:{repayment_id}", "owed_repaid",
+                    (debit(instructor_available(instructor_id, amount.currency), amount),
+                     credit(instructor_owed(instructor_id, amount.currency), amount)),
+                    memo={"repayment_id": repayment_id})
 
 
 def settlement_transfer(order: "Order", share: Money) -> Transfer | None:
@@ -415,6 +440,7 @@ def add_transfer(
             amount=leg.amount.amount,
             keeps_balance=not leg.account.hot,
             never_negative=leg.account.never_negative,
+            never_positive=leg.account.never_positive,
             on_insufficient=(lambda account=leg.account: mapper(account)),
             sealable=leg.account.kind in SEALABLE_KINDS,
             seal=seal is not None and leg.account.account_id == seal.account_id,

@@ -6,10 +6,14 @@ instructor pending + platform revenue) and the idempotency record. Each write
 carries the condition that makes it safe (not enrolled yet, seats left, coupon
 not exhausted, wallet not below zero), so "paid but not enrolled" and "charged
 twice" cannot happen: either everything is written or nothing is. A refund is
-the reverse, also one transaction.
+the reverse in proportion, also one transaction, and an order may be refunded
+in parts.
 
-Refund policy (configuration): a learner may refund within the refund window
-and below the progress limit; admins may refund outside it, and partially.
+Refund policy (`domain/refunds.py`, settings per stage): withdrawal, pro rata,
+live sessions; the quote and the refund use the same rule. Admins refund
+beyond it, up to what is left. A refund of a settled sale is a clawback: taken
+from the instructor's available balance, the rest owed (repaid at payout,
+services/payouts.py).
 """
 
 import itertools
@@ -27,7 +31,7 @@ from chalicelib.store import coupons, courses, enrollments
 from chalicelib.store import orders as store
 from chalicelib.store.idempotency import NO_RECEIPT, Receipt
 from chalicelib.store.orders import Order
-from chalicelib.store.transactions import UnitOfWork, retry_on_contention
+from chalicelib.store.transactions import Contention, UnitOfWork, retry_on_contention
 
 
 def coupon_discount(course_id: str, price: Money, code: str, now: datetime) -> Money | None:
@@ -174,74 +178,122 @@ def orders_of(learner_id: str, limit: int, cursor: str | None) -> tuple[list[Ord
 # --- refunds ----------------------------------------------------------------------------------------
 
 def _refund_policy() -> refunds.RefundPolicy:
-    return refunds.RefundPolicy(config.refund_window_days(), config.refund_progress_limit_percent())
+    return refunds.RefundPolicy(config.refund_window_days(), config.refund_progress_limit_percent(),
+                                config.refund_pro_rata())
 
 
-def _refusal(order: Order, now: datetime) -> str | None:
-    """Why the learner may not refund this order under the policy, or None."""
+def _studied(enrollment: enrollments.Enrollment | None) -> frozenset[str]:
+    """Lessons completed or opened. Opened lessons are not kept one by one: the last one opened counts."""
+    if enrollment is None:
+        return frozenset()
+    return enrollment.completed_lessons | ({enrollment.last_lesson_id} if enrollment.last_lesson_id else set())
+
+
+def _usage(order: Order, enrollment: enrollments.Enrollment | None) -> refunds.Usage:
+    course = courses.get_course(order.course_id)
+    session = courses.get_session(order.course_id, order.session_id) if order.session_id else None
+    return refunds.Usage(
+        purchased_at=order.created_at, progress_percent=enrollment.progress_percent if enrollment else 0,
+        lessons_studied=len(_studied(enrollment)), lesson_count=course.lesson_count if course else 0,
+        session_starts_at=datetime.fromisoformat(session.starts_at) if session else None,
+    )
+
+
+def _quote(order: Order, enrollment: enrollments.Enrollment | None, now: datetime) -> refunds.Quote:
     if order.status != store.PAID:
-        return refunds.ALREADY_REFUNDED
-    enrollment = enrollments.get_enrollment(order.learner_id, order.course_id)
-    return _refund_policy().refusal(purchased_at=order.created_at, now=now,
-                                    progress_percent=enrollment.progress_percent if enrollment else None)
+        nothing = Money.zero(order.total.currency)
+        return refunds.Quote(False, nothing, refunds.NO_RULE, refunds.BASIS[refunds.NO_RULE], refunds.ALREADY_REFUNDED)
+    return _refund_policy().quote(paid=order.total, refunded=order.refunded, usage=_usage(order, enrollment), now=now)
+
+
+def refund_quote(caller: Caller, order_id: str) -> refunds.Quote:
+    """What the order's learner may have back now under the policy (admins see the same)."""
+    order = order_of(caller, order_id)
+    return _quote(order, enrollments.get_enrollment(order.learner_id, order.course_id), clock.now())
 
 
 def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | None = None,
                  *, receipt: Receipt = NO_RECEIPT) -> Order:
-    """Refund an order to the wallet: the reverse transfer, the enrollment ended, the seat released.
+    """Refund (part of) an order to the wallet: the reverse transfer in proportion and, with the last
+    refund, the enrollment ended and the seat released. The coupon redemption is kept.
 
-    Learners refund their own orders in full within the policy; admins may refund any order,
-    outside the policy and partially (`amount`). The coupon redemption is kept.
-    """
+    A learner refunds what the quote allows, or `amount` up to it; taking all of it is the last refund
+    (a withdrawal from the course). Admins refund beyond the policy, up to what is left; theirs is the
+    last when nothing is left. Where the money goes is recorded per refund (`to`: the wallet)."""
     order = order_of(caller, order_id)
     now = clock.now()
-    is_admin = caller.is_in(ADMINS)
-    if amount is not None and not is_admin:
-        raise errors.Forbidden("Only admins refund partially")
-    refusal = _refusal(order, now) if not is_admin else (
-        refunds.ALREADY_REFUNDED if order.status != store.PAID else None)
-    if refusal:
-        raise errors.RefundNotAllowed(f"This order cannot be refunded: {refusal}")
-    # Only an admin's partial amount is checked: a learner's full refund of a free (100% coupon) order is 0.
-    if amount is not None and (amount.currency != order.total.currency
-                               or not 0 < amount.amount <= order.total.amount):
-        raise errors.ValidationFailed.on("amount.amount", f"between 1 and {order.total.amount} {order.total.currency}")
-    refund_amount = amount if amount is not None else order.total
-    progress_below = None if is_admin else _refund_policy().progress_limit_percent
-    return retry_on_contention(lambda: _commit_refund(order, refund_amount, reason, caller.user_id, now, receipt,
-                                                      progress_below=progress_below))
-
-
-def refund_split(order: Order, amount: Money) -> tuple[Money, Money]:
-    """How a refund of `amount` is taken back in proportion: (platform fee share, instructor share)."""
-    return refunds.refund_split(order.total, order.platform_fee, amount)
+    enrollment = None
+    if caller.is_in(ADMINS):
+        if order.status != store.PAID and not order.refundable_left.amount:
+            raise errors.RefundNotAllowed(f"This order cannot be refunded: {refunds.ALREADY_REFUNDED}")
+        limit, rule = order.refundable_left, refunds.ADMIN
+    else:
+        enrollment = enrollments.get_enrollment(order.learner_id, order.course_id)
+        quote = _quote(order, enrollment, now)
+        if not quote.allowed:
+            raise errors.RefundNotAllowed(f"This order cannot be refunded: {quote.reason}")
+        limit, rule = quote.refundable, quote.rule
+    if amount is not None and (amount.currency != limit.currency or not 0 < amount.amount <= limit.amount):
+        raise errors.ValidationFailed.on("amount", f"at most {limit.amount} {limit.currency} may be refunded now"
+                                         if limit.amount else "nothing is refundable now")
+    refund_amount = amount if amount is not None else limit
+    last = refund_amount == limit if rule != refunds.ADMIN else refund_amount == order.refundable_left
+    return retry_on_contention(lambda: _commit_refund(
+        order, refund_amount, reason, caller.user_id, now, receipt, rule=rule, last=last, usage_as_read=enrollment,
+        progress_below=_refund_policy().progress_limit_percent if rule == refunds.WITHDRAWAL else None))
 
 
 def unrefunded_share(order: Order) -> Money:
     """The instructor's share of an order that no refund has taken back (what settlement releases)."""
-    refunded = order.refund_amount if order.status != store.PAID else None
-    return refunds.unrefunded_share(order.total, order.platform_fee, order.instructor_share, refunded)
+    return order.instructor_share - order.share_back
+
+
+def _refund_part(order: Order, amount: Money, reason: str, refunded_by: str, now: datetime, rule: str) -> store.RefundPart:
+    number = len(order.refunds) + 1  # the first keeps the id an order's one refund always had
+    transfer_id = f"refund:{order.order_id}" if number == 1 else f"refund:{order.order_id}:{number}"
+    fee_back, share_back = refunds.reversal(order.total, order.platform_fee, order.fee_back, order.refunded, amount)
+    return store.RefundPart(ids.new_id(), transfer_id, amount, fee_back, share_back, reason, refunded_by, now,
+                            store.WALLET, rule)
+
+
+def _clawback_owed(order: Order, share_back: Money) -> Money:
+    """What of a settled sale's refund the instructor's available balance does not cover (it becomes owed)."""
+    if not order.settled_at or not share_back.amount:
+        return Money.zero(share_back.currency)
+    available = ledger.balance_of(ledger.instructor_available(order.instructor_id, share_back.currency),
+                                  consistent=True)
+    return refunds.clawback(share_back, available)[1]
+
+
+def _refund_refused(account: ledger.Account) -> Exception:
+    if account.kind == ledger.AccountKind.INSTRUCTOR_AVAILABLE:
+        return Contention("the instructor's available balance changed since it was read")  # read it again
+    return errors.RefundNotAllowed("The instructor's balance no longer covers this refund")
 
 
 def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, now: datetime,
-                   receipt: Receipt, *, progress_below: int | None) -> Order:
-    refund_id = ids.new_id()
+                   receipt: Receipt, *, progress_below: int | None, rule: str = refunds.ADMIN, last: bool = True,
+                   usage_as_read: enrollments.Enrollment | None = None) -> Order:
+    part = _refund_part(order, amount, reason, refunded_by, now, rule)
+    owed = _clawback_owed(order, part.share_back)
+    ends = last and order.status == store.PAID
     uow = UnitOfWork()
-    store.add_refund(uow, order, refund_id, amount, reason, refunded_by, now)
-    enrollments.add_end(uow, order.learner_id, order.course_id, now, progress_below=progress_below)
-    courses.add_count_enrollment(uow, order.course_id, -1, on_fail=lambda: errors.Conflict("Course counters disagree"))
-    if order.session_id:
-        courses.add_release_seat(uow, order.course_id, order.session_id)
-    fee_back, instructor_back = refund_split(order, amount)
-    transfer = ledger.refund_transfer(order, refund_id, amount, fee_back)
+    store.add_refund(uow, order, part, last=last)
+    if ends:
+        enrollments.add_end(uow, order.learner_id, order.course_id, now, progress_below=progress_below)
+        courses.add_count_enrollment(uow, order.course_id, -1,
+                                     on_fail=lambda: errors.Conflict("Course counters disagree"))
+        if order.session_id:
+            courses.add_release_seat(uow, order.course_id, order.session_id)
+    elif usage_as_read is not None:  # a learner's part: the quote holds only for what was studied when it was read
+        enrollments.add_unchanged_usage(uow, usage_as_read)
+    transfer = ledger.refund_transfer(order, part, owed)
     if transfer:  # a free order's refund moves no money
-        ledger.add_transfer(uow, transfer, now=now, on_insufficient=lambda _account: errors.RefundNotAllowed(
-            "The instructor's balance no longer covers this refund"))
+        ledger.add_transfer(uow, transfer, now=now, on_insufficient=_refund_refused)
     stats.add_event(uow, course_id=order.course_id, instructor_id=order.instructor_id, at=now,
-                    currency=amount.currency, refunds=1, refunded=amount.amount, refund_fee=fee_back.amount,
-                    refund_net=instructor_back.amount)
-    refunded = replace(order, status=store.REFUNDED, refund_id=refund_id, refund_amount=amount,
-                       refund_reason=reason, refunded_at=now)
+                    currency=amount.currency, refunds=1, refunded=amount.amount, refund_fee=part.fee_back.amount,
+                    refund_net=part.share_back.amount)
+    refunded = replace(order, status=store.REFUNDED if last else order.status, refunds=(*order.refunds, part))
     receipt.record_result(uow, refunded)
     uow.commit()
     metrics.emit(metrics.REFUNDS)
@@ -279,4 +331,6 @@ def instructor_balance(instructor_id: str) -> dict[str, Money]:
         "available": ledger.balance_of(ledger.instructor_available(instructor_id, currency)),
         "in_transit": ledger.balance_of(ledger.instructor_in_transit(instructor_id, currency)),
         "paid_out": ledger.balance_of(ledger.instructor_paid_out(instructor_id, currency)),
+        # a receivable: its ledger balance is never above zero; shown as the amount owed
+        "owed": -ledger.balance_of(ledger.instructor_owed(instructor_id, currency)),
     }

@@ -27,7 +27,13 @@ Two steps, so that the work scales past one Lambda's 15 minutes:
 
 Periods are ISO weeks in Korea (`2030-W02`). A payout's statement is the instructor's available
 account's entries between the previous payout's seal and its own: each sale settled, each refund
-of a settled sale, each failed payout's money come back; they sum to its amount exactly.
+of a settled sale (a clawback), each repayment of what a clawback left owed, each failed payout's money
+come back; they sum to its amount exactly.
+
+Owed. A clawback that available did not cover leaves the instructor owing the rest (the
+`instructor_owed` account). Step (a) first repays it from the available balance (its own transfer,
+`owed_repaid:<instructor>:<id>`), and pays nothing while anything is still owed: later earnings settle
+into available and repay it at the next payout before anything is paid out.
 """
 
 import json
@@ -42,6 +48,7 @@ from chalicelib.adapters.stage import payout_gateway
 from chalicelib.aws import client
 from chalicelib.domain.calendar import payout_period
 from chalicelib.domain.payouts import is_payable, payout_amount
+from chalicelib.domain.refunds import repayment
 from chalicelib.money import Money
 from chalicelib.services import ledger, payout_accounts
 from chalicelib.store import payout_accounts as accounts_store
@@ -215,6 +222,11 @@ def create(instructor_id: str, period: str, currency: str) -> Payout | None:
     def attempt() -> Payout | None:
         now = clock.now()
         seal, entry_count, balance = ledger.sealed_through(available)
+        if _owed(instructor_id, currency).amount:
+            repay_owed(instructor_id, balance, now)
+            if _owed(instructor_id, currency).amount:
+                return None  # nothing is paid while something is owed
+            seal, entry_count, balance = ledger.sealed_through(available)
         amount = payout_amount(balance, config.payout_minimum())
         if amount is None:
             return None
@@ -248,6 +260,24 @@ def create(instructor_id: str, period: str, currency: str) -> Payout | None:
         if existing is None:
             raise PayoutNotCreated(f"payout of {instructor_id} for {period}: too many concurrent changes") from None
         return existing
+
+
+def _owed(instructor_id: str, currency: str) -> Money:
+    return -ledger.balance_of(ledger.instructor_owed(instructor_id, currency), consistent=True)
+
+
+def repay_owed(instructor_id: str, available: Money, now: datetime) -> Money:
+    """Before a payout: what a clawback left owed is repaid from the available balance first (one transfer,
+    a line of the next statement). Raises `Contention` when either balance changed since it was read."""
+    repaid = repayment(available, _owed(instructor_id, available.currency))
+    if repaid.amount:
+        uow = UnitOfWork()
+        ledger.add_transfer(uow, ledger.owed_repayment_transfer(instructor_id, ids.new_id(), repaid), now=now,
+                            on_insufficient=lambda _account: Contention("a balance changed while owed was repaid"))
+        uow.commit()
+        log.info("owed repaid from available", extra={"fields": {"instructor_id": instructor_id,
+                                                                  "amount": repaid.amount}})
+    return repaid
 
 
 def complete(payout: Payout) -> Payout:
@@ -299,7 +329,7 @@ def record(payout: Payout, status: str, reference: str | None = None, reason: st
 
 @dataclass(frozen=True)
 class StatementLine:
-    kind: str  # sale | refund | returned_payout | <another transfer kind>
+    kind: str  # sale | refund (of a settled sale: a clawback) | owed_repaid | returned_payout | <another kind>
     amount: Money  # signed: what it added to (or took from) the payout
     posted_at: datetime
     order_id: str | None = None
@@ -307,7 +337,8 @@ class StatementLine:
     payout_id: str | None = None
 
 
-_LINE_KINDS = {"settlement": "sale", "refund": "refund", "payout_returned": "returned_payout"}
+_LINE_KINDS = {"settlement": "sale", "refund": "refund", "payout_returned": "returned_payout",
+               "owed_repaid": "owed_repaid"}
 
 
 def statement(payout: Payout) -> list[StatementLine]:

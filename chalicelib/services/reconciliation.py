@@ -29,9 +29,15 @@ reading every enrollment; see `store/admin_scans.py`):
 - no live session holds more bookings than seats;
 - each checkout's held account holds its wallet part while the checkout is pending and nothing once it
   ended, and no hold was both posted (`checkout:<id>`) and voided (`checkout_void:<id>`);
-- each refund in the ledger (a `refund:<order_id>` credit to a learner's wallet, gathered while the
-  wallets are read) has its order, and that order is refunded; an order is refunded at most once
-  (the order records one refund) and never beyond what it paid.
+- each refund in the ledger (a `refund:<order_id>[:<n>]` credit to a learner's wallet, gathered while
+  the wallets are read) has its order, and that order records it as one of its refunds (each posted
+  once, `order_refunded_once`), and never beyond what it paid;
+- each refund of an order takes back the platform's fee and the instructor's share in proportion: its
+  parts sum to it, all parts never exceed the fee and the share (and equal them once everything was
+  refunded), and what the instructor's accounts (pending, available, owed) gave back for each refund
+  transfer equals its recorded share (`reversal_in_proportion`);
+- `instructor_owed` is a receivable: never above zero (`owed_not_positive`), and like every balance
+  the sum of its entries.
 
 And the dashboard against the ledger: each instructor's daily aggregates, summed over all
 days (one Query per instructor), give the net revenue (instructor shares of sales minus the
@@ -109,6 +115,7 @@ class AccountCheck:
     violations: list[Violation]
     sales_sum: int = 0  # entries of order and refund transfers (what the dashboard's net revenue counts)
     refunds: tuple[RefundPosting, ...] = ()  # a learner wallet's refund entries
+    reversals: tuple[tuple[str, int], ...] = ()  # an instructor account's refund entries: (transfer id, amount)
 
 
 def check_account(account: Account) -> AccountCheck:
@@ -119,6 +126,7 @@ def check_account(account: Account) -> AccountCheck:
     violations: list[Violation] = []
     first_entry: dict[str, str] = {}  # transfer id -> its entry in this account
     refunds: list[RefundPosting] = []
+    reversals: list[tuple[str, int]] = []
     for entry in ledger.entries_of(account):
         if not account.hot:
             first = first_entry.setdefault(entry.transfer_id, entry.entry_id)
@@ -129,6 +137,8 @@ def check_account(account: Account) -> AccountCheck:
         if account.kind == AccountKind.LEARNER_WALLET and (
                 entry.transfer_id.startswith(REFUND_TRANSFER) or entry.transfer_kind == "refund"):
             refunds.append(RefundPosting(entry.transfer_id, entry.entry_id, entry.amount))
+        if account.kind in SALES_ACCOUNTS and entry.transfer_kind == "refund":
+            reversals.append((entry.transfer_id, entry.amount.amount))
         if entry.transfer_id.startswith(SALES_TRANSFERS) and entry.amount.currency == account.currency:
             sales += entry.amount.amount
         if entry.amount.currency != account.currency:
@@ -146,14 +156,19 @@ def check_account(account: Account) -> AccountCheck:
                 account.account_id, account.currency))
         if account.never_negative and balance < 0:
             violations.append(Violation("not_negative", f"balance is {balance}", account.account_id, account.currency))
+        if account.never_positive and balance > 0:
+            violations.append(Violation("owed_not_positive", f"balance is {balance}", account.account_id,
+                                        account.currency))
     elif account.never_negative and total < 0:
         violations.append(Violation("not_negative", f"entries sum to {total}", account.account_id, account.currency))
-    return AccountCheck(account, total, count, violations, sales, tuple(refunds))
+    return AccountCheck(account, total, count, violations, sales, tuple(refunds), tuple(reversals))
 
 
 # the transfers of orders (bought from the wallet, or paid by a checkout) and their refunds (ids per business event)
 SALES_TRANSFERS = ("order:", f"{ledger.CHECKOUT_POST}:", "refund:")
-SALES_ACCOUNTS = frozenset({AccountKind.INSTRUCTOR_PENDING, AccountKind.INSTRUCTOR_AVAILABLE})
+# the instructor's accounts sales and refunds move (a clawback's part beyond available goes to owed)
+SALES_ACCOUNTS = frozenset({AccountKind.INSTRUCTOR_PENDING, AccountKind.INSTRUCTOR_AVAILABLE,
+                            AccountKind.INSTRUCTOR_OWED})
 
 
 def _dashboard_net(instructor_id: str, currency: str) -> int:
@@ -196,6 +211,7 @@ def run(now: datetime | None = None) -> Report:
     violations: list[Violation] = []
     ledger_sales: dict[tuple[str, str], int] = {}
     refunds: dict[str | None, list[RefundPosting]] = {}  # by the order each names
+    reversals: dict[str, int] = {}  # what the instructor's accounts gave back, by refund transfer
     accounts = _accounts()
     for account in accounts:
         check = check_account(account)
@@ -204,6 +220,8 @@ def run(now: datetime | None = None) -> Report:
         violations.extend(check.violations)
         for posting in check.refunds:
             refunds.setdefault(posting.order_id, []).append(posting)
+        for transfer_id, amount in check.reversals:
+            reversals[transfer_id] = reversals.get(transfer_id, 0) - amount
         if account.kind in SALES_ACCOUNTS:
             key = (account.owner_id, account.currency)
             ledger_sales[key] = ledger_sales.get(key, 0) + check.sales_sum
@@ -213,7 +231,7 @@ def run(now: datetime | None = None) -> Report:
         currency_totals.accounts += 1 if check.entry_count else 0
         kind = str(account.kind)
         currency_totals.by_kind[kind] = currency_totals.by_kind.get(kind, 0) + check.entries_sum
-    violations.extend(_sales_violations(refunds))
+    violations.extend(_sales_violations(refunds, reversals))
     violations.extend(_hold_violations([account for account in accounts if account.kind == AccountKind.CHECKOUT_HOLDS]))
     violations.extend(_dashboard_violations(ledger_sales))
     for currency_totals in totals.values():
@@ -225,9 +243,9 @@ def run(now: datetime | None = None) -> Report:
     return Report(ok=not violations, checked_at=checked_at, totals=totals, violations=violations)
 
 
-def _sales_violations(refunds: dict[str | None, list[RefundPosting]]) -> list[Violation]:
+def _sales_violations(refunds: dict[str | None, list[RefundPosting]], reversals: dict[str, int]) -> list[Violation]:
     """Orders, enrollments and seats agree with each other and with the ledger (`refunds`: the wallets'
-    refund entries by the order each names; consumed)."""
+    refund entries by the order each names, consumed; `reversals`: the instructors' part of each refund)."""
     found: list[Violation] = []
     access_order_ids = set()
     for enrollment in admin_scans.admin_scan_enrollments():
@@ -243,8 +261,8 @@ def _sales_violations(refunds: dict[str | None, list[RefundPosting]]) -> list[Vi
             elif order.total.amount and not ledger.transfer_posted(_purchase_transfer_id(order)):
                 found.append(Violation("paid_order_is_in_the_ledger", f"{where}: purchase transfer missing"))
         elif order.status != orders.REFUNDED or (
-                order.refund_amount and order.refund_amount.amount and order.order_id not in refunds
-                and not ledger.transfer_posted(f"{REFUND_TRANSFER}{order.order_id}")):
+                order.latest_refund and order.latest_refund.amount.amount and order.order_id not in refunds
+                and not ledger.transfer_posted(order.latest_refund.transfer_id)):
             found.append(Violation("ended_enrollment_was_refunded", f"{where}: order is {order.status}"))
     for order in admin_scans.admin_scan_orders():
         if order.status == orders.PAID and order.order_id not in access_order_ids:
@@ -252,6 +270,8 @@ def _sales_violations(refunds: dict[str | None, list[RefundPosting]]) -> list[Vi
         postings = refunds.pop(order.order_id, None)
         if postings:
             found.extend(_refund_violations(order.order_id, order, postings))
+        if order.refunds:
+            found.extend(_reversal_violations(order, reversals))
     for order_id, postings in refunds.items():  # refunds naming an order the scan did not see (or none)
         found.extend(_refund_violations(order_id, orders.get(order_id, consistent=True) if order_id else None,
                                         postings))
@@ -264,11 +284,12 @@ def _sales_violations(refunds: dict[str | None, list[RefundPosting]]) -> list[Vi
 
 def _refund_violations(order_id: str | None, order: orders.Order | None,
                        postings: list[RefundPosting]) -> list[Violation]:
-    """An order's refunds in the ledger against the order: it exists and is refunded, once, within what it paid."""
-    if order is not None and order.status != orders.REFUNDED:
+    """An order's refunds in the ledger against the order: it exists and records each as one of its refunds,
+    posted once, within what it paid."""
+    if order is not None and not {posting.transfer_id for posting in postings} <= _recorded(order):
         order = orders.get(order.order_id, consistent=True)  # the Scan may not show a refund just committed
     postings = sorted(postings, key=lambda posting: posting.entry_id)
-    if order is None or order.status != orders.REFUNDED:
+    if order is None or not order.refunds:
         if order_id is None:
             state = "its id names no order"
         elif order is None:
@@ -279,10 +300,12 @@ def _refund_violations(order_id: str | None, order: orders.Order | None,
                           order_id=order_id, transfer_id=transfer_id)
                 for transfer_id in dict.fromkeys(posting.transfer_id for posting in postings)]
     found = []
-    if len(postings) > 1:
+    unrecorded = [posting for posting in postings if posting.transfer_id not in _recorded(order)]
+    if unrecorded or len(postings) > len(order.refunds):
         listed = ", ".join(f"{posting.transfer_id} ({posting.entry_id})" for posting in postings)
-        found.append(Violation("order_refunded_once", f"order {order_id} is refunded {len(postings)} times: {listed}",
-                               order_id=order_id, transfer_id=postings[-1].transfer_id))
+        found.append(Violation("order_refunded_once", f"order {order_id} records {len(order.refunds)} refunds, "
+                               f"the ledger {len(postings)}: {listed}",
+                               order_id=order_id, transfer_id=(unrecorded or postings)[-1].transfer_id))
     paid = order.total
     refunded = sum(posting.amount.amount for posting in postings if posting.amount.currency == paid.currency)
     foreign = [posting.transfer_id for posting in postings if posting.amount.currency != paid.currency]
@@ -292,6 +315,33 @@ def _refund_violations(order_id: str | None, order: orders.Order | None,
             f"{refunded}" + (f" and more in another currency ({', '.join(foreign)})" if foreign else ""),
             currency=paid.currency, order_id=order_id, transfer_id=postings[-1].transfer_id))
     return found
+
+
+def _recorded(order: orders.Order) -> set[str]:
+    return {part.transfer_id for part in order.refunds}
+
+
+def _reversal_violations(order: orders.Order, reversals: dict[str, int]) -> list[Violation]:
+    """Each refund of the order took back the fee and the share in proportion, as the ledger posted it."""
+    problems = []
+    fee_back, share_back, refunded = order.fee_back, order.share_back, order.refunded
+    if refunded.amount > order.total.amount:
+        problems.append(f"refunds {refunded.amount} exceed what it paid, {order.total.amount}")
+    if fee_back.amount > order.platform_fee.amount or share_back.amount > order.instructor_share.amount:
+        problems.append(f"refunds took {fee_back.amount} of the fee {order.platform_fee.amount} and "
+                        f"{share_back.amount} of the share {order.instructor_share.amount}")
+    if refunded == order.total and (fee_back, share_back) != (order.platform_fee, order.instructor_share):
+        problems.append(f"refunded in full, but {fee_back.amount} of the fee and {share_back.amount} of the share")
+    for part in order.refunds:
+        if part.fee_back + part.share_back != part.amount or min(part.fee_back.amount, part.share_back.amount) < 0:
+            problems.append(f"refund {part.refund_id} of {part.amount.amount}: fee {part.fee_back.amount}, "
+                            f"share {part.share_back.amount}")
+        instructor_gave = reversals.get(part.transfer_id, 0)
+        if part.amount.amount and instructor_gave != part.share_back.amount:
+            problems.append(f"{part.transfer_id}: the instructor's accounts gave back {instructor_gave}, "
+                            f"its share is {part.share_back.amount}")
+    return [Violation("reversal_in_proportion", f"order {order.order_id}: {problem}", currency=order.total.currency,
+                      order_id=order.order_id) for problem in problems]
 
 
 def total(report: Report, currency: str, kind: AccountKind) -> Money:

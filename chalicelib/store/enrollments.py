@@ -169,6 +169,17 @@ def add_end(uow: UnitOfWork, learner_id: str, course_id: str, ended_at: datetime
     )
 
 
+def add_unchanged_usage(uow: UnitOfWork, enrollment: Enrollment) -> None:
+    """Add to a learner's partial refund: the enrollment still grants access, with the lessons completed and
+    the last lesson opened as read (the refund was computed from them)."""
+    last_lesson = (EnrollmentItem.last_lesson_id.does_not_exist() if enrollment.last_lesson_id is None
+                   else EnrollmentItem.last_lesson_id == enrollment.last_lesson_id)
+    uow.check(EnrollmentItem, enrollment.learner_id, enrollment.course_id,
+              condition=(EnrollmentItem.status.is_in(ACTIVE, COMPLETED)
+                         & _unchanged_since_read(len(enrollment.completed_lessons)) & last_lesson),
+              on_fail=lambda: errors.Conflict("Your progress changed while the refund was computed; try again"))
+
+
 def list_for_learner(learner_id: str, limit: int, cursor: str | None, *,
                      booked_only: bool = False) -> tuple[list[Enrollment], str | None]:
     """A learner's enrollments, newest first (one Query on newest_by_learner); (enrollments, next cursor).

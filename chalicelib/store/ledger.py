@@ -220,6 +220,7 @@ class PostingLeg:
     seal: bool = False  # seal the account through this transfer's seq
     expected_entry_count: int | None = None  # refuse unless the account has exactly this many entries
     on_conflict: Callable[[], Exception] | None = None  # what a failed seal or count condition raises
+    never_positive: bool = False  # a receivable: a credit may not take it above zero
 
 
 def add_posting(
@@ -266,6 +267,8 @@ def _add_balance_update(uow: UnitOfWork, leg: PostingLeg, posted_at: datetime, s
     if leg.amount < 0 and leg.never_negative:
         # The guard: a debit needs the balance to cover it (a missing account has nothing).
         condition = account.balance >= -leg.amount
+    if leg.amount > 0 and leg.never_positive:
+        condition = account.balance <= -leg.amount  # a receivable is repaid at most up to what is owed
     if leg.sealable:
         # No entry may land before a seal: a statement closed through `sealed_through` stays whole.
         not_sealed = account.sealed_through.does_not_exist() | (account.sealed_through < seq)

@@ -1,4 +1,4 @@
-"""Orders: a learner's purchase of a course (and maybe a seat), and its refund.
+"""Orders: a learner's purchase of a course (and maybe a seat), and its refunds.
 
 Table `<prefix>orders`
     hash key   order_id      a ULID (sorts by time)
@@ -20,18 +20,28 @@ Access patterns
     due for settlement ..................... Query unsettled, settles_at <= now
     settle (inside the settlement) ......... Update settled_at, remove settle_shard, if still unsettled
     create (inside the purchase) ........... Put if order_id is new
-    refund (inside the refund) ............. Update status paid -> refunded
+    refund (inside the refund) ............. Update: the refunds list, the latest refund's fields, the status
+                                             (refunded with the last), if status, settlement and latest
+                                             refund are as read
+
+Refunds. An order is refunded in parts (`refunds`, a list of maps: refund id, its ledger transfer id,
+amount, what it took from the fee and from the instructor's share, reason, who, when, where the money
+went, the rule). `refund_id`, `refund_amount`, `refund_reason`, `refunded_by` and `refunded_at` hold the
+latest refund, as they held the one refund an order could have before parts: an item written then has
+no `refunds` list and reads as one part made of those fields (its transfer `refund:<order_id>`, its fee
+part rounded down as it was posted, to the wallet). No backfill is needed; the next refund writes the list.
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib import errors
+from chalicelib.domain.refunds import legacy_fee_back
 from chalicelib.money import Money
 from chalicelib.store.base import table_meta
 from chalicelib.store.cursors import decode_cursor, encode_cursor
@@ -68,6 +78,19 @@ class Unsettled(GlobalSecondaryIndex):
     settles_at = UnicodeAttribute(range_key=True)
 
 
+class RefundMap(MapAttribute):
+    refund_id = UnicodeAttribute()
+    transfer_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    fee_back = NumberAttribute()
+    share_back = NumberAttribute()
+    reason = UnicodeAttribute()
+    refunded_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    to = UnicodeAttribute()
+    rule = UnicodeAttribute()
+
+
 class OrderItem(Model):
     Meta = table_meta("orders")
 
@@ -95,11 +118,31 @@ class OrderItem(Model):
     refund_reason = UnicodeAttribute(null=True)
     refunded_by = UnicodeAttribute(null=True)
     refunded_at = UTCDateTimeAttribute(null=True)
+    refunds = ListAttribute(of=RefundMap, null=True)
     checkout_id = UnicodeAttribute(null=True)  # the checkout that paid it (None: bought from the wallet)
 
     by_learner = ByLearner()
     by_instructor = ByInstructor()
     unsettled = Unsettled()
+
+
+WALLET = "wallet"  # where a refund's money went (a tender of checkout adds its own)
+
+
+@dataclass(frozen=True)
+class RefundPart:
+    """One refund of an order: `amount` back to `to`, taken from the fee (`fee_back`) and the share (`share_back`)."""
+
+    refund_id: str
+    transfer_id: str
+    amount: Money
+    fee_back: Money
+    share_back: Money
+    reason: str
+    refunded_by: str
+    created_at: datetime
+    to: str = WALLET
+    rule: str = "withdrawal"
 
 
 @dataclass(frozen=True)
@@ -120,11 +163,48 @@ class Order:
     coupon_code: str | None
     created_at: datetime
     settled_at: datetime | None = None
-    refund_id: str | None = None
-    refund_amount: Money | None = None
-    refund_reason: str | None = None
-    refunded_at: datetime | None = None
+    refunds: tuple[RefundPart, ...] = ()
     checkout_id: str | None = None
+
+    @property
+    def refunded(self) -> Money:
+        return sum((part.amount for part in self.refunds), Money.zero(self.total.currency))
+
+    @property
+    def refundable_left(self) -> Money:
+        """What is left of what was paid: no refund, admins' included, may go beyond it."""
+        return self.total - self.refunded
+
+    @property
+    def fee_back(self) -> Money:
+        return sum((part.fee_back for part in self.refunds), Money.zero(self.total.currency))
+
+    @property
+    def share_back(self) -> Money:
+        return sum((part.share_back for part in self.refunds), Money.zero(self.total.currency))
+
+    @property
+    def latest_refund(self) -> RefundPart | None:
+        return self.refunds[-1] if self.refunds else None
+
+    @property
+    def refunded_at(self) -> datetime | None:
+        return self.refunds[-1].created_at if self.refunds else None
+
+
+def _refund_parts(item: OrderItem) -> tuple[RefundPart, ...]:
+    money = lambda amount: Money(int(amount), item.currency)  # noqa: E731
+    if item.refunds is not None:
+        return tuple(RefundPart(part.refund_id, part.transfer_id, money(part.amount), money(part.fee_back),
+                                money(part.share_back), part.reason, part.refunded_by, part.created_at, part.to,
+                                part.rule) for part in item.refunds)
+    if item.refund_id is None:
+        return ()
+    # Written before refunds came in parts: the one refund, as it was posted.
+    amount = money(item.refund_amount or 0)
+    fee_back = legacy_fee_back(money(item.total), money(item.platform_fee), amount)
+    return (RefundPart(item.refund_id, f"refund:{item.order_id}", amount, fee_back, amount - fee_back,
+                       item.refund_reason or "", item.refunded_by or "", item.refunded_at or item.created_at),)
 
 
 def to_order(item: OrderItem) -> Order:
@@ -133,8 +213,7 @@ def to_order(item: OrderItem) -> Order:
         item.order_id, item.learner_id, item.instructor_id, item.course_id, item.course_title, item.session_id,
         item.enrollment_id, item.status, money(item.price), money(item.discount), money(item.total),
         money(item.platform_fee), money(item.instructor_share), item.coupon_code, item.created_at,
-        item.settled_at, item.refund_id, money(item.refund_amount) if item.refund_amount is not None else None,
-        item.refund_reason, item.refunded_at, item.checkout_id,
+        item.settled_at, _refund_parts(item), item.checkout_id,
     )
 
 
@@ -161,23 +240,37 @@ def add_create(uow: UnitOfWork, order: Order, settles_at: str) -> None:
     )
 
 
-def add_refund(uow: UnitOfWork, order: Order, refund_id: str, amount: Money, reason: str, refunded_by: str,
-               now: datetime) -> None:
-    """Mark the order refunded, if it is still paid and still (un)settled as the refund assumed.
+def _latest_refund_as_read(order: Order):
+    latest = order.latest_refund
+    return OrderItem.refund_id.does_not_exist() if latest is None else OrderItem.refund_id == latest.refund_id
 
-    A full refund leaves nothing to settle (the order leaves the `unsettled` index); after a partial
-    refund of an unsettled order the rest of the instructor's share still settles when it is due."""
+
+def _as_map(part: RefundPart) -> RefundMap:
+    return RefundMap(refund_id=part.refund_id, transfer_id=part.transfer_id, amount=part.amount.amount,
+                     fee_back=part.fee_back.amount, share_back=part.share_back.amount, reason=part.reason,
+                     refunded_by=part.refunded_by, created_at=part.created_at, to=part.to, rule=part.rule)
+
+
+def add_refund(uow: UnitOfWork, order: Order, part: RefundPart, *, last: bool) -> None:
+    """Add a refund to the order, if its status, settlement and latest refund are still as read (so two
+    refunds, or a refund and a settlement, never both build on the same state). `last`: the order is
+    refunded (its enrollment ends with this refund). Once nothing is left of what was paid, nothing is left
+    to settle either (the order leaves the `unsettled` index); otherwise the rest of the share still settles."""
     settled_as_read = OrderItem.settled_at.exists() if order.settled_at else OrderItem.settled_at.does_not_exist()
     actions = [
-        OrderItem.status.set(REFUNDED), OrderItem.refund_id.set(refund_id), OrderItem.refund_amount.set(amount.amount),
-        OrderItem.refund_reason.set(reason), OrderItem.refunded_by.set(refunded_by), OrderItem.refunded_at.set(now),
+        OrderItem.refunds.set([_as_map(existing) for existing in (*order.refunds, part)]),
+        OrderItem.refund_id.set(part.refund_id), OrderItem.refund_amount.set(part.amount.amount),
+        OrderItem.refund_reason.set(part.reason), OrderItem.refunded_by.set(part.refunded_by),
+        OrderItem.refunded_at.set(part.created_at),
     ]
-    if amount.amount >= order.total.amount:
+    if last:
+        actions.append(OrderItem.status.set(REFUNDED))
+    if (order.refunded + part.amount).amount >= order.total.amount:
         actions.append(OrderItem.settle_shard.remove())
     uow.update(
         OrderItem(order.order_id),
         actions=actions,
-        condition=(OrderItem.status == PAID) & settled_as_read,
+        condition=(OrderItem.status == order.status) & settled_as_read & _latest_refund_as_read(order),
         on_fail=lambda: errors.Conflict("The order changed while it was being refunded; try again"),
     )
 
@@ -192,12 +285,12 @@ def due_for_settlement(now_iso: str, page_size: int = 100) -> Iterator[Order]:
 
 
 def add_settle(uow: UnitOfWork, order: Order, now: datetime) -> None:
-    """Mark the order settled, if it is still unsettled and in the state (paid, or partly refunded) it was read in."""
+    """Mark the order settled, if it is still unsettled and in the state it was read in (status, latest refund)."""
     uow.update(
         OrderItem(order.order_id),
         actions=[OrderItem.settled_at.set(now), OrderItem.settle_shard.remove()],
         condition=(OrderItem.settle_shard.exists() & OrderItem.settled_at.does_not_exist()
-                   & (OrderItem.status == order.status)),
+                   & (OrderItem.status == order.status) & _latest_refund_as_read(order)),
         on_fail=lambda: errors.Conflict(f"Order {order.order_id} was settled or refunded meanwhile"),
     )
 
