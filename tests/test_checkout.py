@@ -1,6 +1,7 @@
 """Checkout through the payment gateway, over HTTP: holds, confirm, decline, expiry, retries and races."""
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
@@ -13,6 +14,7 @@ from tests.support.money import (
     balance,
     confirm,
     course_with_session,
+    dynamodb_calls,
     dynamodb_fails,
     krw,
     new_key,
@@ -231,6 +233,9 @@ def test_two_checkouts_of_one_learner_cannot_spend_the_same_wallet_money(api, ad
                                                          wallet_amount=krw(20_000)), courses))
     assert sorted(r.status_code for r in responses) == [201, 402], [r.body for r in responses]
     assert balance(api, learner) == 10_000
+    held_elsewhere = api.post("/orders", {"course_id": make_course(api, instructor, amount=20_000)}, token=learner,
+                              headers={"Idempotency-Key": new_key()})
+    assert held_elsewhere.status_code == 402  # the held part cannot be spent by a wallet purchase either
     assert_reconciled(api, admin)
 
 
@@ -247,4 +252,54 @@ def test_eight_learners_racing_for_the_last_three_seats_hold_exactly_three(api, 
     winners = [(token, r.json_body) for token, r in zip(learners, responses, strict=True) if r.status_code == 201]
     assert all(pay(api, token, checkout).json_body["status"] == "paid" for token, checkout in winners)
     assert sorted(balance(api, token) for token in learners) == [0] * 3 + [5_000] * 5
+    assert_reconciled(api, admin)
+
+
+def test_a_gateway_outage_leaves_the_checkout_pending_and_a_retry_with_the_same_key_pays_it(api, admin, instructor,
+                                                                                          monkeypatch):
+    from chalicelib import errors
+    from chalicelib.services import checkout as checkout_service
+
+    class DownGateway(fake_payments.FakePayments):
+        def confirm(self, payment_key, order_id, amount):
+            raise errors.PaymentGatewayError("down")
+
+    course_id = make_course(api, instructor, amount=30_000)
+    learner = funded(api, 1_000)
+    checkout = start(api, learner, [{"course_id": course_id}]).json_body
+    key = new_key("confirm")
+    monkeypatch.setattr(checkout_service, "payment_gateway", DownGateway)
+    down = pay(api, learner, checkout, key=key)
+    assert down.status_code == 502 and down.json_body["code"] == "PAYMENT_GATEWAY_ERROR"
+    assert api.get(f"/checkouts/{checkout['checkout_id']}", token=learner).json_body["status"] == "pending"
+    monkeypatch.undo()
+    assert pay(api, learner, checkout, key=key).json_body["status"] == "paid"
+    assert_reconciled(api, admin)
+
+
+def test_a_confirm_takes_its_reads_and_one_transaction(api, instructor):
+    course_id = make_course(api, instructor, amount=30_000)
+    learner = funded(api, 10_000)
+    checkout = start(api, learner, [{"course_id": course_id}, {"course_id": make_course(api, instructor)}],
+                     wallet_amount=krw(10_000)).json_body
+    with dynamodb_calls() as calls:
+        assert pay(api, learner, checkout).status_code == 200
+    assert calls.count("TransactWriteItems") == 1, calls  # the payment, with the idempotency record
+    assert "Scan" not in calls and "Query" not in calls, calls
+
+
+def test_a_confirm_racing_the_expiry_job_ends_paid_or_cancelled_never_both(api, admin, instructor, threads):
+    for _ in range(3):
+        course_id, session_id = course_with_session(api, instructor, capacity=1, starts_at=_in(30), amount=30_000)
+        learner = funded(api, 10_000)
+        checkout = start(api, learner, [{"course_id": course_id, "session_id": session_id}],
+                         wallet_amount=krw(10_000)).json_body
+        confirmed, _ = list(threads.map(lambda run: run(), [partial(pay, api, learner, checkout), expire_all]))
+        assert confirmed.status_code == 200, confirmed.body
+        status = api.get(f"/checkouts/{checkout['checkout_id']}", token=learner).json_body["status"]
+        assert status == confirmed.json_body["status"] in ("paid", "cancelled")
+        enrolled = len(my_orders(api, learner))
+        assert (enrolled, balance(api, learner), seats_left(api, course_id)) == (
+            (1, 0, 0) if status == "paid" else (0, 10_000, 1))
+        assert (checkout["checkout_id"] in fake_payments.CANCELLED) == (status == "cancelled")
     assert_reconciled(api, admin)
