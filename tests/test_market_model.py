@@ -40,6 +40,7 @@ from hypothesis.stateful import (
 )
 
 from chalicelib import config
+from chalicelib.domain.splitting import split
 from chalicelib.money import Money
 from chalicelib.services import ledger, reconciliation
 from chalicelib.store import reconciliation_runs
@@ -85,6 +86,7 @@ class Order:
     def __init__(self, course, total, share, seat):
         self.course, self.total, self.share, self.seat = course, total, share, seat
         self.status, self.settled = "paid", False
+        self.share_back = 0  # what its refund took back of the instructor's share
 
 
 class Learner:
@@ -110,7 +112,7 @@ class Payout:
 class Instructor:
     def __init__(self, token, user_id):
         self.token, self.user_id = token, user_id
-        self.money = {"pending": 0, "available": 0, "in_transit": 0, "paid_out": 0}
+        self.money = {"pending": 0, "available": 0, "in_transit": 0, "paid_out": 0, "owed": 0}
         self.account = None  # a key of ACCOUNTS, once set
         self.payouts: dict[str, Payout] = {}  # period -> payout
 
@@ -451,17 +453,34 @@ class Market(RuleBasedStateMachine):
         response = self._with_fault(send, fault)  # after a fault: the retry with the same key
         # (in this test the clock of the API is real time, so a sale settled by a job run "days later"
         # is still within its refund window: its refund is taken back from what is available)
-        taken_from = "available" if order.settled else "pending"
-        if (order.status == "paid" and not learner.progress.get(order.course.course_id)
-                and instructor.money[taken_from] >= order.share):
+        refundable = self._refundable(order, len(learner.progress.get(order.course.course_id, ())))
+        if order.status == "paid" and refundable is not None:
             assert response.status_code == 200, response.body
             order.status = "refunded"
-            learner.balance += order.total
-            instructor.money[taken_from] -= order.share
+            learner.balance += refundable
+            fee = order.total - order.share
+            order.share_back = refundable - (split(Money(refundable, "KRW"), [fee, order.share])[0].amount
+                                             if order.total else 0)
+            if order.settled:  # a clawback: from available, the rest owed
+                taken = min(order.share_back, instructor.money["available"])
+                instructor.money["available"] -= taken
+                instructor.money["owed"] += order.share_back - taken
+            else:
+                instructor.money["pending"] -= order.share_back
             order.course.booked -= 1 if order.seat else 0
         else:
             assert (response.status_code, response.json_body["code"]) == (422, "REFUND_NOT_ALLOWED"), response.body
         self.last = (send, response)
+
+    @staticmethod
+    def _refundable(order, studied):
+        """The refund quote (the API's clock is real time: always within the 7 days, every session ahead):
+        a seat or nothing studied gives everything back, else what was paid minus the lessons studied
+        (of 2); None when nothing is left to refund."""
+        if order.seat or not studied:
+            return order.total
+        left = order.total - order.total * studied // 2
+        return left if left or not order.total else None
 
     # --- time passes --------------------------------------------------------------------------------
     def _run_job(self, job, ahead):
@@ -492,9 +511,10 @@ class Market(RuleBasedStateMachine):
             if self.jobs_at >= self.hold_days * DAY:  # every sale of this sequence is past its hold
                 for learner in self.learners:
                     for order in learner.orders.values():
-                        if order.status == "paid" and not order.settled:
+                        if not order.settled and order.share_back < order.share:  # the rest of a refund too
                             order.settled = True
-                            self.instructors[order.course.owner].move(order.share, "pending", "available")
+                            self.instructors[order.course.owner].move(order.share - order.share_back, "pending",
+                                                                      "available")
         else:
             self._pay_out(moment, result)
 
@@ -545,8 +565,12 @@ class Market(RuleBasedStateMachine):
                     return False
         payout = instructor.payouts.get(period)
         if payout is None:
-            if (instructor.account is None or instructor.money["available"] < self.payout_minimum
-                    or any(later > period for later in instructor.payouts)):
+            if instructor.account is None or any(later > period for later in instructor.payouts):
+                return True  # nothing to pay
+            repaid = min(instructor.money["available"], instructor.money["owed"])  # what is owed first
+            instructor.money["available"] -= repaid
+            instructor.money["owed"] -= repaid
+            if instructor.money["owed"] or instructor.money["available"] < self.payout_minimum:
                 return True  # nothing to pay
             payout = instructor.payouts[period] = Payout(period, instructor.money["available"], instructor.account)
             instructor.move(payout.amount, "available", "in_transit")
