@@ -2,8 +2,9 @@
 
 A top-up or a checkout is paid at the gateway by the learner's browser; the server then *confirms* it
 (`confirm`, idempotent at the gateway by the order id), and only a confirmation credits the wallet or pays
-the checkout; a captured payment the server cannot use is given back (`cancel`). The adapters: `FakePayments` (`fake_payments.py`, stages `local`
-and `test`) and `TossPayments` (`toss_payments.py`); `stage.payment_gateway()` gives the stage's.
+the checkout; a captured payment the server cannot use is given back (`cancel`). The adapters:
+`FakePayments` (`fake_payments.py`, stages `local` and `test`) and `TossPayments` (`toss_payments.py`);
+`stage.payment_gateway()` gives the stage's.
 
 The caller checks that the confirmed amount equals what it expects; an adapter only reports what the
 gateway said. Payment keys and the secret key are never logged.
