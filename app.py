@@ -61,6 +61,11 @@ def checkout_expiry(event):
     return _run_job("checkout_expiry")
 
 
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def refund_retry(event):
+    return _run_job("refund_retry")
+
+
 @app.schedule(Cron(0, 15, "*", "*", "?", "*"))  # daily, 00:00 KST
 def settlement(event):
     return _run_job("settlement")

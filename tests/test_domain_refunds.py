@@ -17,6 +17,7 @@ from chalicelib.domain.refunds import (
     pro_rata,
     repayment,
     reversal,
+    tender_split,
 )
 from chalicelib.domain.splitting import split
 from chalicelib.money import Money
@@ -135,6 +136,43 @@ def test_the_fee_comes_back_by_largest_remainder_over_the_running_total():
     assert reversal(total, fee, krw(0), krw(0), krw(3_333)) == (krw(667), krw(2_666))  # 666.6: rounds up
     assert reversal(total, fee, krw(667), krw(3_333), krw(3_333)) == (krw(666), krw(2_667))  # 1,333.2 in all
     assert reversal(krw(0), krw(0), krw(0), krw(0), krw(0)) == (krw(0), krw(0))
+
+
+def test_a_refund_goes_back_to_the_card_and_the_wallet_in_proportion_to_what_each_paid():
+    card, wallet = krw(20_000), krw(10_000)
+    assert tender_split(card, wallet, krw(0), krw(0), krw(10_000)) == (krw(6_667), krw(3_333))  # 6,666.7: up
+    assert tender_split(card, wallet, krw(6_667), krw(10_000), krw(20_000)) == (krw(13_333), krw(6_667))
+    assert tender_split(krw(0), wallet, krw(0), krw(0), krw(4_000)) == (krw(0), krw(4_000))  # wallet only
+    assert tender_split(card, krw(0), krw(0), krw(0), krw(4_000)) == (krw(4_000), krw(0))  # card only
+    assert tender_split(krw(0), krw(0), krw(0), krw(0), krw(0)) == (krw(0), krw(0))  # a free order
+
+
+@given(sales, st.data(), st.lists(st.integers(1, 10**9), max_size=6), st.booleans())
+def test_tender_parts_sum_to_each_refund_and_over_the_order_to_what_each_tender_paid(total, data, asks, finish):
+    wallet = krw(data.draw(st.integers(0, total.amount)))
+    card = total - wallet
+    refunded = card_back = wallet_back = krw(0)
+    for ask in asks:
+        amount = krw(min(ask, (total - refunded).amount))
+        to_card, to_wallet = tender_split(card, wallet, card_back, refunded, amount)
+        assert to_card + to_wallet == amount and to_card.amount >= 0 and to_wallet.amount >= 0
+        refunded, card_back, wallet_back = refunded + amount, card_back + to_card, wallet_back + to_wallet
+        if total.amount:  # path independent: the one split of the running total
+            assert card_back == split(refunded, [card.amount, wallet.amount])[0]
+        assert card_back <= card and wallet_back <= wallet
+    if finish:
+        to_card, to_wallet = tender_split(card, wallet, card_back, refunded, total - refunded)
+        assert (card_back + to_card, wallet_back + to_wallet) == (card, wallet)
+
+
+@given(sales, st.data())
+def test_after_refunds_all_to_the_wallet_the_card_gets_what_is_left_of_its_part(total, data):
+    """Checkout orders refunded before refunds went to the card: their parts all went to the wallet."""
+    wallet = krw(data.draw(st.integers(0, total.amount)))
+    card = total - wallet
+    earlier = krw(data.draw(st.integers(0, total.amount)))
+    to_card, to_wallet = tender_split(card, wallet, krw(0), earlier, total - earlier)
+    assert to_card + to_wallet == total - earlier and to_card <= card and to_wallet.amount >= 0
 
 
 @given(st.integers(0, 10**9), st.integers(-10, 10**9))

@@ -14,6 +14,8 @@ from chalicelib.money import Money
 
 DECLINE_KEY = "decline"
 CANCELLED: dict[str, str] = {}  # order id -> the cancel's reason
+# partial cancels (refunds) by idempotency key: (order id, amount) of the first call under each key
+PARTIAL_CANCELS: dict[str, tuple[str, Money]] = {}
 
 
 class FakePayments:
@@ -37,6 +39,12 @@ class FakePayments:
         if order_id in CANCELLED:
             raise errors.PaymentDeclined("This payment was cancelled (fake gateway)")
         return Confirmation(payment_key, order_id, amount)
+
+    def partial_cancel(self, payment_key: str, order_id: str, amount: Money, reason: str,
+                       idempotency_key: str) -> None:
+        """Gives `amount` back, remembered by its idempotency key: a repeated key answers as the first call
+        did and records nothing more (as Toss's cancel under its `Idempotency-Key`)."""
+        PARTIAL_CANCELS.setdefault(idempotency_key, (order_id, amount))
 
     def cancel(self, payment_key: str, order_id: str, reason: str) -> None:
         """Gives the payment back: remembered, so it is never confirmed again (a second cancel is a no-op, as

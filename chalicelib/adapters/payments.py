@@ -44,6 +44,13 @@ class PaymentGateway(Protocol):
         unknown or gateway down: safe to retry, a retried confirm is idempotent at the gateway)."""
         ...
 
+    def partial_cancel(self, payment_key: str, order_id: str, amount: Money, reason: str,
+                       idempotency_key: str) -> None:
+        """Give `amount` of a captured payment back to the payer (a refund in part: Toss's `cancelAmount`),
+        once per `idempotency_key`: a retry under the same key answers as the first call did and gives
+        nothing back twice. Raises `PaymentGatewayError` (outcome unknown or refused: retry with the key)."""
+        ...
+
     def cancel(self, payment_key: str, order_id: str, reason: str) -> None:
         """Give a captured payment back to the payer in full. Raises `PaymentGatewayError`."""
         ...

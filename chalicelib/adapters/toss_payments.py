@@ -72,9 +72,16 @@ class TossPayments:
             raise errors.PaymentDeclined(f"The payment was declined ({code})")
         raise errors.PaymentGatewayError(f"The payment provider failed ({code or status}); try again")
 
+    def partial_cancel(self, payment_key: str, order_id: str, amount: Money, reason: str,
+                       idempotency_key: str) -> None:
+        self._cancel(payment_key, {"cancelReason": reason[:200], "cancelAmount": amount.amount}, idempotency_key)
+
     def cancel(self, payment_key: str, order_id: str, reason: str) -> None:
-        status, payload = self._call("POST", f"/v1/payments/{payment_key}/cancel", {"cancelReason": reason[:200]},
-                                     idempotency_key=f"cancel-{order_id}")
+        self._cancel(payment_key, {"cancelReason": reason[:200]}, f"cancel-{order_id}")
+
+    def _cancel(self, payment_key: str, body: dict, idempotency_key: str) -> None:
+        status, payload = self._call("POST", f"/v1/payments/{payment_key}/cancel", body,
+                                     idempotency_key=idempotency_key)
         if status != 200:
             log.error("toss cancel refused: status %s code %s", status, payload.get("code", ""))
             raise errors.PaymentGatewayError(f"The payment provider did not cancel ({payload.get('code') or status})")

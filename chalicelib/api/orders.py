@@ -25,7 +25,8 @@ CouponCode = Annotated[str, msgspec.Meta(min_length=3, max_length=32, pattern=r"
 CouponKind = StrEnum("CouponKind", ["percent", "fixed"])
 OrderStatus = StrEnum("OrderStatus", ["paid", "refunded"])
 RefundRule = StrEnum("RefundRule", ["withdrawal", "pro_rata", "live_session", "admin", "none"])
-RefundDestination = StrEnum("RefundDestination", ["wallet"])  # where a refund's money went
+RefundDestination = StrEnum("RefundDestination", ["wallet", "card", "card_and_wallet"])  # where a refund's money went
+RefundStatus = StrEnum("RefundStatus", ["pending", "done"])  # pending: the PG has not cancelled its card part yet
 
 
 class OrderRequest(Input):
@@ -54,10 +55,14 @@ class RefundPartOut(msgspec.Struct):
     created_at: Timestamp
     to: RefundDestination
     rule: RefundRule
+    to_wallet: MoneyBody  # the parts of `amount` by where they went
+    to_card: MoneyBody
+    status: RefundStatus
 
     @classmethod
     def of(cls, part: "RefundPart") -> "RefundPartOut":
-        return cls(part.refund_id, MoneyBody.of(part.amount), part.created_at, part.to, part.rule)
+        return cls(part.refund_id, MoneyBody.of(part.amount), part.created_at, part.to, part.rule,
+                   MoneyBody.of(part.wallet_part), MoneyBody.of(part.card_part), part.status)
 
 
 class RefundQuoteOut(msgspec.Struct):
@@ -172,8 +177,8 @@ def refund_quote(call: Call, order_id: str):
 
 @orders_api.endpoint(
     "POST", "/orders/{order_id}/refund", policy=LEARNER | ADMIN, body=RefundRequest, response=OrderOut,
-    idempotent=True, summary="Refund to the wallet what the refund quote allows, or `amount` of it, in parts "
-                             "(admins: beyond the policy, up to what is left)",
+    idempotent=True, summary="Refund what the refund quote allows, or `amount` of it, in parts, to the wallet and the "
+                             "card it was paid with (admins: beyond the policy, up to what is left)",
     errors=(errors.NotFound, errors.RefundNotAllowed, errors.Conflict),
 )
 def refund(call: Call, order_id: str):

@@ -26,6 +26,14 @@ R, the platform has given back exactly `split(R, [fee, share])[0]` and the instr
 refunds of an order sum exactly to what was paid and each party's parts to its share, whatever the
 order of the parts (the last takes exactly what is left of each). Refunds posted before this rule
 (one per order) gave back the fee rounded down; their figures stay as posted.
+
+Refund to the tender. An order a checkout paid partly from the wallet and partly by card gives each
+refund back to both in proportion to what each paid (`tender_split`), by the same largest-remainder
+rule over the running total: every refund returns the mix the learner paid with, the card's parts sum
+exactly to what the card paid and the wallet's to the wallet part, and no refund of the card is
+turned into wallet money the learner can only spend here (the e-commerce act asks for a refund by the
+means of payment used). Card-first would send the same money back but make every small refund a PG
+cancel and leave wallet credit for the end; wallet-first would hold the learner's card money as credit.
 """
 
 from dataclasses import dataclass
@@ -36,6 +44,9 @@ from chalicelib.money import Money
 
 WITHDRAWAL, PRO_RATA, LIVE_SESSION, ADMIN = "withdrawal", "pro_rata", "live_session", "admin"
 NO_RULE = "none"
+# Tenders: where a refund's money goes. A checkout paid by virtual account refunds to a bank account
+# (`refund_account`), a seam left for when checkouts take virtual accounts.
+WALLET, CARD, VIRTUAL_ACCOUNT = "wallet", "card", "virtual_account"
 ALREADY_REFUNDED = "the order has already been refunded"
 
 BASIS = {
@@ -119,14 +130,28 @@ def reversal(total: Money, platform_fee: Money, fee_back_before: Money, refunded
     Over the running total with largest remainder (see the module). `fee_back_before`: what earlier
     refunds took from the fee as posted (refunds before this rule rounded it down, so the bounds keep
     this part within what is left of each)."""
-    share = total - platform_fee
-    if not total.amount:
-        return Money.zero(amount.currency), amount
-    fee_after = split(refunded_before + amount, [platform_fee.amount, share.amount])[0]
-    fee_back = fee_after - fee_back_before
-    fee_left = platform_fee - fee_back_before
-    fee_back = Money(max(0, min(fee_back.amount, amount.amount, fee_left.amount)), amount.currency)
+    fee_back = _in_proportion(platform_fee, total - platform_fee, fee_back_before, refunded_before, amount)
     return fee_back, amount - fee_back
+
+
+def tender_split(card_paid: Money, wallet_paid: Money, card_back_before: Money, refunded_before: Money,
+                 amount: Money) -> tuple[Money, Money]:
+    """Where a refund of `amount` goes: (to the card, to the wallet), in proportion to what each paid, over
+    the running total (see the module). `card_back_before`: what earlier refunds gave back to the card."""
+    card_back = _in_proportion(card_paid, wallet_paid, card_back_before, refunded_before, amount)
+    return card_back, amount - card_back
+
+
+def _in_proportion(first: Money, second: Money, first_before: Money, refunded_before: Money,
+                   amount: Money) -> Money:
+    """`first`'s part of a refund of `amount` of an order paid `first + second`: largest remainder over the
+    running total, so once refunds sum to R, `first` has given back `split(R, [first, second])[0]`; kept
+    within the refund and within what is left of `first` (earlier parts may have been posted otherwise)."""
+    if not (first.amount or second.amount):
+        return Money.zero(amount.currency)
+    first_after = split(refunded_before + amount, [first.amount, second.amount])[0]
+    first_left = first - first_before
+    return Money(max(0, min((first_after - first_before).amount, amount.amount, first_left.amount)), amount.currency)
 
 
 def legacy_fee_back(total: Money, platform_fee: Money, amount: Money) -> Money:

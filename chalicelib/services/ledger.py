@@ -2,7 +2,7 @@
 
 Nothing else writes balances. A use case that moves money takes its event's
 `Transfer` from the builders here (`topup_transfer`, `purchase_transfer`,
-`refund_transfer`, `settlement_transfer`, `owed_repayment_transfer`, `payout_transfer`,
+`refund_transfer`, `refund_sent_transfer`, `settlement_transfer`, `owed_repayment_transfer`, `payout_transfer`,
 `payout_outcome_transfer`: which accounts each event moves, in one place) and
 adds it to the unit of work that also carries its own state change:
 
@@ -95,6 +95,8 @@ class AccountKind(enum.StrEnum):
     PLATFORM_REVENUE = "platform_revenue"
     GATEWAY_CLEARING = "gateway_clearing"
     CHECKOUT_HOLDS = "checkout_holds"  # the wallet part a pending checkout holds; owned by the checkout
+    # Card parts of refunds written but not yet cancelled at the PG: what the platform owes the cards back.
+    REFUNDS_IN_TRANSIT = "refunds_in_transit"
 
 
 OWNED_KINDS = frozenset({
@@ -102,7 +104,7 @@ OWNED_KINDS = frozenset({
     AccountKind.INSTRUCTOR_IN_TRANSIT, AccountKind.INSTRUCTOR_PAID_OUT, AccountKind.CHECKOUT_HOLDS,
     AccountKind.INSTRUCTOR_OWED,
 })
-HOT_KINDS = frozenset({AccountKind.PLATFORM_REVENUE, AccountKind.GATEWAY_CLEARING})
+HOT_KINDS = frozenset({AccountKind.PLATFORM_REVENUE, AccountKind.GATEWAY_CLEARING, AccountKind.REFUNDS_IN_TRANSIT})
 # Accounts that may hold a negative balance: the clearing account is where money enters the ledger.
 MAY_GO_NEGATIVE = frozenset({AccountKind.GATEWAY_CLEARING, AccountKind.INSTRUCTOR_OWED})
 # Receivables: never above zero (a credit that would take one above zero is refused, as a debit below zero is).
@@ -203,6 +205,10 @@ def gateway_clearing(currency: str) -> Account:
     return Account(AccountKind.GATEWAY_CLEARING, currency)
 
 
+def refunds_in_transit(currency: str) -> Account:
+    return Account(AccountKind.REFUNDS_IN_TRANSIT, currency)
+
+
 def checkout_holds(checkout_id: str, currency: str) -> Account:
     """The wallet part a pending checkout holds: one account per checkout, so checkouts never share an item."""
     return Account(AccountKind.CHECKOUT_HOLDS, currency, checkout_id)
@@ -290,17 +296,28 @@ def purchase_transfer(order: "Order") -> Transfer | None:
 
 
 def refund_transfer(order: "Order", part: "RefundPart", owed: Money) -> Transfer | None:
-    """A refund `part` back to where it goes (the learner's wallet), taken back from platform revenue (its
+    """A refund `part` back to where it goes (its wallet part to the learner's wallet, its card part in transit
+    to the card until the PG cancelled it: `refund_sent_transfer`), taken back from platform revenue (its
     `fee_back`) and from the instructor (its `share_back`): from pending before the sale settled, after it
     from available, and what available did not cover (`owed`, a clawback) becomes owed. None for 0."""
     currency = part.amount.currency
     instructor = (instructor_available if order.settled_at else instructor_pending)(order.instructor_id, currency)
-    legs = _nonzero(credit(learner_wallet(order.learner_id, currency), part.amount),
+    legs = _nonzero(credit(learner_wallet(order.learner_id, currency), part.wallet_part),
+                    credit(refunds_in_transit(currency), part.card_part),
                     debit(instructor, part.share_back - owed), debit(instructor_owed(order.instructor_id, currency), owed),
                     debit(platform_revenue(currency), part.fee_back))
     if not legs:
         return None
     return Transfer(part.transfer_id, "refund", legs,
+                    memo={"order_id": order.order_id, "refund_id": part.refund_id})
+
+
+def refund_sent_transfer(order: "Order", part: "RefundPart") -> Transfer:
+    """A refund's card part cancelled at the PG: out of transit, back to the gateway clearing account the
+    checkout's card money came from."""
+    currency = part.amount.currency
+    return Transfer(f"refund_sent:{part.refund_id}", "refund_sent",
+                    (debit(refunds_in_transit(currency), part.card_part), credit(gateway_clearing(currency), part.card_part)),
                     memo={"order_id": order.order_id, "refund_id": part.refund_id})
 
 

@@ -14,25 +14,50 @@ live sessions; the quote and the refund use the same rule. Admins refund
 beyond it, up to what is left. A refund of a settled sale is a clawback: taken
 from the instructor's available balance, the rest owed (repaid at payout,
 services/payouts.py).
+
+Refund to the tender. A refund of an order a checkout paid goes back to the
+card and the wallet in proportion to what each paid (`refunds.tender_split`).
+Its effects come in this order, so that a crash at any step neither refunds
+twice nor loses a refund:
+1. ONE transaction writes the refund `pending` on the order (in the
+   `refunds_pending` index), the order's refunded total, the enrollment's end
+   with the last one, and the whole ledger reversal: the wallet part to the
+   wallet, the card part to `refunds_in_transit` (what we owe cards back).
+   A crash before it: nothing happened (the request's retry starts over).
+2. The PG cancels the card part (`partial_cancel`, `cancelAmount`) under the
+   refund's own idempotency key, `refund-<refund_id>`. A crash, timeout or
+   refusal here leaves the refund pending: the `refund_retry` job calls the
+   PG again under the same key, which gives nothing back twice.
+3. ONE transaction marks the refund `done`, if it is still pending, and moves
+   its card part from in transit to gateway clearing (`refund_sent:<id>`, an
+   id posted once). A crash before it: the job's PG call answers as the first
+   did, and this step runs once, whoever races (the job twice, the request).
+So `refunds_in_transit` always equals the card parts of pending refunds
+(reconciliation checks it). The idempotency record of the request is in step
+1: a replay answers the refund as it was written (`pending`); the order shows
+its current status.
 """
 
 import itertools
-from dataclasses import replace
+import logging
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chalicelib import clock, config, errors, ids, metrics
+from chalicelib.adapters.stage import payment_gateway
 from chalicelib.domain import fees, pricing, refunds, settlement
 from chalicelib.domain.courses import owned_by
 from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
 from chalicelib.services import ledger, stats
 from chalicelib.services.course_access import course_on_sale, own_course
-from chalicelib.store import coupons, courses, enrollments
+from chalicelib.store import checkouts, coupons, courses, enrollments
 from chalicelib.store import orders as store
 from chalicelib.store.idempotency import NO_RECEIPT, Receipt
 from chalicelib.store.orders import Order
 from chalicelib.store.transactions import Contention, UnitOfWork, retry_on_contention
 
+log = logging.getLogger("classpay.orders")
 
 def coupon_discount(course_id: str, price: Money, code: str, now: datetime) -> Money | None:
     """The discount the course's coupon `code` (as stored) gives on `price`, or None when the course has no
@@ -214,8 +239,9 @@ def refund_quote(caller: Caller, order_id: str) -> refunds.Quote:
 
 def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | None = None,
                  *, receipt: Receipt = NO_RECEIPT) -> Order:
-    """Refund (part of) an order to the wallet: the reverse transfer in proportion and, with the last
-    refund, the enrollment ended and the seat released. The coupon redemption is kept.
+    """Refund (part of) an order to where it was paid from: the reverse transfer in proportion and, with the
+    last refund, the enrollment ended and the seat released. The coupon redemption is kept. A card part is
+    then cancelled at the PG; when the PG fails the refund is answered `pending` (the retry job sends it).
 
     A learner refunds what the quote allows, or `amount` up to it; taking all of it is the last refund
     (a withdrawal from the course). Admins refund beyond the policy, up to what is left; theirs is the
@@ -238,9 +264,11 @@ def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | Non
                                          if limit.amount else "nothing is refundable now")
     refund_amount = amount if amount is not None else limit
     last = refund_amount == limit if rule != refunds.ADMIN else refund_amount == order.refundable_left
-    return retry_on_contention(lambda: _commit_refund(
+    refunded = retry_on_contention(lambda: _commit_refund(
         order, refund_amount, reason, caller.user_id, now, receipt, rule=rule, last=last, usage_as_read=enrollment,
         progress_below=_refund_policy().progress_limit_percent if rule == refunds.WITHDRAWAL else None))
+    part = refunded.latest_refund
+    return (_send_to_card(refunded, part) or refunded) if part.pending else refunded
 
 
 def unrefunded_share(order: Order) -> Money:
@@ -252,8 +280,33 @@ def _refund_part(order: Order, amount: Money, reason: str, refunded_by: str, now
     number = len(order.refunds) + 1  # the first keeps the id an order's one refund always had
     transfer_id = f"refund:{order.order_id}" if number == 1 else f"refund:{order.order_id}:{number}"
     fee_back, share_back = refunds.reversal(order.total, order.platform_fee, order.fee_back, order.refunded, amount)
+    to_card = _card_part(order, amount)
+    if not to_card.amount:
+        return store.RefundPart(ids.new_id(), transfer_id, amount, fee_back, share_back, reason, refunded_by, now,
+                                store.WALLET, rule)
     return store.RefundPart(ids.new_id(), transfer_id, amount, fee_back, share_back, reason, refunded_by, now,
-                            store.WALLET, rule)
+                            store.CARD if to_card == amount else store.CARD_AND_WALLET, rule, to_card,
+                            store.REFUND_PENDING)
+
+
+def _card_part(order: Order, amount: Money) -> Money:
+    """What of a refund of `amount` goes back to the card: none for an order bought from the wallet; for a
+    checkout's, in proportion to what the card paid of the order (the checkout item's total minus its wallet
+    part)."""
+    record = checkouts.get(order.checkout_id) if order.checkout_id else None
+    if record is None or _gateway_tender(record) != refunds.CARD:
+        return Money.zero(amount.currency)
+    line = next(line for line in record.items if line.order_id == order.order_id)
+    return refunds.tender_split(line.total - line.wallet_part, line.wallet_part, order.card_back, order.refunded,
+                                amount)[0]
+
+
+def _gateway_tender(record: checkouts.CheckoutRecord) -> str:
+    """How a checkout's gateway part was paid, so where the refunds of that part go. Today every checkout pays
+    it by card or easy pay: a PG cancel. The seam for virtual accounts: a checkout paid by one answers
+    `refunds.VIRTUAL_ACCOUNT` here, and its refunds need the learner's `refund_account` (encrypted like payout
+    accounts) for the PG's cancel with `refundReceiveAccount`."""
+    return refunds.CARD if record.amount_due.amount else refunds.WALLET
 
 
 def _clawback_owed(order: Order, share_back: Money) -> Money:
@@ -299,6 +352,56 @@ def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, n
     metrics.emit(metrics.REFUNDS)
     metrics.emit(metrics.REFUNDED_AMOUNT, amount.amount, unit="None", Currency=amount.currency)
     return refunded
+
+
+def _send_to_card(order: Order, part: store.RefundPart) -> Order | None:
+    """Cancel a pending refund's card part at the PG under the refund's idempotency key, then mark it done
+    (see the module). None when the PG did not answer or refused: the refund stays pending."""
+    record = checkouts.get(order.checkout_id)
+    try:
+        payment_gateway().partial_cancel(record.payment_key, record.checkout_id, part.card_part,
+                                         f"Refund of order {order.order_id}: {part.reason}", f"refund-{part.refund_id}")
+    except errors.PaymentGatewayError as failed:
+        log.warning("refund %s of order %s stays pending: %s", part.refund_id, order.order_id, failed.detail)
+        return None
+    return retry_on_contention(lambda: _commit_sent(order.order_id, part.refund_id))
+
+
+def _commit_sent(order_id: str, refund_id: str) -> Order:
+    """The refund done and its card part out of transit, once: a refund no longer pending is left as it is."""
+    order = store.get(order_id, consistent=True)
+    part = next(part for part in order.refunds if part.refund_id == refund_id)
+    if not part.pending:
+        return order
+    uow = UnitOfWork()
+    store.add_refund_done(uow, order, refund_id)
+    ledger.add_transfer(uow, ledger.refund_sent_transfer(order, part))
+    uow.commit()
+    done = replace(part, status=store.REFUND_DONE)
+    return replace(order, refunds=tuple(done if each.refund_id == refund_id else each for each in order.refunds))
+
+
+@dataclass(frozen=True)
+class RefundRetryResult:
+    done: int
+    still_pending: int
+
+
+def send_pending_refunds() -> RefundRetryResult:
+    """The refund_retry job: each pending refund's card part cancelled at the PG again (under its own key, so
+    never twice) and marked done; what the PG still refuses stays pending for the next run."""
+    done = still_pending = 0
+    for order_id in list(store.with_pending_refunds()):
+        order = store.get(order_id, consistent=True)
+        for part in order.pending_refunds if order else ():
+            sent = _send_to_card(order, part)
+            if sent is None:
+                still_pending += 1
+            else:
+                order, done = sent, done + 1
+    if done or still_pending:
+        log.info("refund retry: %d done, %d still pending", done, still_pending)
+    return RefundRetryResult(done, still_pending)
 
 
 # --- coupons ----------------------------------------------------------------------------------------

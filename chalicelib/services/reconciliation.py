@@ -37,7 +37,9 @@ reading every enrollment; see `store/admin_scans.py`):
   refunded), and what the instructor's accounts (pending, available, owed) gave back for each refund
   transfer equals its recorded share (`reversal_in_proportion`);
 - `instructor_owed` is a receivable: never above zero (`owed_not_positive`), and like every balance
-  the sum of its entries.
+  the sum of its entries;
+- refunds in transit to the PG (`refunds_in_transit`) equal the card parts of the refunds still pending
+  (`refunds_in_transit_are_pending_refunds`): a card part leaves transit only with its refund done.
 
 And the dashboard against the ledger: each instructor's daily aggregates, summed over all
 days (one Query per instructor), give the net revenue (instructor shares of sales minus the
@@ -231,7 +233,9 @@ def run(now: datetime | None = None) -> Report:
         currency_totals.accounts += 1 if check.entry_count else 0
         kind = str(account.kind)
         currency_totals.by_kind[kind] = currency_totals.by_kind.get(kind, 0) + check.entries_sum
-    violations.extend(_sales_violations(refunds, reversals))
+    pending_card: dict[str, int] = {}  # the card parts of pending refunds, by currency
+    violations.extend(_sales_violations(refunds, reversals, pending_card))
+    violations.extend(_in_transit_violations(totals, pending_card))
     violations.extend(_hold_violations([account for account in accounts if account.kind == AccountKind.CHECKOUT_HOLDS]))
     violations.extend(_dashboard_violations(ledger_sales))
     for currency_totals in totals.values():
@@ -243,9 +247,11 @@ def run(now: datetime | None = None) -> Report:
     return Report(ok=not violations, checked_at=checked_at, totals=totals, violations=violations)
 
 
-def _sales_violations(refunds: dict[str | None, list[RefundPosting]], reversals: dict[str, int]) -> list[Violation]:
+def _sales_violations(refunds: dict[str | None, list[RefundPosting]], reversals: dict[str, int],
+                      pending_card: dict[str, int]) -> list[Violation]:
     """Orders, enrollments and seats agree with each other and with the ledger (`refunds`: the wallets'
-    refund entries by the order each names, consumed; `reversals`: the instructors' part of each refund)."""
+    refund entries by the order each names, consumed; `reversals`: the instructors' part of each refund;
+    `pending_card`: filled with the card parts of pending refunds, by currency)."""
     found: list[Violation] = []
     access_order_ids = set()
     for enrollment in admin_scans.admin_scan_enrollments():
@@ -272,6 +278,8 @@ def _sales_violations(refunds: dict[str | None, list[RefundPosting]], reversals:
             found.extend(_refund_violations(order.order_id, order, postings))
         if order.refunds:
             found.extend(_reversal_violations(order, reversals))
+        for part in order.pending_refunds:
+            pending_card[part.amount.currency] = pending_card.get(part.amount.currency, 0) + part.card_part.amount
     for order_id, postings in refunds.items():  # refunds naming an order the scan did not see (or none)
         found.extend(_refund_violations(order_id, orders.get(order_id, consistent=True) if order_id else None,
                                         postings))
@@ -279,6 +287,17 @@ def _sales_violations(refunds: dict[str | None, list[RefundPosting]], reversals:
         if session.booked > session.capacity or session.booked < 0:
             found.append(Violation("session_not_overbooked",
                                    f"session {session.session_id}: {session.booked} booked of {session.capacity}"))
+    return found
+
+
+def _in_transit_violations(totals: dict[str, CurrencyTotals], pending_card: dict[str, int]) -> list[Violation]:
+    found = []
+    for currency, currency_totals in totals.items():
+        in_transit = currency_totals.by_kind.get(str(AccountKind.REFUNDS_IN_TRANSIT), 0)
+        if in_transit != pending_card.get(currency, 0):
+            found.append(Violation("refunds_in_transit_are_pending_refunds",
+                                   f"{in_transit} in transit to the PG, pending refunds' card parts "
+                                   f"{pending_card.get(currency, 0)}", currency=currency))
     return found
 
 

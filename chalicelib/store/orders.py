@@ -10,6 +10,9 @@ Indexes
                                                     by the time it may be released (the settlement job);
                                                     sparse: settling or a full refund removes `settle_shard`
                                                     (a partial refund keeps it: the rest still settles)
+    refunds_pending (GSI, KEYS_ONLY)  refund_pending, order_id   orders with a refund whose PG cancel is not
+                                                    done yet (the refund_retry job); sparse: set by such a
+                                                    refund, removed when the order's last one is done
 
 Access patterns
     a receipt .............................. GetItem order_id (the service checks the owner)
@@ -18,18 +21,22 @@ Access patterns
     sales of an instructor ................. Query by_instructor
     an instructor's sales since a moment ... Query by_instructor, order_id >= the moment's lowest ULID (digest)
     due for settlement ..................... Query unsettled, settles_at <= now
+    refunds waiting for the PG ............. Query refunds_pending
     settle (inside the settlement) ......... Update settled_at, remove settle_shard, if still unsettled
     create (inside the purchase) ........... Put if order_id is new
     refund (inside the refund) ............. Update: the refunds list, the latest refund's fields, the status
                                              (refunded with the last), if status, settlement and latest
-                                             refund are as read
+                                             refund are as read (and its pending refunds still pending)
+    a refund done at the PG ................ Update the part's status, if it is still pending
 
 Refunds. An order is refunded in parts (`refunds`, a list of maps: refund id, its ledger transfer id,
 amount, what it took from the fee and from the instructor's share, reason, who, when, where the money
-went, the rule). `refund_id`, `refund_amount`, `refund_reason`, `refunded_by` and `refunded_at` hold the
-latest refund, as they held the one refund an order could have before parts: an item written then has
-no `refunds` list and reads as one part made of those fields (its transfer `refund:<order_id>`, its fee
-part rounded down as it was posted, to the wallet). No backfill is needed; the next refund writes the list.
+went, the rule; for a checkout order paid by card, `to_card`: the part given back to the card, and
+`status`: `pending` until the PG cancelled it, then `done`). `refund_id`, `refund_amount`,
+`refund_reason`, `refunded_by` and `refunded_at` hold the latest refund, as they held the one refund an
+order could have before parts: an item written then has no `refunds` list and reads as one part made of
+those fields (its transfer `refund:<order_id>`, its fee part rounded down as it was posted, to the wallet).
+No backfill is needed; the next refund writes the list.
 """
 
 from collections.abc import Iterator
@@ -37,7 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib import errors
@@ -45,7 +52,7 @@ from chalicelib.domain.refunds import legacy_fee_back
 from chalicelib.money import Money
 from chalicelib.store.base import table_meta
 from chalicelib.store.cursors import decode_cursor, encode_cursor
-from chalicelib.store.transactions import UnitOfWork
+from chalicelib.store.transactions import Contention, UnitOfWork
 
 PAID, REFUNDED = "paid", "refunded"
 UNSETTLED = "unsettled"
@@ -78,6 +85,15 @@ class Unsettled(GlobalSecondaryIndex):
     settles_at = UnicodeAttribute(range_key=True)
 
 
+class RefundsPending(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "refunds_pending"
+        projection = KeysOnlyProjection()
+
+    refund_pending = UnicodeAttribute(hash_key=True)
+    order_id = UnicodeAttribute(range_key=True)
+
+
 class RefundMap(MapAttribute):
     refund_id = UnicodeAttribute()
     transfer_id = UnicodeAttribute()
@@ -89,6 +105,8 @@ class RefundMap(MapAttribute):
     created_at = UTCDateTimeAttribute()
     to = UnicodeAttribute()
     rule = UnicodeAttribute()
+    to_card = NumberAttribute(null=True)  # absent: nothing went to a card
+    status = UnicodeAttribute(null=True)  # absent: done
 
 
 class OrderItem(Model):
@@ -120,13 +138,16 @@ class OrderItem(Model):
     refunded_at = UTCDateTimeAttribute(null=True)
     refunds = ListAttribute(of=RefundMap, null=True)
     checkout_id = UnicodeAttribute(null=True)  # the checkout that paid it (None: bought from the wallet)
+    refund_pending = UnicodeAttribute(null=True)  # REFUND_PENDING while a refund waits for the PG
 
     by_learner = ByLearner()
     by_instructor = ByInstructor()
     unsettled = Unsettled()
+    refunds_pending = RefundsPending()
 
 
-WALLET = "wallet"  # where a refund's money went (a tender of checkout adds its own)
+WALLET, CARD, CARD_AND_WALLET = "wallet", "card", "card_and_wallet"  # where a refund's money went
+REFUND_PENDING, REFUND_DONE = "pending", "done"  # a refund's status: pending until the PG cancelled its card part
 
 
 @dataclass(frozen=True)
@@ -143,6 +164,20 @@ class RefundPart:
     created_at: datetime
     to: str = WALLET
     rule: str = "withdrawal"
+    to_card: Money | None = None  # the part given back to the card (a PG cancel); the rest went to the wallet
+    status: str = REFUND_DONE
+
+    @property
+    def card_part(self) -> Money:
+        return self.to_card or Money.zero(self.amount.currency)
+
+    @property
+    def wallet_part(self) -> Money:
+        return self.amount - self.card_part
+
+    @property
+    def pending(self) -> bool:
+        return self.status == REFUND_PENDING
 
 
 @dataclass(frozen=True)
@@ -184,6 +219,14 @@ class Order:
         return sum((part.share_back for part in self.refunds), Money.zero(self.total.currency))
 
     @property
+    def card_back(self) -> Money:
+        return sum((part.card_part for part in self.refunds), Money.zero(self.total.currency))
+
+    @property
+    def pending_refunds(self) -> tuple[RefundPart, ...]:
+        return tuple(part for part in self.refunds if part.pending)
+
+    @property
     def latest_refund(self) -> RefundPart | None:
         return self.refunds[-1] if self.refunds else None
 
@@ -197,7 +240,8 @@ def _refund_parts(item: OrderItem) -> tuple[RefundPart, ...]:
     if item.refunds is not None:
         return tuple(RefundPart(part.refund_id, part.transfer_id, money(part.amount), money(part.fee_back),
                                 money(part.share_back), part.reason, part.refunded_by, part.created_at, part.to,
-                                part.rule) for part in item.refunds)
+                                part.rule, None if part.to_card is None else money(part.to_card),
+                                part.status or REFUND_DONE) for part in item.refunds)
     if item.refund_id is None:
         return ()
     # Written before refunds came in parts: the one refund, as it was posted.
@@ -248,14 +292,18 @@ def _latest_refund_as_read(order: Order):
 def _as_map(part: RefundPart) -> RefundMap:
     return RefundMap(refund_id=part.refund_id, transfer_id=part.transfer_id, amount=part.amount.amount,
                      fee_back=part.fee_back.amount, share_back=part.share_back.amount, reason=part.reason,
-                     refunded_by=part.refunded_by, created_at=part.created_at, to=part.to, rule=part.rule)
+                     refunded_by=part.refunded_by, created_at=part.created_at, to=part.to, rule=part.rule,
+                     to_card=None if part.to_card is None else part.to_card.amount,
+                     status=part.status if part.pending else None)
 
 
 def add_refund(uow: UnitOfWork, order: Order, part: RefundPart, *, last: bool) -> None:
     """Add a refund to the order, if its status, settlement and latest refund are still as read (so two
     refunds, or a refund and a settlement, never both build on the same state). `last`: the order is
     refunded (its enrollment ends with this refund). Once nothing is left of what was paid, nothing is left
-    to settle either (the order leaves the `unsettled` index); otherwise the rest of the share still settles."""
+    to settle either (the order leaves the `unsettled` index); otherwise the rest of the share still settles.
+    A pending refund puts the order in the `refunds_pending` index. The order's pending refunds must still
+    be pending: the whole list is written, so a refund done meanwhile must not be written back as pending."""
     settled_as_read = OrderItem.settled_at.exists() if order.settled_at else OrderItem.settled_at.does_not_exist()
     actions = [
         OrderItem.refunds.set([_as_map(existing) for existing in (*order.refunds, part)]),
@@ -267,12 +315,37 @@ def add_refund(uow: UnitOfWork, order: Order, part: RefundPart, *, last: bool) -
         actions.append(OrderItem.status.set(REFUNDED))
     if (order.refunded + part.amount).amount >= order.total.amount:
         actions.append(OrderItem.settle_shard.remove())
+    if part.pending:
+        actions.append(OrderItem.refund_pending.set(REFUND_PENDING))
+    condition = (OrderItem.status == order.status) & settled_as_read & _latest_refund_as_read(order)
+    for index, existing in enumerate(order.refunds):
+        if existing.pending:
+            condition &= OrderItem.refunds[index].status == REFUND_PENDING
     uow.update(
         OrderItem(order.order_id),
         actions=actions,
-        condition=(OrderItem.status == order.status) & settled_as_read & _latest_refund_as_read(order),
+        condition=condition,
         on_fail=lambda: errors.Conflict("The order changed while it was being refunded; try again"),
     )
+
+
+def add_refund_done(uow: UnitOfWork, order: Order, refund_id: str) -> None:
+    """Mark a pending refund done, if it still is. With the order's last pending refund the order leaves the
+    `refunds_pending` index, if no refund was added since it was read (else `Contention`: read it again)."""
+    index = next(i for i, part in enumerate(order.refunds) if part.refund_id == refund_id)
+    actions = [OrderItem.refunds[index].status.set(REFUND_DONE)]
+    condition = (OrderItem.refunds[index].refund_id == refund_id) & (OrderItem.refunds[index].status == REFUND_PENDING)
+    if all(part.refund_id == refund_id for part in order.pending_refunds):
+        actions.append(OrderItem.refund_pending.remove())
+        condition &= _latest_refund_as_read(order)
+    uow.update(OrderItem(order.order_id), actions=actions, condition=condition,
+               on_fail=lambda: Contention(f"order {order.order_id} changed while its refund was being completed"))
+
+
+def with_pending_refunds(page_size: int = 100) -> Iterator[str]:
+    """Ids of orders with a refund waiting for the PG (the index may lag: read the order consistently)."""
+    for key in OrderItem.refunds_pending.query(REFUND_PENDING, page_size=page_size):
+        yield key.order_id
 
 
 def due_for_settlement(now_iso: str, page_size: int = 100) -> Iterator[Order]:
