@@ -103,22 +103,31 @@ def test_a_quote_never_exceeds_what_is_left_and_never_grows_with_time_or_study(p
     assert refundable(age, more) <= refundable(age, studied)
 
 
+def refunded_in_parts(first, second, divide, asks, finish):
+    """Refund an order that paid `first + second` in parts of `asks` (each at most what is left; with `finish`
+    then the rest), each divided by `divide(first_back_before, refunded_before, amount)` -> (first's part,
+    second's part): each part sums to its refund, and what each side gave back is the one split of the running
+    total (path independent), within its side; all of it gives back exactly each side."""
+    total = first + second
+    refunded = first_back = second_back = krw(0)
+    for ask in asks:
+        amount = krw(min(ask, (total - refunded).amount))
+        first_part, second_part = divide(first_back, refunded, amount)
+        assert first_part + second_part == amount and first_part.amount >= 0 and second_part.amount >= 0
+        refunded, first_back, second_back = refunded + amount, first_back + first_part, second_back + second_part
+        if total.amount:
+            assert first_back == split(refunded, [first.amount, second.amount])[0]
+        assert first_back <= first and second_back <= second and refunded <= total
+    if finish:
+        first_part, second_part = divide(first_back, refunded, total - refunded)
+        assert (first_back + first_part, second_back + second_part) == (first, second)
+
+
 @given(sales, st.integers(0, 10_000), st.lists(st.integers(1, 10**9), max_size=6), st.booleans())
 def test_parts_of_an_order_sum_exactly_to_what_was_paid_and_each_partys_parts_to_its_share(total, bps, asks, finish):
     fee, share = split_sale(total, bps)
-    refunded = fee_back = share_back = krw(0)
-    for ask in asks:
-        amount = krw(min(ask, (total - refunded).amount))
-        fee_part, share_part = reversal(total, fee, fee_back, refunded, amount)
-        assert fee_part + share_part == amount and fee_part.amount >= 0 and share_part.amount >= 0
-        refunded, fee_back, share_back = refunded + amount, fee_back + fee_part, share_back + share_part
-        # path independent: what the fee gave back is the one split of the running total
-        if total.amount:
-            assert fee_back == split(refunded, [fee.amount, share.amount])[0]
-        assert fee_back <= fee and share_back <= share and refunded <= total
-    if finish:
-        fee_part, share_part = reversal(total, fee, fee_back, refunded, total - refunded)
-        assert (fee_back + fee_part, share_back + share_part) == (fee, share)
+    refunded_in_parts(fee, share, lambda fee_back, refunded, amount: reversal(total, fee, fee_back, refunded, amount),
+                      asks, finish)
 
 
 @given(sales, st.integers(0, 10_000), st.data())
@@ -151,18 +160,9 @@ def test_a_refund_goes_back_to_the_card_and_the_wallet_in_proportion_to_what_eac
 def test_tender_parts_sum_to_each_refund_and_over_the_order_to_what_each_tender_paid(total, data, asks, finish):
     wallet = krw(data.draw(st.integers(0, total.amount)))
     card = total - wallet
-    refunded = card_back = wallet_back = krw(0)
-    for ask in asks:
-        amount = krw(min(ask, (total - refunded).amount))
-        to_card, to_wallet = tender_split(card, wallet, card_back, refunded, amount)
-        assert to_card + to_wallet == amount and to_card.amount >= 0 and to_wallet.amount >= 0
-        refunded, card_back, wallet_back = refunded + amount, card_back + to_card, wallet_back + to_wallet
-        if total.amount:  # path independent: the one split of the running total
-            assert card_back == split(refunded, [card.amount, wallet.amount])[0]
-        assert card_back <= card and wallet_back <= wallet
-    if finish:
-        to_card, to_wallet = tender_split(card, wallet, card_back, refunded, total - refunded)
-        assert (card_back + to_card, wallet_back + to_wallet) == (card, wallet)
+    refunded_in_parts(card, wallet, lambda card_back, refunded, amount: tender_split(card, wallet, card_back,
+                                                                                      refunded, amount),
+                      asks, finish)
 
 
 @given(sales, st.data())
