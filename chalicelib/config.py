@@ -87,6 +87,12 @@ def checkout_expiry_minutes() -> int:
     return _int_setting("CHECKOUT_EXPIRY_MINUTES", 40)
 
 
+def virtual_account_due_hours() -> int:
+    """How long the fake gateway's virtual accounts wait for the deposit (Toss's is set by the client's
+    payment window, `validHours`); the checkout holds its seats and wallet part until then."""
+    return _int_setting("VIRTUAL_ACCOUNT_DUE_HOURS", 24)
+
+
 def idempotency_retention_hours() -> int:
     """How long an Idempotency-Key is remembered (DynamoDB TTL removes it afterwards)."""
     return max(24, _int_setting("IDEMPOTENCY_RETENTION_HOURS", 24))

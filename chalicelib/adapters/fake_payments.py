@@ -1,44 +1,79 @@
-"""The payment gateway of the local and test stages (`PAYMENT_GATEWAY` `fake`).
+"""The payment gateway of the local and test stages (`PAYMENT_GATEWAY` `fake`): a small simulator of Toss.
 
-`checkout` hands out the `payment_key` to confirm with; confirming with it approves the top-up, with
-`decline` (`DECLINE_KEY`) or any other key declines it. Keys are derived from the order id and amount, so
-approving needs no state and works on any number of Lambda containers. Cancels are remembered by order id
-for as long as the process lives (`CANCELLED`, which tests read): a cancelled payment is not confirmed again.
+`checkout` hands out two keys to confirm with: `payment_key` (a card payment, captured at once) and
+`virtual_account_payment_key` (issues a virtual account due in `VIRTUAL_ACCOUNT_DUE_HOURS`, paid when
+`deposit` is called, as `POST /admin/gateway/deposits` does). `decline` (`DECLINE_KEY`) or any other key
+declines. Keys are derived from the order id and amount, so approving a card needs no state; what the
+gateway did (`PAYMENTS`, by order id) and the cancels (`CANCELLED`, order id -> reason) are remembered for as
+long as the process lives, which tests read: a cancelled payment is not confirmed again.
 """
 
 import hashlib
+import secrets as random_secrets
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
-from chalicelib import errors
-from chalicelib.adapters.payments import Checkout, Confirmation
+from chalicelib import clock, config, errors
+from chalicelib.adapters.payments import (
+    CANCELED,
+    DONE,
+    WAITING_FOR_DEPOSIT,
+    Checkout,
+    Confirmation,
+    GatewayPayment,
+    VirtualAccount,
+)
 from chalicelib.money import Money
 
 DECLINE_KEY = "decline"
+FAKE_BANK = "88"  # Shinhan's code at Toss; any bank would do
 CANCELLED: dict[str, str] = {}  # order id -> the cancel's reason
 # partial cancels (refunds) by idempotency key: (order id, amount) of the first call under each key
 PARTIAL_CANCELS: dict[str, tuple[str, Money]] = {}
 
 
+@dataclass(frozen=True)
+class FakePayment:
+    confirmation: Confirmation
+    status: str
+
+
+PAYMENTS: dict[str, FakePayment] = {}  # order id -> what the gateway did with it
+
+
 class FakePayments:
-    """Approves the key its checkout handed out, declines `decline` and any other key."""
+    """Approves the keys its checkout handed out, declines `decline` and any other key."""
 
     name = "fake"
 
     @staticmethod
-    def _key_for(order_id: str, amount: Money) -> str:
-        digest = hashlib.sha256(f"{order_id}:{amount.amount}:{amount.currency}".encode()).hexdigest()
-        return f"fake_{digest[:32]}"
+    def _key_for(order_id: str, amount: Money, kind: str = "") -> str:
+        digest = hashlib.sha256(f"{kind}{order_id}:{amount.amount}:{amount.currency}".encode()).hexdigest()
+        return f"fake{kind}_{digest[:32]}"
 
     def checkout(self, order_id: str, amount: Money) -> Checkout:
-        return Checkout(self.name, order_id, self._key_for(order_id, amount))
+        return Checkout(self.name, order_id, self._key_for(order_id, amount),
+                        self._key_for(order_id, amount, "va"))
 
     def confirm(self, payment_key: str, order_id: str, amount: Money) -> Confirmation:
         if payment_key == DECLINE_KEY:
             raise errors.PaymentDeclined("The card was declined (fake gateway)")
-        if payment_key != self._key_for(order_id, amount):
+        if payment_key not in (self._key_for(order_id, amount), self._key_for(order_id, amount, "va")):
             raise errors.PaymentDeclined("The gateway knows no such payment for this order (fake gateway)")
         if order_id in CANCELLED:
             raise errors.PaymentDeclined("This payment was cancelled (fake gateway)")
-        return Confirmation(payment_key, order_id, amount)
+        known = PAYMENTS.get(order_id)
+        if known is not None:  # confirmed before: the gateway's confirm is idempotent by the order id
+            return known.confirmation
+        if payment_key == self._key_for(order_id, amount):
+            confirmation = Confirmation(payment_key, order_id, amount)
+        else:
+            due = clock.now().astimezone(UTC) + timedelta(hours=config.virtual_account_due_hours())
+            number = str(int(hashlib.sha256(order_id.encode()).hexdigest(), 16))[:14]
+            confirmation = Confirmation(payment_key, order_id, amount, WAITING_FOR_DEPOSIT,
+                                        VirtualAccount(FAKE_BANK, number, due), random_secrets.token_hex(16))
+        PAYMENTS[order_id] = FakePayment(confirmation, confirmation.status)
+        return confirmation
 
     def partial_cancel(self, payment_key: str, order_id: str, amount: Money, reason: str,
                        idempotency_key: str) -> None:
@@ -47,6 +82,33 @@ class FakePayments:
         PARTIAL_CANCELS.setdefault(idempotency_key, (order_id, amount))
 
     def cancel(self, payment_key: str, order_id: str, reason: str) -> None:
-        """Gives the payment back: remembered, so it is never confirmed again (a second cancel is a no-op, as
-        the real gateway's cancel under its idempotency key)."""
+        """Gives the payment back (or closes the virtual account): remembered, so it is never confirmed
+        again (a second cancel is a no-op, as the real gateway's cancel under its idempotency key)."""
         CANCELLED.setdefault(order_id, reason)
+        if order_id in PAYMENTS:
+            PAYMENTS[order_id] = replace(PAYMENTS[order_id], status=CANCELED)
+
+    def get_payment(self, order_id: str) -> GatewayPayment | None:
+        known = PAYMENTS.get(order_id)
+        if known is None:
+            return None
+        confirmation = known.confirmation
+        return GatewayPayment(confirmation.payment_key, order_id, confirmation.amount, known.status,
+                              confirmation.secret)
+
+    def deposit(self, payment_key: str) -> dict:
+        """The payer deposits into the virtual account of `payment_key`: the payment is `DONE` (a deposit
+        after a cancel or past the due date is refused, as the bank would), and the deposit webhook's body
+        (`DEPOSIT_CALLBACK`) is returned for delivery."""
+        for order_id, known in PAYMENTS.items():
+            confirmation = known.confirmation
+            if confirmation.payment_key != payment_key or confirmation.virtual_account is None:
+                continue
+            if known.status == CANCELED or (known.status == WAITING_FOR_DEPOSIT
+                                            and confirmation.virtual_account.due_date < clock.now()):
+                raise errors.Conflict("This virtual account is closed (fake gateway)")
+            PAYMENTS[order_id] = replace(known, status=DONE)
+            return {"createdAt": clock.to_rfc3339(datetime.now(UTC)), "secret": confirmation.secret,
+                    "orderId": order_id, "status": DONE,
+                    "transactionKey": hashlib.sha256(payment_key.encode()).hexdigest()[:32]}
+        raise errors.NotFound("No virtual account has this payment key (fake gateway)")

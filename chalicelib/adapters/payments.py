@@ -6,32 +6,57 @@ the checkout; a captured payment the server cannot use is given back (`cancel`).
 `FakePayments` (`fake_payments.py`, stages `local` and `test`) and `TossPayments` (`toss_payments.py`);
 `stage.payment_gateway()` gives the stage's.
 
+A virtual-account (가상계좌) payment confirms as `WAITING_FOR_DEPOSIT` with the account and its `secret`; the
+deposit arrives later as the gateway's webhook, which is trusted only once `get_payment` reads the payment
+`DONE` and the event's secret is the one the confirm handed out.
+
 The caller checks that the confirmed amount equals what it expects; an adapter only reports what the
 gateway said. Payment keys and the secret key are never logged.
 """
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from chalicelib.domain.checkout import VirtualAccount
 from chalicelib.money import Money
 
 
 @dataclass(frozen=True)
 class Checkout:
-    """What the client needs to pay: the order id and amount, and for the fake gateway the key."""
+    """What the client needs to pay: the order id, and for the fake gateway the keys (a card's, a virtual
+    account's)."""
 
     gateway: str
     order_id: str
     payment_key: str | None = None
+    virtual_account_payment_key: str | None = None
+
+
+DONE, WAITING_FOR_DEPOSIT, CANCELED = "DONE", "WAITING_FOR_DEPOSIT", "CANCELED"  # Toss's payment statuses
 
 
 @dataclass(frozen=True)
 class Confirmation:
-    """What the gateway says it captured."""
+    """What the gateway says it captured (`DONE`), or the virtual account it issued for the deposit
+    (`WAITING_FOR_DEPOSIT`, with the `secret` its deposit webhook will carry)."""
 
     payment_key: str
     order_id: str
     amount: Money
+    status: str = DONE
+    virtual_account: VirtualAccount | None = None
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewayPayment:
+    """A payment as the gateway reports it when asked (`get_payment`)."""
+
+    payment_key: str
+    order_id: str
+    amount: Money
+    status: str
+    secret: str | None = None
 
 
 class PaymentGateway(Protocol):
@@ -52,5 +77,22 @@ class PaymentGateway(Protocol):
         ...
 
     def cancel(self, payment_key: str, order_id: str, reason: str) -> None:
-        """Give a captured payment back to the payer in full. Raises `PaymentGatewayError`."""
+        """Give a captured payment back to the payer in full (or close a virtual account still waiting for
+        its deposit). Raises `PaymentGatewayError`."""
+        ...
+
+    def get_payment(self, order_id: str) -> GatewayPayment | None:
+        """The payment of `order_id` as the gateway knows it now, None when it knows none. Raises
+        `PaymentGatewayError`."""
+        ...
+
+
+@runtime_checkable
+class DepositSimulator(Protocol):
+    """A gateway that can be told a virtual account was paid (the fake one): what `POST
+    /admin/gateway/deposits` needs."""
+
+    def deposit(self, payment_key: str) -> dict:
+        """Mark the virtual account paid; the deposit webhook's body as the gateway sends it. Raises
+        `NotFound` for a key that names no virtual account."""
         ...

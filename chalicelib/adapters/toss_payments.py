@@ -4,13 +4,16 @@ Confirm is `POST /v1/payments/confirm` `{paymentKey, orderId, amount}` as the me
 error codes map to our domain errors; `ALREADY_PROCESSED_PAYMENT` (a confirm that succeeded before and
 whose answer was lost) is resolved by reading the payment (`GET /v1/payments/{paymentKey}`). A payment
 captured for another amount than the top-up's is cancelled by the caller
-(`POST /v1/payments/{paymentKey}/cancel`), never credited.
+(`POST /v1/payments/{paymentKey}/cancel`), never credited. A virtual-account confirm answers
+`WAITING_FOR_DEPOSIT` with `virtualAccount.{bankCode, accountNumber, dueDate}` and the `secret` its deposit
+webhook carries; `get_payment` reads a payment by its order id (`GET /v1/payments/orders/{orderId}`).
 """
 
 import logging
+from datetime import datetime
 
 from chalicelib import errors, http
-from chalicelib.adapters.payments import Checkout, Confirmation
+from chalicelib.adapters.payments import DONE, Checkout, Confirmation, GatewayPayment, VirtualAccount
 from chalicelib.adapters.toss import TossApi
 from chalicelib.money import Money
 
@@ -86,9 +89,19 @@ class TossPayments:
             log.error("toss cancel refused: status %s code %s", status, payload.get("code", ""))
             raise errors.PaymentGatewayError(f"The payment provider did not cancel ({payload.get('code') or status})")
 
+    def get_payment(self, order_id: str) -> GatewayPayment | None:
+        status, payload = self._call("GET", f"/v1/payments/orders/{order_id}")
+        if status == 404:
+            return None
+        if status != 200:
+            raise errors.PaymentGatewayError(f"The payment provider did not answer ({payload.get('code') or status})")
+        confirmation = self._confirmation(payload, "KRW")
+        return GatewayPayment(confirmation.payment_key, confirmation.order_id, confirmation.amount,
+                              confirmation.status, confirmation.secret)
+
     def _already_confirmed(self, payment_key: str, currency: str) -> Confirmation:
         status, payload = self._call("GET", f"/v1/payments/{payment_key}")
-        if status == 200 and payload.get("status") == "DONE":
+        if status == 200 and payload.get("status") in (DONE, "WAITING_FOR_DEPOSIT"):
             return self._confirmation(payload, currency)
         raise errors.PaymentGatewayError("The payment provider reports the payment in another state; try again")
 
@@ -99,6 +112,11 @@ class TossPayments:
             if type(total) is not int:
                 raise TypeError("totalAmount is not an integer")
             paid_currency = payload.get("currency") or currency
-            return Confirmation(str(payload["paymentKey"]), str(payload["orderId"]), Money(total, paid_currency))
+            account = payload.get("virtualAccount")
+            virtual_account = account and VirtualAccount(str(account["bankCode"]), str(account["accountNumber"]),
+                                                         datetime.fromisoformat(account["dueDate"]))
+            return Confirmation(str(payload["paymentKey"]), str(payload["orderId"]), Money(total, paid_currency),
+                                str(payload.get("status") or DONE), virtual_account or None,
+                                payload.get("secret") or None)
         except (KeyError, TypeError, ValueError):
             raise errors.PaymentGatewayError("The payment provider's answer was not understood") from None

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 checkouts_api = ApiBlueprint(__name__, tag="checkout")
 
-CheckoutStatus = StrEnum("CheckoutStatus", ["pending", "paid", "failed", "expired", "cancelled"])
+CheckoutStatus = StrEnum("CheckoutStatus", ["pending", "awaiting_deposit", "paid", "failed", "expired", "cancelled"])
 MAX_ITEMS = 10  # domain/checkout.py's MAX_ITEMS, declared in the schema so the API document says it
 
 
@@ -49,7 +49,8 @@ class CartItemOut(msgspec.Struct):
 
 
 class GatewayPayment(msgspec.Struct):
-    """What the client hands the gateway's payment widget; `payment_key` with the fake gateway only."""
+    """What the client hands the gateway's payment widget; the keys with the fake gateway only (confirming with
+    `virtual_account_payment_key` issues a virtual account)."""
 
     gateway: str
     order_id: str
@@ -57,6 +58,15 @@ class GatewayPayment(msgspec.Struct):
     order_name: str
     customer_key: str
     payment_key: str | None = None
+    virtual_account_payment_key: str | None = None
+
+
+class VirtualAccountOut(msgspec.Struct):
+    """Where to deposit the amount due, by when (the bank's code as Toss gives it)."""
+
+    bank: str
+    account_number: str
+    due_date: Timestamp
 
 
 class CheckoutOut(msgspec.Struct):
@@ -71,6 +81,7 @@ class CheckoutOut(msgspec.Struct):
     orders: list[OrderOut]  # once paid
     cancel_reason: str | None = None
     failure_reason: str | None = None
+    virtual_account: VirtualAccountOut | None = None  # once issued (awaiting_deposit, and after)
 
     @classmethod
     def of(cls, checkout: "Checkout") -> "CheckoutOut":
@@ -82,9 +93,12 @@ class CheckoutOut(msgspec.Struct):
             total=MoneyBody.of(record.total), wallet_amount=MoneyBody.of(record.wallet_amount),
             amount_due=MoneyBody.of(record.amount_due), expires_at=record.expires_at,
             payment=payment and GatewayPayment(payment.gateway, payment.order_id, MoneyBody.of(payment.amount),
-                                               payment.order_name, payment.customer_key, payment.payment_key),
+                                               payment.order_name, payment.customer_key, payment.payment_key,
+                                               payment.virtual_account_payment_key),
             orders=[OrderOut.of(order) for order in checkout.orders],
             cancel_reason=record.cancel_reason, failure_reason=record.failure_reason,
+            virtual_account=record.virtual_account and VirtualAccountOut(
+                record.virtual_account.bank, record.virtual_account.account_number, record.virtual_account.due_date),
         )
 
 
@@ -113,8 +127,8 @@ def get_checkout(call: Call, checkout_id: str):
 @checkouts_api.endpoint(
     "POST", "/checkouts/{checkout_id}/confirm", policy=LEARNER, body=CheckoutConfirmRequest, response=CheckoutOut,
     idempotent=True,
-    summary="Confirm the gateway's payment of the amount due: paid (orders, enrollments), or cancelled at the "
-            "gateway when the checkout can no longer be paid",
+    summary="Confirm the gateway's payment of the amount due: paid (orders, enrollments), awaiting_deposit (a "
+            "virtual account issued), or cancelled at the gateway when the checkout can no longer be paid",
     errors=(errors.NotFound, errors.PaymentDeclined, errors.PaymentGatewayError, errors.Conflict),
 )
 def confirm_checkout(call: Call, checkout_id: str):

@@ -9,7 +9,9 @@ For receipts and refunds to where the money came from, the wallet part is split 
 proportion to their totals, by the one rounding rule for divided money (`domain/splitting.py`).
 
 A pending checkout holds its seats and its wallet part until it is paid, declined or expired; its
-time to pay is the gateway's 30 minutes for the payer's authentication plus 10 to confirm.
+time to pay is the gateway's 30 minutes for the payer's authentication plus 10 to confirm. Paid by virtual
+account (가상계좌), it is `awaiting_deposit` once the account is issued, and holds them until the deposit or
+the account's due date.
 """
 
 from collections.abc import Sequence
@@ -23,6 +25,17 @@ MAX_ITEMS = 10
 ORDER_NAME_LENGTH = 100  # Toss's `orderName` limit
 
 PENDING, PAID, FAILED, EXPIRED, CANCELLED = "pending", "paid", "failed", "expired", "cancelled"
+AWAITING_DEPOSIT = "awaiting_deposit"
+HOLDING = (PENDING, AWAITING_DEPOSIT)  # the statuses whose checkout still holds its seats and wallet part
+
+
+@dataclass(frozen=True)
+class VirtualAccount:
+    """Where the payer deposits: the bank's code, the account number and the due date."""
+
+    bank: str
+    account_number: str
+    due_date: datetime
 
 
 @dataclass(frozen=True)

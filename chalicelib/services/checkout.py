@@ -18,15 +18,26 @@ expired meanwhile, the learner enrolled elsewhere, a course was withdrawn), the 
 the gateway and the checkout ends `cancelled` with its `cancel_reason` (answered 200: the body says
 so). A confirm that crashed after the gateway answered is retried with any key: the gateway's confirm
 is idempotent by the checkout id, and the checkout's status decides the rest.
+
+Virtual accounts: confirming with a virtual-account payment issues the account; the checkout becomes
+`awaiting_deposit` (holding until the account's due date, its `expires_at`) and its `deposit_secret` is
+kept. The deposit arrives as the gateway's webhook (`services/webhooks.py`), which `settle_with_gateway`
+trusts only once the gateway reads the payment `DONE` with that secret; it pays the checkout with the same
+transaction as a confirm. The due date passing closes the account at the gateway and releases the holds.
+
+Recovery: the gateway may have captured a confirm whose answer was lost (a crash, a timeout). A confirm
+marks the checkout (`confirm_started_at`) before asking the gateway; the expiry and recovery jobs ask the
+gateway about marked checkouts and complete them (paid) or cancel them at the gateway.
 """
 
+import hmac
 import itertools
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib import clock, config, errors, ids
-from chalicelib.adapters.payments import PaymentGateway
+from chalicelib.adapters.payments import DONE, WAITING_FOR_DEPOSIT, Confirmation, PaymentGateway
 from chalicelib.adapters.stage import payment_gateway
 from chalicelib.domain import checkout as cart
 from chalicelib.domain import fees, pricing
@@ -55,6 +66,7 @@ class Payment:
     order_name: str
     customer_key: str
     payment_key: str | None
+    virtual_account_payment_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,8 @@ def _view(record: CheckoutRecord, paid_orders: tuple[Order, ...] = ()) -> Checko
     if record.amount_due.amount:
         payment = Payment(record.gateway, record.checkout_id, record.amount_due,
                           cart.order_name([line.course_title for line in record.items]), record.learner_id,
-                          record.payment_key if record.gateway == "fake" else None)
+                          record.payment_key if record.gateway == "fake" else None,
+                          record.virtual_account_payment_key if record.gateway == "fake" else None)
     return Checkout(record, payment, paid_orders)
 
 
@@ -106,10 +119,11 @@ def create_checkout(learner_id: str, items: list[tuple[str, str | None]], coupon
     due = cart.amount_due(total, wallet)
     checkout_id = ids.new_id()
     gateway = gateway or payment_gateway()
-    payment_key = gateway.checkout(checkout_id, due).payment_key if due.amount else None
+    keys = gateway.checkout(checkout_id, due) if due.amount else None
     record = CheckoutRecord(
         checkout_id=checkout_id, learner_id=learner_id, status=cart.PENDING, total=total, wallet_amount=wallet,
-        amount_due=due, coupon_code=code, gateway=gateway.name, payment_key=payment_key,
+        amount_due=due, coupon_code=code, gateway=gateway.name, payment_key=keys and keys.payment_key,
+        virtual_account_payment_key=keys and keys.virtual_account_payment_key,
         items=tuple(
             CheckoutLine(course.course_id, session_id, course.instructor_id, course.title,
                          course.instructor_timezone, line.price, line.discount, line.total, wallet_part,
@@ -222,6 +236,8 @@ def confirm_checkout(learner_id: str, checkout_id: str, payment_key: str | None,
     if not payment_key:
         raise errors.ValidationFailed.on("payment_key", "required when an amount is due")
     gateway = gateway or payment_gateway()
+    if record.status == cart.PENDING:
+        retry_on_contention(lambda: checkouts.mark_confirm_started(checkout_id, clock.now()))
     try:
         confirmation = gateway.confirm(payment_key, checkout_id, record.amount_due)
     except errors.PaymentDeclined as declined:
@@ -234,13 +250,15 @@ def confirm_checkout(learner_id: str, checkout_id: str, payment_key: str | None,
         return _cancel(record, confirmation.payment_key, "amount_mismatch", receipt, gateway)
     if record.status == cart.EXPIRED:
         return _cancel(record, confirmation.payment_key, "expired", receipt, gateway)
+    if confirmation.status == WAITING_FOR_DEPOSIT:
+        return _await_deposit(record, confirmation, receipt, gateway)
     return _pay(record, confirmation.payment_key, receipt, gateway)
 
 
 def _settled(record: CheckoutRecord) -> Checkout | None:
     """A checkout that has ended answers as it ended; pending and expired ones go on to the gateway (an
     expired checkout's payment may have been captured: it is cancelled there)."""
-    if record.status in (cart.PAID, cart.CANCELLED):
+    if record.status in (cart.PAID, cart.CANCELLED, cart.AWAITING_DEPOSIT):
         return _current(record)
     if record.status == cart.FAILED:
         raise errors.PaymentDeclined(f"This checkout's payment was declined ({record.failure_reason or 'by the gateway'})")
@@ -285,7 +303,7 @@ def _commit_paid(record: CheckoutRecord, payment_key: str | None, receipt: Recei
     now = clock.now()
     paid_orders = [_order(record, line, now) for line in record.items]
     uow = UnitOfWork()
-    checkouts.add_transition(uow, record.checkout_id, cart.PENDING, cart.PAID, now, payment_key=payment_key)
+    checkouts.add_transition(uow, record.checkout_id, record.status, cart.PAID, now, payment_key=payment_key)
     for order in paid_orders:
         orders.add_paid_order(uow, order)
     transfer = ledger.checkout_post_transfer(record.checkout_id, paid_orders, record.amount_due,
@@ -331,7 +349,7 @@ def _end(record: CheckoutRecord, to_status: str, receipt: Receipt, *, now: datet
         uow = UnitOfWork()
         checkouts.add_transition(uow, record.checkout_id, record.status, to_status, moment, payment_key=payment_key,
                                  cancel_reason=cancel_reason, failure_reason=failure_reason)
-        if record.status == cart.PENDING:
+        if record.status in cart.HOLDING:
             _add_release(uow, record)
         ended = _view(replace(record, status=to_status, updated_at=moment, cancel_reason=cancel_reason,
                               failure_reason=failure_reason, payment_key=payment_key or record.payment_key))
@@ -346,6 +364,32 @@ def _end(record: CheckoutRecord, to_status: str, receipt: Receipt, *, now: datet
     if error is not None:
         raise error
     return ended
+
+
+def _await_deposit(record: CheckoutRecord, confirmation: Confirmation, receipt: Receipt,
+                   gateway: PaymentGateway) -> Checkout:
+    """The gateway issued a virtual account: the checkout awaits its deposit, holding until its due date."""
+    account = confirmation.virtual_account
+
+    def attempt() -> Checkout:
+        now = clock.now()
+        uow = UnitOfWork()
+        checkouts.add_await_deposit(uow, record.checkout_id, confirmation.payment_key, account,
+                                    confirmation.secret or "", now)
+        awaiting = _view(replace(record, status=cart.AWAITING_DEPOSIT, payment_key=confirmation.payment_key,
+                                 virtual_account=account, expires_at=account.due_date, updated_at=now))
+        receipt.record_result(uow, awaiting)
+        uow.commit()
+        return awaiting
+
+    try:
+        return retry_on_contention(attempt)
+    except checkouts.StatusChanged:
+        current = checkouts.get(record.checkout_id)
+        settled = _settled(current)
+        if settled is not None:
+            return settled
+        return _cancel(current, confirmation.payment_key, "expired", receipt, gateway)
 
 
 def _cancel(record: CheckoutRecord, payment_key: str, reason: str, receipt: Receipt,
@@ -363,7 +407,47 @@ def _cancel(record: CheckoutRecord, payment_key: str, reason: str, receipt: Rece
         return _end(current, cart.CANCELLED, receipt, cancel_reason=reason, payment_key=payment_key)
 
 
-# --- the expiry job ----------------------------------------------------------------------------------
+# --- settling with what the gateway says: the expiry and recovery jobs, the webhooks ------------------
+
+RECOVERY_GRACE = timedelta(minutes=2)  # a confirm younger than this may still be answering its client
+
+
+def settle_with_gateway(record: CheckoutRecord, now: datetime, gateway: PaymentGateway | None = None, *,
+                        secret: str | None = None) -> str:
+    """Ask the gateway about a holding checkout's payment and act on its answer alone: captured (`DONE`) pays
+    the checkout (or cancels the payment when the amount differs, or when the checkout expired meanwhile);
+    a virtual account past its due date is closed and the checkout expired; anything else
+    changes nothing. `secret`, from a deposit webhook, must be the checkout's. Returns what happened."""
+    if record.status not in cart.HOLDING or not record.amount_due.amount:
+        return "unchanged"
+    if secret is not None and not _secret_matches(record, secret):
+        return "forged"
+    gateway = gateway or payment_gateway()
+    payment = gateway.get_payment(record.checkout_id)
+    if payment is None or payment.status not in (DONE, WAITING_FOR_DEPOSIT):
+        return "unchanged"
+    if record.deposit_secret and not _secret_matches(record, payment.secret):
+        log.error("gateway reported checkout %s's payment with another secret", record.checkout_id)
+        return "forged"
+    try:
+        if payment.status == WAITING_FOR_DEPOSIT:
+            if record.expires_at > now:
+                return "unchanged"
+            gateway.cancel(payment.payment_key, record.checkout_id, "The deposit's due date passed")
+            _end(record, cart.EXPIRED, NO_RECEIPT, now=now)
+            return cart.EXPIRED
+        if payment.amount != record.amount_due:
+            return _cancel(record, payment.payment_key, "amount_mismatch", NO_RECEIPT, gateway).record.status
+        # Captured while the checkout still held everything: paid, even past its time (the learner paid for
+        # what is still held); one that expired meanwhile is cancelled at the gateway by `_pay`.
+        return _pay(record, payment.payment_key, NO_RECEIPT, gateway).record.status
+    except checkouts.StatusChanged:
+        return "unchanged"  # settled meanwhile by whoever raced this
+
+
+def _secret_matches(record: CheckoutRecord, secret: str | None) -> bool:
+    return bool(record.deposit_secret and secret) and hmac.compare_digest(record.deposit_secret, secret)
+
 
 @dataclass(frozen=True)
 class ExpiryResult:
@@ -372,15 +456,22 @@ class ExpiryResult:
 
 
 def expire_due(now: datetime | None = None) -> ExpiryResult:
-    """Pending checkouts whose time ran out become `expired`, their holds released; each once, however
-    often the job runs or races a confirm (the transition's condition decides)."""
+    """Holding checkouts whose time ran out become `expired`, their holds released; each once, however
+    often the job runs or races a confirm (the transition's condition decides). One whose confirm started,
+    or that awaits a deposit, is settled with the gateway first (captured: paid or cancelled there)."""
     now = now or clock.now()
     expired = settled = 0
     for checkout_id in list(checkouts.pending_expired_by(now)):
         record = checkouts.get(checkout_id)
-        if record is None or record.status != cart.PENDING or record.expires_at > now:
+        if record is None or record.status not in cart.HOLDING or record.expires_at > now:
             settled += 1
             continue
+        if record.confirm_started_at is not None:
+            outcome = settle_with_gateway(record, now)
+            if outcome != "unchanged":
+                expired += outcome == cart.EXPIRED
+                settled += outcome != cart.EXPIRED
+                continue
         try:
             _end(record, cart.EXPIRED, NO_RECEIPT, now=now)
             expired += 1
@@ -388,3 +479,28 @@ def expire_due(now: datetime | None = None) -> ExpiryResult:
             settled += 1
     log.info("checkout expiry: %d expired, %d settled meanwhile", expired, settled)
     return ExpiryResult(expired, settled)
+
+
+@dataclass(frozen=True)
+class RecoveryResult:
+    asked: int
+    paid: int
+    cancelled: int
+    expired: int
+
+
+def recover_confirms(now: datetime | None = None) -> RecoveryResult:
+    """Holding checkouts whose confirm started more than `RECOVERY_GRACE` ago (an answer lost, a deposit
+    webhook that never came): the gateway is asked, and what it captured is paid or cancelled. Idempotent:
+    each ending is conditional on the status read."""
+    now = now or clock.now()
+    outcomes: list[str] = []
+    for checkout_id in list(checkouts.holding()):
+        record = checkouts.get(checkout_id)
+        if record is None or record.confirm_started_at is None or record.confirm_started_at > now - RECOVERY_GRACE:
+            continue
+        outcomes.append(settle_with_gateway(record, now))
+    result = RecoveryResult(len(outcomes), outcomes.count(cart.PAID), outcomes.count(cart.CANCELLED),
+                            outcomes.count(cart.EXPIRED))
+    log.info("checkout recovery: %s", result)
+    return result

@@ -27,8 +27,8 @@ reading every enrollment; see `store/admin_scans.py`):
 - each ended enrollment's order was refunded, with its refund transfer posted;
 - each paid order is the order of an enrollment that grants access;
 - no live session holds more bookings than seats;
-- each checkout's held account holds its wallet part while the checkout is pending and nothing once it
-  ended, and no hold was both posted (`checkout:<id>`) and voided (`checkout_void:<id>`);
+- each checkout's held account holds its wallet part while the checkout holds (pending, awaiting_deposit)
+  and nothing once it ended, and no hold was both posted (`checkout:<id>`) and voided (`checkout_void:<id>`);
 - each refund in the ledger (a `refund:<order_id>[:<n>]` credit to a learner's wallet, gathered while
   the wallets are read) has its order, and that order records it as one of its refunds (each posted
   once, `order_refunded_once`), and never beyond what it paid;
@@ -390,7 +390,7 @@ def _hold_problem(account: Account) -> tuple[str, str] | None:
         return "hold_posted_or_voided", "its hold was both posted and voided"
     record = checkouts.get(account.owner_id)
     held = sum(entry.amount.amount for entry in entries)
-    expected = record.wallet_amount.amount if record is not None and record.status == checkout.PENDING else 0
+    expected = record.wallet_amount.amount if record is not None and record.status in checkout.HOLDING else 0
     if record is None or held != expected:
         return "holds_equal_held_balances", f"holds {held}, the checkout ({record and record.status}) {expected}"
     return None

@@ -3,26 +3,35 @@
 Table `<prefix>checkouts`
     hash key  checkout_id           a ULID; also the `orderId` the payment gateway sees
     GSI expiring (KEYS_ONLY)        hash pending_shard, range expires_at (RFC 3339 UTC); sparse: only
-                                    pending checkouts carry `pending_shard`, removed on any transition
-    attributes learner_id, status (pending|paid|failed|expired|cancelled), currency, total,
+                                    checkouts that hold (pending, awaiting_deposit) carry `pending_shard`,
+                                    removed on any other transition
+    attributes learner_id, status (pending|awaiting_deposit|paid|failed|expired|cancelled), currency, total,
                wallet_amount, amount_due, coupon_code, gateway, payment_key (the fake gateway's, at
-               creation; the one confirmed with, once paid), items (each: course_id, session_id,
+               creation; the one confirmed with, once paid), virtual_account_payment_key (the fake
+               gateway's, at creation), items (each: course_id, session_id,
                instructor_id, course_title, instructor_timezone, price, discount, total, wallet_part,
                coupon_applied, order_id, enrollment_id: the ids the orders get once paid), created_at,
-               updated_at, expires_at, cancel_reason, failure_reason
+               updated_at, expires_at (a virtual account's due date once issued), cancel_reason,
+               failure_reason, confirm_started_at (set before the gateway is asked to confirm: the recovery job
+               asks the gateway about these), virtual_account (bank, account_number, due_date),
+               deposit_secret (the virtual account's `secret` its deposit webhook must carry; never
+               returned to clients nor logged)
 
 Access patterns
     create (with its holds) ................... PutItem if checkout_id is new, in the transaction that
                                                 takes the seats and holds the wallet part
     read one (owner checked by the service) ... GetItem, consistent
+    confirm started ........................... UpdateItem, if still pending
+    virtual account issued .................... Update pending -> awaiting_deposit, in a transaction
     pay / fail / expire / cancel .............. Update status from the status it was read in, in the
                                                 transaction that posts or voids the holds
-    pending ones past expires_at (expiry job) . Query GSI expiring per shard, expires_at < now
+    holding ones past expires_at (expiry job),
+    and those whose confirm started (recovery)  Query GSI expiring per shard, expires_at < a cutoff
 """
 
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pynamodb.attributes import (
@@ -33,13 +42,15 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib import clock, errors
+from chalicelib.domain.checkout import AWAITING_DEPOSIT, PENDING, VirtualAccount
 from chalicelib.money import Money
 from chalicelib.store.base import table_meta
-from chalicelib.store.transactions import UnitOfWork
+from chalicelib.store.transactions import Contention, UnitOfWork, condition_failed
 
 PENDING_SHARDS = 4
 
@@ -68,6 +79,12 @@ class CheckoutLineMap(MapAttribute):
     enrollment_id = UnicodeAttribute()
 
 
+class VirtualAccountMap(MapAttribute):
+    bank = UnicodeAttribute()
+    account_number = UnicodeAttribute()
+    due_date = UTCDateTimeAttribute()
+
+
 class CheckoutItem(Model):
     Meta = table_meta("checkouts")
 
@@ -81,6 +98,7 @@ class CheckoutItem(Model):
     coupon_code = UnicodeAttribute(null=True)
     gateway = UnicodeAttribute()
     payment_key = UnicodeAttribute(null=True)
+    virtual_account_payment_key = UnicodeAttribute(null=True)
     items = ListAttribute(of=CheckoutLineMap)
     pending_shard = UnicodeAttribute(null=True)
     expires_at = UnicodeAttribute()
@@ -88,6 +106,9 @@ class CheckoutItem(Model):
     updated_at = UTCDateTimeAttribute()
     cancel_reason = UnicodeAttribute(null=True)
     failure_reason = UnicodeAttribute(null=True)
+    confirm_started_at = UTCDateTimeAttribute(null=True)
+    virtual_account = VirtualAccountMap(null=True)
+    deposit_secret = UnicodeAttribute(null=True)
     expiring = ExpiringCheckouts()
 
 
@@ -122,8 +143,12 @@ class CheckoutRecord:
     expires_at: datetime
     created_at: datetime
     updated_at: datetime
+    virtual_account_payment_key: str | None = None
     cancel_reason: str | None = None
     failure_reason: str | None = None
+    confirm_started_at: datetime | None = None
+    virtual_account: VirtualAccount | None = None
+    deposit_secret: str | None = field(default=None, repr=False)
 
 
 def pending_shard_of(checkout_id: str) -> str:
@@ -138,12 +163,15 @@ def _to_line(item: CheckoutLineMap, currency: str) -> CheckoutLine:
 
 
 def _to_record(item: CheckoutItem) -> CheckoutRecord:
+    account = item.virtual_account
     money = lambda amount: Money(int(amount), item.currency)  # noqa: E731
     return CheckoutRecord(
         item.checkout_id, item.learner_id, item.status, money(item.total), money(item.wallet_amount),
         money(item.amount_due), item.coupon_code, item.gateway, item.payment_key,
         tuple(_to_line(line, item.currency) for line in item.items), datetime.fromisoformat(item.expires_at),
-        item.created_at, item.updated_at, item.cancel_reason, item.failure_reason,
+        item.created_at, item.updated_at, item.virtual_account_payment_key, item.cancel_reason, item.failure_reason,
+        item.confirm_started_at,
+        account and VirtualAccount(account.bank, account.account_number, account.due_date), item.deposit_secret,
     )
 
 
@@ -164,6 +192,7 @@ def add_create(uow: UnitOfWork, checkout: CheckoutRecord) -> None:
             currency=checkout.total.currency, total=checkout.total.amount,
             wallet_amount=checkout.wallet_amount.amount, amount_due=checkout.amount_due.amount,
             coupon_code=checkout.coupon_code, gateway=checkout.gateway, payment_key=checkout.payment_key,
+            virtual_account_payment_key=checkout.virtual_account_payment_key,
             items=[_line_map(line) for line in checkout.items], pending_shard=pending_shard_of(checkout.checkout_id),
             expires_at=clock.to_rfc3339(checkout.expires_at), created_at=checkout.created_at,
             updated_at=checkout.updated_at,
@@ -201,11 +230,47 @@ def add_transition(uow: UnitOfWork, checkout_id: str, from_status: str, to_statu
                on_fail=lambda: StatusChanged(f"checkout {checkout_id} is no longer {from_status}"))
 
 
+def mark_confirm_started(checkout_id: str, now: datetime) -> None:
+    """Note that the gateway is being asked to confirm this pending checkout (the first time counts); a checkout
+    that is no longer pending is left as it is. Raises `Contention` while a transaction holds the item."""
+    try:
+        CheckoutItem(checkout_id).update(
+            actions=[CheckoutItem.confirm_started_at.set(now)],
+            condition=(CheckoutItem.status == PENDING) & CheckoutItem.confirm_started_at.does_not_exist())
+    except UpdateError as error:
+        if error.cause_response_code == "TransactionConflictException":
+            raise Contention(f"checkout {checkout_id} is in a transaction") from None
+        if not condition_failed(error):
+            raise
+
+
+def add_await_deposit(uow: UnitOfWork, checkout_id: str, payment_key: str, account: VirtualAccount, secret: str,
+                      now: datetime) -> None:
+    """A pending checkout's virtual account was issued: it becomes `awaiting_deposit`, holding until the
+    account's due date (its place in the expiring index moves there)."""
+    actions = [CheckoutItem.status.set(AWAITING_DEPOSIT), CheckoutItem.updated_at.set(now),
+               CheckoutItem.payment_key.set(payment_key), CheckoutItem.deposit_secret.set(secret),
+               CheckoutItem.expires_at.set(clock.to_rfc3339(account.due_date)),
+               CheckoutItem.virtual_account.set(VirtualAccountMap(bank=account.bank,
+                                                                  account_number=account.account_number,
+                                                                  due_date=account.due_date))]
+    uow.update(CheckoutItem(checkout_id), actions=actions, condition=CheckoutItem.status == PENDING,
+               on_fail=lambda: StatusChanged(f"checkout {checkout_id} is no longer pending"))
+
+
 def pending_expired_by(now: datetime) -> Iterator[str]:
-    """Ids of pending checkouts whose time ran out before `now`, through the expiring index (which may lag the
+    """Ids of holding checkouts whose time runs out before `now`, through the expiring index (which may lag the
     table by a moment: the transition's own condition decides)."""
-    cutoff = clock.to_rfc3339(now)
+    return _holding(CheckoutItem.expires_at < clock.to_rfc3339(now))
+
+
+def holding() -> Iterator[str]:
+    """Ids of every checkout that still holds (pending or awaiting a deposit), through the expiring index."""
+    return _holding(None)
+
+
+def _holding(range_condition) -> Iterator[str]:
     for shard in range(PENDING_SHARDS):
-        for key in CheckoutItem.expiring.query(str(shard), CheckoutItem.expires_at < cutoff, page_size=200):
+        for key in CheckoutItem.expiring.query(str(shard), range_condition, page_size=200):
             yield key.checkout_id
 
