@@ -302,11 +302,13 @@ def _card_part(order: Order, amount: Money) -> Money:
 
 
 def _gateway_tender(record: checkouts.CheckoutRecord) -> str:
-    """How a checkout's gateway part was paid, so where the refunds of that part go. Today every checkout pays
-    it by card or easy pay: a PG cancel. The seam for virtual accounts: a checkout paid by one answers
-    `refunds.VIRTUAL_ACCOUNT` here, and its refunds need the learner's `refund_account` (encrypted like payout
-    accounts) for the PG's cancel with `refundReceiveAccount`."""
-    return refunds.CARD if record.amount_due.amount else refunds.WALLET
+    """How a checkout's gateway part was paid, so where the refunds of that part go: a card or easy pay by a PG
+    cancel. The seam for virtual accounts: their refunds need the learner's `refund_account` (encrypted like
+    payout accounts) for the PG's cancel with `refundReceiveAccount`; until that is built a virtual-account
+    order is refunded to the wallet, as every order was before (never a card cancel the PG would refuse)."""
+    if not record.amount_due.amount:
+        return refunds.WALLET
+    return refunds.VIRTUAL_ACCOUNT if record.virtual_account is not None else refunds.CARD
 
 
 def _clawback_owed(order: Order, share_back: Money) -> Money:
