@@ -48,7 +48,7 @@ def main() -> None:
         from chalice.test import Client as ChaliceClient
 
         from app import app
-        from tests.money import buy, funded_learner
+        from tests.support.money import buy, funded_learner
 
         logging.getLogger("classpay").setLevel(logging.WARNING)
         with ChaliceClient(app, stage_name="test", project_dir=str(ROOT)) as chalice_client:
@@ -56,7 +56,7 @@ def main() -> None:
             api = client.api
             teacher = client.token(("instructor",), "Bench Instructor")
             teacher_id = client.ok("GET", "/me", token=teacher)["user_id"]
-            from tests.test_catalog import make_course
+            from tests.support.courses import make_course
 
             course_ids = [make_course(api, teacher, title=f"Course {n}", amount=50_000) for n in range(COURSES)]
             learner = funded_learner(api, 1_000_000)

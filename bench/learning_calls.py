@@ -1,7 +1,7 @@
 """Learning routes: DynamoDB calls per request and handler time, in-process on moto.
 
 Builds one published course (LESSONS lessons, a booked live session, files uploaded),
-enrolls learners the way the tests do (`tests/learning_support.enroll`, the one helper
+enrolls learners the way the tests do (`tests/support/learning.enroll`, the one helper
 that becomes a real purchase after the orders merge), then calls every learning route
 through the Chalice test client and counts the DynamoDB operations each request makes.
 Read routes are called REQUESTS times; writes that can happen once per learner are
@@ -23,10 +23,10 @@ LESSONS = 10
 
 
 class Client:
-    """The tests' JSON client (so `tests/learning_support` gets the `api` it expects), plus `ok`."""
+    """The tests' JSON client (so `tests/support/learning` gets the `api` it expects), plus `ok`."""
 
     def __init__(self, http):
-        from tests.conftest import Api
+        from tests.support.api import Api
 
         self.api = Api(http)
 
@@ -42,7 +42,7 @@ class Client:
 def build(client: Client):
     import requests
 
-    from tests.learning_support import enroll
+    from tests.support.learning import enroll
 
     teacher = client.token(("instructor",), "Bench Instructor")
     course = client.ok("POST", "/instructor/courses", {"title": "벤치마크 강좌", "category": "data",
