@@ -12,7 +12,9 @@ Indexes
                                                     (a partial refund keeps it: the rest still settles)
     refunds_pending (GSI, KEYS_ONLY)  refund_pending, order_id   orders with a refund whose PG cancel is not
                                                     done yet (the refund_retry job); sparse: set by such a
-                                                    refund, removed when the order's last one is done
+                                                    refund, removed when the order's last one is done;
+                                                    orders written before it need no backfill: the previous
+                                                    code refunded to the wallet at once, never pending at the PG
 
 Access patterns
     a receipt .............................. GetItem order_id (the service checks the owner)
