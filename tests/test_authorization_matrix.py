@@ -78,6 +78,8 @@ MATRIX = {
     ("GET", "/courses/{course_id}"): (None, everyone(200)),
     ("GET", "/instructors/{instructor_id}"): (None, everyone(200)),
     ("GET", "/courses/{course_id}/reviews"): (None, everyone(200)),
+    ("POST", "/webhooks/toss"): ({"eventType": "PAYMENT_STATUS_CHANGED", "data": {"orderId": "nothing"}},
+                                 everyone(200)),
     ("GET", "/certificates/{verification_id}"): (None, everyone(200)),
     # --- signed in --------------------------------------------------------------------------------
     ("GET", "/me"): (None, signed_in(200)),
@@ -164,6 +166,7 @@ MATRIX = {
     ("GET", "/admin/reconciliation"): (None, admins_only(200)),
     ("GET", "/admin/reconciliation/runs"): (None, admins_only(200)),
     ("POST", "/admin/jobs/{job_name}/run"): ({}, admins_only(200)),
+    ("POST", "/admin/gateway/deposits"): ({"payment_key": "fakeva_nothing"}, admins_only(404)),
 }
 
 # A row's path may name which object of a kind it uses; the app's route has the plain parameter.

@@ -2,6 +2,7 @@
 repeated events, the due date, a webhook racing the confirm, and the recovery of a lost confirm."""
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
@@ -106,4 +107,68 @@ def test_the_due_date_passing_releases_the_holds_and_closes_the_account(api, adm
     assert checkout["checkout_id"] in fake_payments.CANCELLED
     assert fake_payments.PAYMENTS[checkout["checkout_id"]].status == "CANCELED"
     assert orders_of(api, learner) == []
+    assert_reconciled(api, admin)
+
+
+def test_the_deposit_webhook_pays_the_checkout_once_however_often_it_is_delivered(api, admin, instructor):
+    course_id, learner, checkout = a_held_cart(api, instructor)
+    issue_account(api, learner, checkout)
+    delivered = deposit(api, admin, checkout, times=2)
+    assert delivered.status_code == 200, delivered.body
+    assert delivered.json_body["outcomes"] == ["paid", "unchanged"]
+    paid = api.get(f"/checkouts/{checkout['checkout_id']}", token=learner).json_body
+    assert paid["status"] == "paid" and [order["course_id"] for order in paid["orders"]] == [course_id]
+    assert [order["course_id"] for order in orders_of(api, learner)] == [course_id]
+    assert seats_left(api, course_id) == 1 and balance(api, learner) == 0
+    assert deposit(api, admin, checkout).json_body["outcomes"] == ["unchanged"]  # a late redelivery
+    assert len(orders_of(api, learner)) == 1
+    assert_reconciled(api, admin)
+
+
+def test_forged_deposit_webhooks_change_nothing(api, admin, instructor):
+    course_id, learner, checkout = a_held_cart(api, instructor)
+    issue_account(api, learner, checkout)
+    order_id = checkout["checkout_id"]
+    secret = fake_payments.PAYMENTS[order_id].confirmation.secret
+    callback = {"createdAt": "2026-01-01T00:00:00.000000", "orderId": order_id, "status": "DONE",
+                "transactionKey": "forged"}
+    not_deposited = api.post("/webhooks/toss", {**callback, "secret": secret})  # right secret, nothing paid yet
+    assert not_deposited.status_code == 200 and not_deposited.json_body == {"received": True}
+    assert status_of(api, learner, checkout) == "awaiting_deposit"
+    fake_payments.FakePayments().deposit(checkout["payment"]["virtual_account_payment_key"])  # paid, not told
+    for forged in ({**callback, "secret": "not-the-secret"}, callback,
+                   {"eventType": "PAYMENT_STATUS_CHANGED", "data": {"orderId": "no-such-order", "status": "DONE"}},
+                   {"eventType": "PAYOUT_STATUS_CHANGED", "data": {"orderId": order_id}}):
+        assert api.post("/webhooks/toss", forged).status_code == 200
+        assert status_of(api, learner, checkout) == "awaiting_deposit"
+    assert orders_of(api, learner) == [] and seats_left(api, course_id) == 1
+    assert api.post("/webhooks/toss", {**callback, "secret": secret}).status_code == 200  # the true one pays
+    assert status_of(api, learner, checkout) == "paid"
+    assert_reconciled(api, admin)
+
+
+def test_the_simulated_deposit_is_refused_for_unknown_keys_and_closed_accounts(api, admin, instructor):
+    _, learner, checkout = a_held_cart(api, instructor)
+    unknown = api.post("/admin/gateway/deposits", {"payment_key": "fakeva_nothing"}, token=admin)
+    assert unknown.status_code == 404
+    assert api.post("/admin/gateway/deposits", {"payment_key": "x", "times": 3}, token=admin).status_code == 422
+    assert deposit(api, learner, checkout).status_code == 403
+    issue_account(api, learner, checkout)
+    JOBS["checkout_expiry"].run(datetime.now(UTC) + timedelta(hours=25))
+    assert deposit(api, admin, checkout).status_code == 409  # the account was closed at its due date
+    assert status_of(api, learner, checkout) == "expired"
+
+
+def test_a_payment_webhook_racing_the_confirm_pays_once(api, admin, instructor, threads):
+    for _ in range(3):
+        course_id, learner, checkout = a_held_cart(api, instructor)
+        event = {"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": datetime.now(UTC).isoformat(),
+                 "data": {"orderId": checkout["checkout_id"], "status": "DONE"}}
+        confirmed, _ = list(threads.map(lambda send: send(), [
+            partial(pay, api, learner, checkout, checkout["payment"]["payment_key"]),
+            partial(api.post, "/webhooks/toss", event)]))
+        assert confirmed.status_code == 200 and confirmed.json_body["status"] == "paid", confirmed.body
+        assert api.post("/webhooks/toss", event).status_code == 200  # and once more, after
+        assert status_of(api, learner, checkout) == "paid"
+        assert len(orders_of(api, learner)) == 1 and seats_left(api, course_id) == 1
     assert_reconciled(api, admin)

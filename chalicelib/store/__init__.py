@@ -34,11 +34,12 @@ def all_models() -> tuple:
     from chalicelib.store.sent_mail import SentMailItem
     from chalicelib.store.topups import TopupItem
     from chalicelib.store.users import UserItem
+    from chalicelib.store.webhook_events import WebhookEventItem
 
     return (
         UserItem, CatalogItem, CourseTermItem, EnrollmentItem, *ledger.MODELS, IdempotencyItem, TopupItem, OrderItem,
         CouponItem, CertificateItem, ReviewItem, QnaItem, PayoutAccountItem, PayoutItem, DailyStatsItem, SentMailItem,
-        ReconciliationRunItem, AuthAttemptItem, CheckoutItem,
+        ReconciliationRunItem, AuthAttemptItem, CheckoutItem, WebhookEventItem,
     )
 
 
