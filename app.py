@@ -64,6 +64,11 @@ def checkout_expiry(event):
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
+def checkout_recovery(event):
+    return _run_job("checkout_recovery")
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
 def refund_retry(event):
     return _run_job("refund_retry")
 

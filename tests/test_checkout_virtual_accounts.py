@@ -9,10 +9,12 @@ import pytest
 from chalicelib.adapters import fake_payments
 from chalicelib.jobs import JOBS
 from tests.support.money import (
+    assert_problem,
     assert_reconciled,
     balance,
     confirm,
     course_with_session,
+    dynamodb_fails,
     krw,
     new_key,
     start_topup,
@@ -171,4 +173,25 @@ def test_a_payment_webhook_racing_the_confirm_pays_once(api, admin, instructor, 
         assert api.post("/webhooks/toss", event).status_code == 200  # and once more, after
         assert status_of(api, learner, checkout) == "paid"
         assert len(orders_of(api, learner)) == 1 and seats_left(api, course_id) == 1
+    assert_reconciled(api, admin)
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["before-expiry", "after-expiry"])
+def test_a_confirm_whose_answer_was_lost_after_the_gateway_captured_is_completed_by_the_jobs(api, admin, instructor,
+                                                                                              late):
+    course_id, learner, checkout = a_held_cart(api, instructor)
+    with dynamodb_fails("TransactWriteItems", when="before"):
+        assert_problem(pay(api, learner, checkout, checkout["payment"]["payment_key"]))
+    assert fake_payments.PAYMENTS[checkout["checkout_id"]].status == "DONE"  # captured, and nobody was told
+    assert status_of(api, learner, checkout) == "pending"
+    JOBS["checkout_recovery"].run(datetime.now(UTC))  # a confirm this young may still be answering: left alone
+    assert status_of(api, learner, checkout) == "pending"
+    job = "checkout_expiry" if late else "checkout_recovery"
+    JOBS[job].run(datetime.now(UTC) + timedelta(minutes=41 if late else 3))
+    assert status_of(api, learner, checkout) == "paid"
+    assert [order["course_id"] for order in orders_of(api, learner)] == [course_id]
+    assert checkout["checkout_id"] not in fake_payments.CANCELLED
+    again = JOBS["checkout_recovery"].run(datetime.now(UTC) + timedelta(minutes=3))
+    assert (again["paid"], again["cancelled"]) == (0, 0)  # nothing left to recover
+    assert len(orders_of(api, learner)) == 1
     assert_reconciled(api, admin)

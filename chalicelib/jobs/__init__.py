@@ -34,6 +34,7 @@ JOBS = {job.name: job for job in (
     Job("scheduled_publishing", "chalicelib.jobs.scheduled_publishing"),
     Job("topup_expiry", "chalicelib.jobs.topup_expiry"),
     Job("checkout_expiry", "chalicelib.jobs.checkout_expiry"),
+    Job("checkout_recovery", "chalicelib.jobs.checkout_recovery"),
     Job("refund_retry", "chalicelib.jobs.refund_retry"),
     Job("settlement", "chalicelib.jobs.settlement"),
     Job("payouts", "chalicelib.jobs.payouts"),
