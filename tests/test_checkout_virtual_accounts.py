@@ -195,3 +195,21 @@ def test_a_confirm_whose_answer_was_lost_after_the_gateway_captured_is_completed
     assert (again["paid"], again["cancelled"]) == (0, 0)  # nothing left to recover
     assert len(orders_of(api, learner)) == 1
     assert_reconciled(api, admin)
+
+
+def test_reconciliation_reports_a_captured_payment_no_paid_checkout_accounts_for(api, admin, instructor):
+    from chalicelib.services import reconciliation
+
+    _, learner, checkout = a_held_cart(api, instructor)
+    with dynamodb_fails("TransactWriteItems", when="before"):
+        assert_problem(pay(api, learner, checkout, checkout["payment"]["payment_key"]))
+
+    def unaccounted(minutes):
+        report = reconciliation.run(datetime.now(UTC) + timedelta(minutes=minutes))
+        return [v for v in report.violations if checkout["checkout_id"] in v.detail]
+
+    assert unaccounted(0) == []  # still in time: its confirm may yet answer
+    assert [v.invariant for v in unaccounted(41)] == ["captured_payment_is_a_paid_checkout"]
+    JOBS["checkout_recovery"].run(datetime.now(UTC) + timedelta(minutes=3))
+    assert unaccounted(41) == []
+    assert_reconciled(api, admin)

@@ -96,6 +96,10 @@ class FakePayments:
         return GatewayPayment(confirmation.payment_key, order_id, confirmation.amount, known.status,
                               confirmation.secret)
 
+    def captured_payments(self) -> list[GatewayPayment]:
+        return [payment for order_id in list(PAYMENTS)
+                if (payment := self.get_payment(order_id)) is not None and payment.status == DONE]
+
     def deposit(self, payment_key: str) -> dict:
         """The payer deposits into the virtual account of `payment_key`: the payment is `DONE` (a deposit
         after a cancel or past the due date is refused, as the bank would), and the deposit webhook's body

@@ -96,3 +96,13 @@ class DepositSimulator(Protocol):
         """Mark the virtual account paid; the deposit webhook's body as the gateway sends it. Raises
         `NotFound` for a key that names no virtual account."""
         ...
+
+
+@runtime_checkable
+class CapturedPayments(Protocol):
+    """A gateway that can list what it captured (the fake one): what reconciliation checks checkouts against.
+    (Toss's equivalent is its transactions API, `GET /v1/transactions`, not used yet.)"""
+
+    def captured_payments(self) -> list[GatewayPayment]:
+        """Every payment the gateway holds as `DONE` (captured, not cancelled)."""
+        ...

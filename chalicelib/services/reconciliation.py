@@ -39,7 +39,12 @@ reading every enrollment; see `store/admin_scans.py`):
 - `instructor_owed` is a receivable: never above zero (`owed_not_positive`), and like every balance
   the sum of its entries;
 - refunds in transit to the PG (`refunds_in_transit`) equal the card parts of the refunds still pending
-  (`refunds_in_transit_are_pending_refunds`): a card part leaves transit only with its refund done.
+  (`refunds_in_transit_are_pending_refunds`): a card part leaves transit only with its refund done;
+- where the gateway can list what it captured (the fake one), each captured payment of a checkout is that
+  checkout's payment, paid, or still in time to be (`captured_payment_is_a_paid_checkout`): a captured
+  payment whose checkout failed, expired or was cancelled should have been cancelled at the gateway, one
+  still holding past its time is a lost confirm the recovery job has not completed. Each is read by its
+  order id (the checkout's id), never by a Scan.
 
 And the dashboard against the ledger: each instructor's daily aggregates, summed over all
 days (one Query per instructor), give the net revenue (instructor shares of sales minus the
@@ -52,6 +57,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib import clock
+from chalicelib.adapters.payments import CapturedPayments, GatewayPayment
+from chalicelib.adapters.stage import payment_gateway
 from chalicelib.domain import checkout
 from chalicelib.domain.revenue import net_revenue
 from chalicelib.money import CURRENCIES, Money
@@ -238,6 +245,7 @@ def run(now: datetime | None = None) -> Report:
     violations.extend(_in_transit_violations(totals, pending_card))
     violations.extend(_hold_violations([account for account in accounts if account.kind == AccountKind.CHECKOUT_HOLDS]))
     violations.extend(_dashboard_violations(ledger_sales))
+    violations.extend(_captured_payment_violations(checked_at))
     for currency_totals in totals.values():
         if currency_totals.entries_sum != 0:
             violations.append(Violation("entries_sum_to_zero", f"entries sum to {currency_totals.entries_sum}",
@@ -370,6 +378,30 @@ def total(report: Report, currency: str, kind: AccountKind) -> Money:
 def _purchase_transfer_id(order: orders.Order) -> str:
     """The transfer that paid an order: its checkout's, or its own purchase from the wallet."""
     return f"{ledger.CHECKOUT_POST}:{order.checkout_id}" if order.checkout_id else f"order:{order.order_id}"
+
+
+def _captured_payment_violations(now: datetime) -> list[Violation]:
+    gateway = payment_gateway()
+    if not isinstance(gateway, CapturedPayments):
+        return []
+    found = []
+    for payment in gateway.captured_payments():
+        problem = _captured_problem(payment, now) and _captured_problem(payment, now)  # once more: it may have settled
+        if problem:
+            found.append(Violation("captured_payment_is_a_paid_checkout", f"checkout {payment.order_id}: {problem}",
+                                   currency=payment.amount.currency))
+    return found
+
+
+def _captured_problem(payment: GatewayPayment, now: datetime) -> str | None:
+    record = checkouts.get(payment.order_id)
+    if record is None:
+        return None  # not a checkout's payment (a top-up's)
+    if record.status == checkout.PAID and record.payment_key == payment.payment_key:
+        return None
+    if record.status in checkout.HOLDING and record.expires_at > now:
+        return None  # a confirm or a deposit webhook in flight
+    return f"captured {payment.amount.amount} at the gateway, the checkout is {record.status}"
 
 
 def _hold_violations(held: list[Account]) -> list[Violation]:
