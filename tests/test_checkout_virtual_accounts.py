@@ -213,3 +213,25 @@ def test_reconciliation_reports_a_captured_payment_no_paid_checkout_accounts_for
     JOBS["checkout_recovery"].run(datetime.now(UTC) + timedelta(minutes=3))
     assert unaccounted(41) == []
     assert_reconciled(api, admin)
+
+
+def test_the_toss_adapter_reads_a_virtual_account_confirm_and_a_payment_by_order_id(monkeypatch):
+    from chalicelib.adapters.toss_payments import TossPayments
+    from chalicelib.money import Money
+
+    waiting = {"paymentKey": "tviva_1", "orderId": "01ORDER", "status": "WAITING_FOR_DEPOSIT", "totalAmount": 35_000,
+               "currency": "KRW", "secret": "ps_secret_1",
+               "virtualAccount": {"accountType": "일반", "accountNumber": "X6516657813477", "bankCode": "20",
+                                  "customerName": "박토스", "dueDate": "2026-12-03T21:28:36+09:00"}}
+    answers = {"/v1/payments/confirm": (200, waiting), "/v1/payments/orders/01ORDER": (200, {**waiting, "status": "DONE"}),
+               "/v1/payments/orders/01NONE": (404, {"code": "NOT_FOUND_PAYMENT"})}
+    monkeypatch.setattr(TossPayments, "_call", lambda self, method, path, body=None, idempotency_key=None: answers[path])
+    toss = TossPayments("http://127.0.0.1:9", "/unused")
+    issued = toss.confirm("tviva_1", "01ORDER", Money(35_000, "KRW"))
+    assert (issued.status, issued.secret) == ("WAITING_FOR_DEPOSIT", "ps_secret_1")
+    assert issued.virtual_account.bank == "20" and issued.virtual_account.account_number == "X6516657813477"
+    assert issued.virtual_account.due_date == datetime(2026, 12, 3, 12, 28, 36, tzinfo=UTC)
+    paid = toss.get_payment("01ORDER")
+    assert (paid.status, paid.payment_key, paid.amount, paid.secret) == ("DONE", "tviva_1", Money(35_000, "KRW"),
+                                                                           "ps_secret_1")
+    assert toss.get_payment("01NONE") is None
