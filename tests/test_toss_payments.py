@@ -87,8 +87,15 @@ class TossStub(BaseHTTPRequestHandler):
         elif payment_key.startswith("pay_short_stuck"):
             self._answer(500, {"code": "FAILED_INTERNAL_SYSTEM_PROCESSING", "message": "내부 시스템 처리 작업이 실패했습니다."})
         else:
-            payment.update(status="CANCELED", cancels=[{"cancelAmount": payment["totalAmount"],
-                                                        "cancelReason": body["cancelReason"]}])
+            balance = payment.get("balanceAmount", payment["totalAmount"])
+            amount = body.get("cancelAmount", balance)  # no cancelAmount: the whole rest
+            if amount > balance:
+                self._answer(400, {"code": "NOT_CANCELABLE_AMOUNT", "message": "취소 할 수 없는 금액 입니다."})
+                return
+            payment.update(balanceAmount=balance - amount,
+                           status="CANCELED" if amount == balance else "PARTIAL_CANCELED",
+                           cancels=[*payment.get("cancels", []),
+                                    {"cancelAmount": amount, "cancelReason": body["cancelReason"]}])
             self._answer(200, payment)
 
 
@@ -122,6 +129,21 @@ def test_a_confirm_posts_toss_shape_with_basic_auth_and_returns_the_captured_amo
     assert sent["body"] == {"paymentKey": "pay_ok_1", "orderId": "order-000001", "amount": 15_000}
     assert sent["headers"]["Authorization"] == "Basic " + base64.b64encode(f"{SECRET}:".encode()).decode()
     assert sent["headers"]["Idempotency-Key"] == "confirm-order-000001"
+
+
+def test_a_partial_cancel_sends_cancel_amount_with_its_own_idempotency_key_and_never_more_than_is_left(toss):
+    toss.confirm("pay_ok_partial", "order-000010", krw(30_000))
+    TossStub.requests.clear()
+    toss.partial_cancel("pay_ok_partial", "order-000010", krw(10_000), "단순 변심", "refund-r1")
+    sent = TossStub.requests[-1]
+    assert sent["path"] == "/v1/payments/pay_ok_partial/cancel"
+    assert sent["body"] == {"cancelReason": "단순 변심", "cancelAmount": 10_000}
+    assert sent["headers"]["Idempotency-Key"] == "refund-r1"
+    assert TossStub.confirmed["pay_ok_partial"]["status"] == "PARTIAL_CANCELED"
+    assert TossStub.confirmed["pay_ok_partial"]["balanceAmount"] == 20_000
+    with pytest.raises(errors.PaymentGatewayError, match="NOT_CANCELABLE_AMOUNT"):
+        toss.partial_cancel("pay_ok_partial", "order-000010", krw(25_000), "단순 변심", "refund-r2")
+    assert TossStub.confirmed["pay_ok_partial"]["balanceAmount"] == 20_000
 
 
 def test_a_card_rejection_is_payment_declined(toss):
