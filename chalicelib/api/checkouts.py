@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import msgspec
 
 from chalicelib import errors
-from chalicelib.api.orders import CouponCode, Id, OrderOut
+from chalicelib.api.orders import PURCHASE_REFUSALS, CouponCode, Id, OrderOut
 from chalicelib.api.routing import ADMIN, LEARNER, ApiBlueprint, Call
 from chalicelib.api.schemas import Input, MoneyBody, Timestamp
 from chalicelib.api.wallet import PaymentKey
@@ -105,8 +105,7 @@ class CheckoutOut(msgspec.Struct):
 @checkouts_api.endpoint(
     "POST", "/checkouts", policy=LEARNER, body=CheckoutRequest, response=CheckoutOut, status=201, idempotent=True,
     summary="Start a checkout of 1 to 10 courses (and seats): holds the seats and the wallet part until paid",
-    errors=(errors.NotFound, errors.Forbidden, errors.InsufficientFunds, errors.AlreadyEnrolled, errors.SoldOut,
-            errors.Conflict, errors.Unprocessable),
+    errors=PURCHASE_REFUSALS,
 )
 def create_checkout(call: Call):
     from chalicelib.services import checkout

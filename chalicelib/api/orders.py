@@ -138,11 +138,15 @@ class BalanceOut(msgspec.Struct):
     owed: MoneyBody  # what clawbacks left the instructor owing; repaid from earnings before any payout
 
 
+# What buying refuses with, from the wallet (POST /orders) or through a checkout (POST /checkouts).
+PURCHASE_REFUSALS = (errors.NotFound, errors.Forbidden, errors.InsufficientFunds, errors.AlreadyEnrolled,
+                     errors.SoldOut, errors.Conflict, errors.Unprocessable)
+
+
 @orders_api.endpoint(
     "POST", "/orders", policy=LEARNER, body=OrderRequest, response=OrderOut, status=201, idempotent=True,
     summary="Buy a published course (and a seat with `session_id`) from the wallet",
-    errors=(errors.NotFound, errors.Forbidden, errors.InsufficientFunds, errors.AlreadyEnrolled, errors.SoldOut,
-            errors.Conflict, errors.Unprocessable),
+    errors=PURCHASE_REFUSALS,
 )
 def buy(call: Call):
     from chalicelib.services import orders
