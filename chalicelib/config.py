@@ -176,6 +176,23 @@ def payout_queue() -> str:
     return _required("PAYOUT_QUEUE")
 
 
+def withholding_rules() -> dict[str, int]:
+    """Withholding on payouts to individuals (see domain/withholding.py), each overridable per stage:
+    business income tax 3% (소득세법 제129조①3), other income: 60% deemed expenses (소득세법 시행령 제87조)
+    then 20% (제129조①6), local income tax 10% of the income tax (지방세법 제103조의13), no income tax under
+    1,000 won (소액부징수, 소득세법 제86조), other income of 50,000 won or less per payment untaxed
+    (과세최저한, 소득세법 제84조), taxes cut below 10 won (국고금 관리법 제47조)."""
+    return {
+        "business_income_tax_bps": _int_setting("WITHHOLDING_BUSINESS_INCOME_TAX_BPS", 300),
+        "other_income_expense_bps": _int_setting("WITHHOLDING_OTHER_INCOME_EXPENSE_BPS", 6000),
+        "other_income_tax_bps": _int_setting("WITHHOLDING_OTHER_INCOME_TAX_BPS", 2000),
+        "local_income_tax_bps": _int_setting("WITHHOLDING_LOCAL_INCOME_TAX_BPS", 1000),
+        "minimum_income_tax": _int_setting("WITHHOLDING_MINIMUM_INCOME_TAX", 1000),
+        "other_income_taxable_minimum": _int_setting("WITHHOLDING_OTHER_INCOME_TAXABLE_MINIMUM", 50_000),
+        "truncation_unit": _int_setting("WITHHOLDING_TRUNCATION_UNIT", 10),
+    }
+
+
 def payout_gateway() -> str:
     """Which payout (bank transfer) adapter the stage uses: `fake` (local, test) or `toss`."""
     return os.environ.get("PAYOUT_GATEWAY", "fake")
