@@ -33,7 +33,13 @@ $(STAMP): requirements.txt requirements-dev.txt infra/drawing-requirements.txt i
 run: $(STAMP)
 	$(BIN)/python -m infra.local
 
-test: $(STAMP)
+# The browser tests' Chromium (tests/support/browser.py): Debian's, installed with apt when missing.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
+	else echo "Chromium is missing: run  sudo apt-get install -y --no-install-recommends chromium" >&2; exit 1; fi
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory lint-infra
 	$(call suite,)

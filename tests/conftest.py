@@ -12,6 +12,7 @@ import pytest
 
 from infra.project import PROJECT_DIR, stage_environment
 from tests.support.api import Api
+from tests.support.browser import browser, foreign_requests, local_api, page  # noqa: F401 (fixtures)
 from tests.support.races import CONFLICT_WINDOW
 from tests.support.suite import FULL_RUN
 

@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import uuid
 from collections import Counter
 from datetime import datetime
@@ -249,25 +248,11 @@ def test_a_generated_client_runs_the_whole_flow(generated, transport, api):
     assert refunded.status == models.OrderStatus.REFUNDED and refunded.refund.amount.amount == 30_000
 
 
-@pytest.fixture
-def local_server(chalice_app):
-    """chalice local's HTTP server (the one `make run` serves through infra/api_server.py), on a free port."""
-    from chalice.config import Config
-    from chalice.local import LocalDevServer
-
-    server = LocalDevServer(chalice_app, Config.create(), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server.server_address[1]}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-def test_refusals_before_the_app_are_problem_documents_the_client_parses(generated, local_server):
+def test_refusals_before_the_app_are_problem_documents_the_client_parses(generated, local_api):
     """No token (401) and a token that fails verification (403), from chalice local over HTTP."""
     me = _api(generated, "auth.me")
-    anonymous = generated.Client(base_url=local_server, raise_on_unexpected_status=True)
-    forged = generated.AuthenticatedClient(base_url=local_server, token="not.a.jwt", raise_on_unexpected_status=True)
+    anonymous = generated.Client(base_url=local_api, raise_on_unexpected_status=True)
+    forged = generated.AuthenticatedClient(base_url=local_api, token="not.a.jwt", raise_on_unexpected_status=True)
     for client, status, code in ((anonymous, 401, "UNAUTHENTICATED"), (forged, 403, "FORBIDDEN")):
         response = me.sync_detailed(client=client)
         assert response.status_code == status, response.content
