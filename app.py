@@ -22,6 +22,7 @@ from chalicelib.api.questions import questions_api
 from chalicelib.api.reconciliation import reconciliation_api
 from chalicelib.api.reviews import reviews_api
 from chalicelib.api.studio import studio_api
+from chalicelib.api.tax import tax_api
 from chalicelib.api.wallet import wallet_api
 from chalicelib.api.webhooks import webhooks_api
 from chalicelib.jobs import JOBS, json_safe
@@ -36,7 +37,7 @@ app.api.binary_types.append("application/pdf")  # certificates; clients send `Ac
 app.api.binary_types.append("image/png")  # the dashboard chart; clients send `Accept: image/png`
 for blueprint in (meta_api, auth_api, catalog_api, studio_api, admin_api, wallet_api, orders_api, checkouts_api,
                   reconciliation_api, learning_api, reviews_api, questions_api, payouts_api, dashboard_api,
-                  webhooks_api):
+                  webhooks_api, tax_api):
     app.register_blueprint(blueprint)
 app.register_middleware(http_middleware(app), "http")
 

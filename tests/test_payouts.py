@@ -19,7 +19,7 @@ from chalicelib.store.transactions import Contention, UnitOfWork
 from tests.support.courses import make_course
 from tests.support.jobs import clock_at, later, run_scheduled
 from tests.support.money import admin_token, assert_reconciled, buy, funded_learner, refund
-from tests.support.payouts import deliver, run_payouts, settle, take_messages
+from tests.support.payouts import deliver, run_payouts, set_tax_profile, settle, take_messages
 
 GOOD_ACCOUNT = "110-234-567891"
 CLOSED_ACCOUNT = "110-234-560000"  # the fake bank refuses accounts ending in 0000
@@ -40,8 +40,12 @@ class Instructor:
         self.user_id = api.get("/me", token=self.token).json_body["user_id"]
 
     def set_account(self, number=GOOD_ACCOUNT, bank_code="088", holder="김강사"):
-        return self.api.call("PUT", "/instructor/payout-account", body={
+        """The payout account, and a tax profile (a business: nothing withheld) so that payouts pay."""
+        saved = self.api.call("PUT", "/instructor/payout-account", body={
             "bank_code": bank_code, "account_number": number, "holder_name": holder}, token=self.token)
+        if saved.status_code == 200:
+            assert set_tax_profile(self.api, self.token).status_code == 200
+        return saved
 
     def sell(self, amount=50_000):
         """A sale to a new learner; the order id."""

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 payouts_api = ApiBlueprint(__name__, tag="payouts")
 
 StatementLineKind = StrEnum("StatementLineKind", ["sale", "refund", "owed_repaid", "returned_payout"])
-PayoutStatus = StrEnum("PayoutStatus", ["in_transit", "paid", "failed"])
+PayoutStatus = StrEnum("PayoutStatus", ["held", "in_transit", "paid", "failed"])
+HoldReason = StrEnum("HoldReason", ["tax_profile_missing"])
 
 
 class PayoutAccountInput(Input):
@@ -50,23 +51,34 @@ class StatementLineOut(msgspec.Struct):
     payout_id: str | None = None
 
 
+class WithholdingOut(msgspec.Struct):
+    income_tax: MoneyBody
+    local_income_tax: MoneyBody
+
+
 class PayoutOut(msgspec.Struct):
     payout_id: str
     period: str
-    amount: MoneyBody
+    amount: MoneyBody  # the gross, as before withholding existed
     status: PayoutStatus
     created_at: Timestamp
     bank_code: str
     account_number_masked: str
+    gross: MoneyBody
+    withholding: WithholdingOut
+    net: MoneyBody  # what the bank is sent: gross less withholding
     paid_at: Timestamp | None = None
     failed_at: Timestamp | None = None
     failure_reason: str | None = None
+    reason: HoldReason | None = None  # why a payout is held
 
     @classmethod
     def of(cls, payout: "Payout") -> "PayoutOut":
+        taxes = payout.withholding
         return cls(payout.payout_id, payout.period, MoneyBody.of(payout.amount), payout.status, payout.created_at,
-                   payout.bank_code, payout_accounts.mask(payout.account_last4), payout.paid_at, payout.failed_at,
-                   payout.failure_reason)
+                   payout.bank_code, payout_accounts.mask(payout.account_last4), MoneyBody.of(taxes.gross),
+                   WithholdingOut(MoneyBody.of(taxes.income_tax), MoneyBody.of(taxes.local_income_tax)),
+                   MoneyBody.of(taxes.net), payout.paid_at, payout.failed_at, payout.failure_reason, payout.hold_reason)
 
 
 class PayoutDetailOut(PayoutOut):
@@ -101,7 +113,7 @@ def list_payouts(call: Call):
 @payouts_api.endpoint(
     "GET", "/instructor/payouts/{payout_id}", policy=INSTRUCTOR, response=PayoutDetailOut,
     summary="A payout's statement: each sale, refund (clawback), owed repaid and returned payout it covers, "
-            "summing to its amount",
+            "summing to its gross; the withholding and the net sent to the bank",
     errors=(errors.NotFound,),
 )
 def get_payout(call: Call, payout_id: str):

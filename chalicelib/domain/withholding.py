@@ -100,3 +100,51 @@ def withholding(gross: Money, kind: TaxKind, rules: WithholdingRules) -> Withhol
         return none_withheld(gross)
     local = _truncate(_rate(income_tax, rules.local_income_tax_bps), rules.truncation_unit)
     return Withholding(gross, Money(income_tax, gross.currency), Money(local, gross.currency))
+
+
+# --- the registration numbers a tax profile carries ------------------------------------------------
+# Individuals are filed under their resident registration number (주민등록번호), businesses under their
+# business registration number (사업자등록번호). Both are checked for shape here; the caller encrypts them.
+
+def resident_registration_number(raw: str) -> str | None:
+    """The 13 digits of a plausible 주민등록번호 (`YYMMDD-GNNNNNN`, hyphen optional), or None.
+
+    Checked: 13 digits, a real birth date, a 7th digit 1-8 (1/2 born 1900s, 3/4 born 2000s, 5-8 foreign
+    residents). Not checked: the old check digit, which numbers assigned since 2020-10-05 no longer have
+    (their last six digits are random, 주민등록법 시행규칙 개정 2020)."""
+    digits = raw.replace("-", "")
+    if len(raw) not in (13, 14) or not digits.isdigit() or len(digits) != 13:
+        return None
+    century = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}
+    if digits[6] not in century:
+        return None
+    year, month, day = century[digits[6]] + int(digits[:2]), int(digits[2:4]), int(digits[4:6])
+    days_in_month = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31,
+                     30, 31, 30, 31]
+    if not (1 <= month <= 12 and 1 <= day <= days_in_month[month - 1]):
+        return None
+    return digits
+
+
+BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
+
+
+def business_registration_number(raw: str) -> str | None:
+    """The 10 digits of a 사업자등록번호 (`NNN-NN-NNNNN`, hyphens optional) whose check digit is right, or None.
+
+    The check digit (the 10th) is the National Tax Service's: the first nine digits times 1,3,7,1,3,7,1,3,5
+    summed, plus the tens of the ninth digit times 5; the check digit makes the sum a multiple of 10."""
+    digits = raw.replace("-", "")
+    if len(digits) != 10 or not digits.isdigit() or len(raw) > 12:
+        return None
+    values = [int(d) for d in digits]
+    total = sum(v * w for v, w in zip(values, BRN_WEIGHTS, strict=False)) + values[8] * 5 // 10
+    return digits if (10 - total % 10) % 10 == values[9] else None
+
+
+def masked_number(kind: TaxKind, digits: str) -> str:
+    """How a registration number is shown: a resident number's birth date and 7th digit (`900101-1******`),
+    a business number's office and kind codes (`123-45-*****`)."""
+    if kind in INDIVIDUAL_KINDS:
+        return f"{digits[:6]}-{digits[6]}******"
+    return f"{digits[:3]}-{digits[3:5]}-*****"

@@ -76,6 +76,7 @@ from chalicelib.store import ledger as store
 from chalicelib.store.transactions import Contention, UnitOfWork
 
 if TYPE_CHECKING:
+    from chalicelib.domain.withholding import Withholding
     from chalicelib.store.orders import Order, RefundPart
     from chalicelib.store.payouts import Payout
 
@@ -98,6 +99,10 @@ class AccountKind(enum.StrEnum):
     # Card parts of refunds written but not yet cancelled at the PG: what the platform owes the cards back.
     REFUNDS_IN_TRANSIT = "refunds_in_transit"
 
+    # Income tax and local income tax withheld from payouts to individuals, owed to the tax office (and the
+    # local government) until filed and paid each month (domain/withholding.py).
+    INCOME_TAX_PAYABLE = "income_tax_payable"
+    LOCAL_INCOME_TAX_PAYABLE = "local_income_tax_payable"
 
 OWNED_KINDS = frozenset({
     AccountKind.LEARNER_WALLET, AccountKind.INSTRUCTOR_PENDING, AccountKind.INSTRUCTOR_AVAILABLE,
@@ -113,6 +118,9 @@ NEVER_POSITIVE = frozenset({AccountKind.INSTRUCTOR_OWED})
 SEALABLE_KINDS = frozenset({AccountKind.INSTRUCTOR_AVAILABLE})
 
 
+# Withholding payable: every payout posts to them, concurrently, so like platform revenue they keep no balance item.
+TAX_PAYABLE_KINDS = frozenset({AccountKind.INCOME_TAX_PAYABLE, AccountKind.LOCAL_INCOME_TAX_PAYABLE})
+HOT_KINDS = HOT_KINDS | TAX_PAYABLE_KINDS
 class LedgerError(ValueError):
     """A transfer that must never be written (unbalanced, malformed): a bug in the caller, not a user error."""
 
@@ -215,6 +223,14 @@ def checkout_holds(checkout_id: str, currency: str) -> Account:
 
 
 @dataclass(frozen=True)
+def income_tax_payable(currency: str) -> Account:
+    return Account(AccountKind.INCOME_TAX_PAYABLE, currency)
+
+
+def local_income_tax_payable(currency: str) -> Account:
+    return Account(AccountKind.LOCAL_INCOME_TAX_PAYABLE, currency)
+
+
 class Leg:
     """One account's side of a transfer; `amount` is signed (credit +, debit -)."""
 
@@ -340,24 +356,36 @@ def settlement_transfer(order: "Order", share: Money) -> Transfer | None:
                     memo={"order_id": order.order_id, "course_id": order.course_id})
 
 
-def payout_transfer(instructor_id: str, period: str, payout_id: str, amount: Money) -> Transfer:
-    """A payout created: `amount` of the instructor's available balance goes in transit to the bank."""
+def _withheld_legs(side: Callable[[Account, Money], Leg], taxes: "Withholding") -> tuple[Leg, ...]:
+    return (side(income_tax_payable(taxes.gross.currency), taxes.income_tax),
+            side(local_income_tax_payable(taxes.gross.currency), taxes.local_income_tax))
+
+
+def payout_transfer(instructor_id: str, period: str, payout_id: str, taxes: "Withholding") -> Transfer:
+    """A payout created: its gross leaves the instructor's available balance, the withholding goes to the tax
+    payable accounts and the rest (net) in transit to the bank."""
+    currency = taxes.gross.currency
     return Transfer(f"payout:{instructor_id}:{period}", "payout",
-                    (debit(instructor_available(instructor_id, amount.currency), amount),
-                     credit(instructor_in_transit(instructor_id, amount.currency), amount)),
+                    _nonzero(debit(instructor_available(instructor_id, currency), taxes.gross),
+                             credit(instructor_in_transit(instructor_id, currency), taxes.net),
+                             *_withheld_legs(credit, taxes)),
                     memo={"payout_id": payout_id, "period": period})
 
 
 def payout_outcome_transfer(payout: "Payout", paid: bool) -> Transfer:
-    """A payout's outcome: in transit to paid out, or back to available when the bank refused it (it is paid
-    with the next period's payout)."""
-    instructor, amount = payout.instructor_id, payout.amount
+    """A payout's outcome: its net in transit to paid out, or, when the bank refused it, its net and its
+    withholding back to available (the gross is paid, and withheld from, with the next period's payout)."""
+    instructor, taxes = payout.instructor_id, payout.withholding
+    currency = taxes.gross.currency
     if paid:
-        kind, to = "payout_paid", instructor_paid_out(instructor, amount.currency)
+        kind = "payout_paid"
+        legs = (debit(instructor_in_transit(instructor, currency), taxes.net),
+                credit(instructor_paid_out(instructor, currency), taxes.net))
     else:
-        kind, to = "payout_returned", instructor_available(instructor, amount.currency)
-    return Transfer(f"{kind}:{instructor}:{payout.period}", kind,
-                    (debit(instructor_in_transit(instructor, amount.currency), amount), credit(to, amount)),
+        kind = "payout_returned"
+        legs = _nonzero(debit(instructor_in_transit(instructor, currency), taxes.net), *_withheld_legs(debit, taxes),
+                        credit(instructor_available(instructor, currency), taxes.gross))
+    return Transfer(f"{kind}:{instructor}:{payout.period}", kind, legs,
                     memo={"payout_id": payout.payout_id, "period": payout.period})
 
 

@@ -35,8 +35,24 @@ class PayoutAccountView:
     updated_at: datetime
 
 
-def _context(instructor_id: str) -> dict[str, str]:
-    return {"purpose": "payout-account", "instructor_id": instructor_id}
+def _context(instructor_id: str, purpose: str) -> dict[str, str]:
+    return {"purpose": purpose, "instructor_id": instructor_id}
+
+
+def encrypt(instructor_id: str, plaintext: str, purpose: str = "payout-account") -> tuple[bytes, str]:
+    """A personal number encrypted with the stage's key for one instructor and purpose (payout accounts, tax
+    profiles: the one way numbers are kept); (ciphertext, the key id)."""
+    key_id = config.payout_account_key_id()
+    ciphertext = client("kms").encrypt(KeyId=key_id, Plaintext=plaintext.encode(),
+                                       EncryptionContext=_context(instructor_id, purpose))["CiphertextBlob"]
+    return ciphertext, key_id
+
+
+def decrypt(instructor_id: str, ciphertext: bytes, purpose: str = "payout-account") -> str:
+    """The plain number back (for the transfer or the tax office only: never returned by the API, never logged)."""
+    answer = client("kms").decrypt(KeyId=config.payout_account_key_id(), CiphertextBlob=ciphertext,
+                                   EncryptionContext=_context(instructor_id, purpose))
+    return answer["Plaintext"].decode()
 
 
 def _view(account: store.PayoutAccount) -> PayoutAccountView:
@@ -56,9 +72,7 @@ def save(instructor_id: str, bank_code: str, account_number: str, holder_name: s
     holder = holder_name.strip()
     if not holder:
         raise errors.ValidationFailed.on("holder_name", "the account holder's name as the bank knows it")
-    key_id = config.payout_account_key_id()
-    ciphertext = client("kms").encrypt(KeyId=key_id, Plaintext=digits.encode(),
-                                       EncryptionContext=_context(instructor_id))["CiphertextBlob"]
+    ciphertext, key_id = encrypt(instructor_id, digits)
     return _view(store.put(instructor_id, bank_code, holder, ciphertext, digits[-4:], key_id, clock.now()))
 
 
@@ -71,6 +85,4 @@ def view(instructor_id: str) -> PayoutAccountView:
 
 def account_number(instructor_id: str, ciphertext: bytes) -> str:
     """The plain account number, for the transfer only (never returned by the API, never logged)."""
-    answer = client("kms").decrypt(KeyId=config.payout_account_key_id(), CiphertextBlob=ciphertext,
-                                   EncryptionContext=_context(instructor_id))
-    return answer["Plaintext"].decode()
+    return decrypt(instructor_id, ciphertext)

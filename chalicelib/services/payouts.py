@@ -46,14 +46,14 @@ from chalicelib import clock, config, errors, ids, logs, metrics
 from chalicelib.adapters.payouts import FAILED, PAID, PayoutRequest
 from chalicelib.adapters.stage import payout_gateway
 from chalicelib.aws import client
-from chalicelib.domain.calendar import payout_period
+from chalicelib.domain.calendar import business_time, payout_period
 from chalicelib.domain.payouts import is_payable, payout_amount
 from chalicelib.domain.refunds import repayment
 from chalicelib.money import Money
-from chalicelib.services import ledger, payout_accounts
+from chalicelib.services import ledger, payout_accounts, tax_profiles
 from chalicelib.store import payout_accounts as accounts_store
 from chalicelib.store import payouts as store
-from chalicelib.store.payouts import IN_TRANSIT, Payout
+from chalicelib.store.payouts import HELD, IN_TRANSIT, TAX_PROFILE_MISSING, Payout
 from chalicelib.store.transactions import Contention, UnitOfWork, retry_on_contention
 
 log = logging.getLogger("classpay.payouts")
@@ -156,6 +156,14 @@ def fan_out(now: datetime | None = None) -> FanOut:
     return FanOut(period, with_account, sender.sent, len(unfinished), below)
 
 
+def redrive(payout: Payout) -> None:
+    """One message for `payout`'s instructor and period, as the fan-out sends: its worker finishes the payout
+    still in transit now (a verified `payout.changed` webhook said the provider has a final answer)."""
+    sender = _QueueSender(config.payout_queue())
+    sender.add(_message(payout.instructor_id, payout.period, payout.amount.currency))
+    sender.flush()
+
+
 # --- 2. one instructor ----------------------------------------------------------------------------
 
 def process(instructor_id: str, period: str, currency: str | None = None) -> str:
@@ -169,7 +177,7 @@ def process(instructor_id: str, period: str, currency: str | None = None) -> str
         if payout is not None and payout.status == IN_TRANSIT and earlier != period:
             complete(payout)
     payout = store.get(instructor_id, period)
-    if payout is None:
+    if payout is None or payout.status == HELD:
         payout = create(instructor_id, period, currency)
         if payout is None:
             return "nothing to pay"
@@ -210,13 +218,17 @@ def handle_payout_messages(records: Iterable[dict]) -> dict:
 
 def create(instructor_id: str, period: str, currency: str) -> Payout | None:
     """Step (a): the payout and its transfer, for the whole available balance; None if there is
-    nothing to pay (no account, below the minimum, a later period already paid)."""
+    nothing to pay (no account, below the minimum, a later period already paid). Without a tax profile
+    the payout is held instead (no money moves); with one, the instructor's held payout is the one paid."""
     account = accounts_store.get(instructor_id, consistent=True)
     if account is None:
         return None
     latest = store.latest(instructor_id)
-    if latest is not None and latest.period >= period:
+    held = latest if latest is not None and latest.status == HELD else None
+    if held is None and latest is not None and latest.period >= period:
         return latest if latest.period == period else None  # a late message for an earlier week
+    period = held.period if held is not None else period
+    profile = tax_profiles.profile_of(instructor_id)
     available = ledger.instructor_available(instructor_id, currency)
 
     def attempt() -> Payout | None:
@@ -229,7 +241,9 @@ def create(instructor_id: str, period: str, currency: str) -> Payout | None:
             seal, entry_count, balance = ledger.sealed_through(available)
         amount = payout_amount(balance, config.payout_minimum())
         if amount is None:
-            return None
+            return held
+        if profile is None:
+            return held or _hold(instructor_id, period, amount, account, seal, now)
         since_seal = sum(entry.amount.amount for entry in ledger.entries_between(available, seal))
         if since_seal != balance.amount and ledger.sealed_through(available) != (seal, entry_count, balance):
             raise Contention("an entry was posted while the payout read the account")  # read again
@@ -237,29 +251,57 @@ def create(instructor_id: str, period: str, currency: str) -> Payout | None:
             log.error("payout refused: available balance %d is not its entries since the last payout (%d)",
                       balance.amount, since_seal, extra={"fields": {"instructor_id": instructor_id}})
             raise StatementMismatch(f"available balance of {instructor_id} disagrees with its entries")
-        payout_id = ids.new_id()
+        payout_id = held.payout_id if held is not None else ids.new_id()
+        taxes = tax_profiles.withholding_of(profile, amount)
         uow = UnitOfWork()
-        posted = ledger.add_transfer(uow, ledger.payout_transfer(instructor_id, period, payout_id, amount),
+        posted = ledger.add_transfer(uow, ledger.payout_transfer(instructor_id, period, payout_id, taxes),
                                      now=now, seal=available, expect_entry_count=entry_count)
         payout = Payout(
             instructor_id=instructor_id, period=period, payout_id=payout_id, status=IN_TRANSIT, amount=amount,
             created_at=now, updated_at=now, from_seq=seal, seal_seq=posted.seq, bank_code=account.bank_code,
             account_last4=account.account_last4, holder_name=account.holder_name,
-            account_ciphertext=account.account_ciphertext,
+            account_ciphertext=account.account_ciphertext, tax_kind=profile.kind,
+            tax_number_masked=profile.number_masked, income_tax=taxes.income_tax.amount,
+            local_income_tax=taxes.local_income_tax.amount,
         )
         store.add_create(uow, payout)
+        store.add_withholding_row(uow, tax_month(now), payout, now, returned=False)
         uow.commit()
         log.info("payout created", extra={"fields": {"payout_id": payout_id, "period": period,
-                                                     "instructor_id": instructor_id, "amount": amount.amount}})
+                                                     "instructor_id": instructor_id, "amount": amount.amount,
+                                                     "withheld": taxes.total.amount}})
         return payout
 
     try:
         return retry_on_contention(attempt)
     except errors.Conflict:
         existing = store.get(instructor_id, period)  # another delivery created it meanwhile
-        if existing is None:
+        if existing is None or (existing.status == HELD and profile is not None):
             raise PayoutNotCreated(f"payout of {instructor_id} for {period}: too many concurrent changes") from None
         return existing
+
+
+def _hold(instructor_id: str, period: str, amount: Money, account: accounts_store.PayoutAccount, seal: str | None,
+          now: datetime) -> Payout:
+    """The period's payout, held until the instructor stores a tax profile: it moves no money (what it would
+    pay stays available, and is paid whole, with its withholding, by the first run after the profile)."""
+    payout = Payout(
+        instructor_id=instructor_id, period=period, payout_id=ids.new_id(), status=HELD, amount=amount,
+        created_at=now, updated_at=now, from_seq=seal, seal_seq=None, bank_code=account.bank_code,
+        account_last4=account.account_last4, holder_name=account.holder_name,
+        account_ciphertext=account.account_ciphertext, hold_reason=TAX_PROFILE_MISSING,
+    )
+    uow = UnitOfWork()
+    store.add_create(uow, payout)
+    uow.commit()
+    log.info("payout held: no tax profile", extra={"fields": {"payout_id": payout.payout_id, "period": period,
+                                                             "instructor_id": instructor_id}})
+    return payout
+
+
+def tax_month(moment: datetime) -> str:
+    """The month a withholding is reported in: the month in Korea (Asia/Seoul) of its posting."""
+    return business_time(moment).strftime("%Y-%m")
 
 
 def _owed(instructor_id: str, currency: str) -> Money:
@@ -284,7 +326,7 @@ def complete(payout: Payout) -> Payout:
     """Steps (b) and (c): send the payout (again: the port is idempotent) and record the outcome."""
     gateway = payout_gateway()
     outcome = gateway.send(PayoutRequest(
-        payout_id=payout.payout_id, instructor_id=payout.instructor_id, amount=payout.amount,
+        payout_id=payout.payout_id, instructor_id=payout.instructor_id, amount=payout.withholding.net,
         bank_code=payout.bank_code,
         account_number=payout_accounts.account_number(payout.instructor_id, payout.account_ciphertext),
         holder_name=payout.holder_name, description=f"classpay {payout.period}",
@@ -306,6 +348,8 @@ def record(payout: Payout, status: str, reference: str | None = None, reason: st
         uow = UnitOfWork()
         store.add_outcome(uow, payout, status, now, reference, reason)
         ledger.add_transfer(uow, transfer, now=now)
+        if status != PAID and payout.tax_kind is not None:  # its withholding reversed, in this month's report
+            store.add_withholding_row(uow, tax_month(now), payout, now, returned=True)
         uow.commit()
 
     try:

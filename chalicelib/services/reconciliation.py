@@ -48,6 +48,9 @@ reading every enrollment; see `store/admin_scans.py`):
 
 And the dashboard against the ledger: each instructor's daily aggregates, summed over all
 days (one Query per instructor), give the net revenue (instructor shares of sales minus the
+And the taxes: each tax payable account (income tax, local income tax) holds the sum of what the payouts
+in transit or paid withheld (`tax_payable_equals_withholdings`; one Query of payouts per instructor paid).
+
 instructor's part of refunds) that the instructor's pending and available accounts received
 from order and refund transfers (`order:<id>`, `refund:<order_id>`).
 """
@@ -64,7 +67,7 @@ from chalicelib.domain.revenue import net_revenue
 from chalicelib.money import CURRENCIES, Money
 from chalicelib.services import ledger
 from chalicelib.services.ledger import Account, AccountKind
-from chalicelib.store import admin_scans, checkouts, daily_stats, enrollments, orders
+from chalicelib.store import admin_scans, checkouts, daily_stats, enrollments, orders, payouts
 from chalicelib.store import ledger as store
 
 log = logging.getLogger("classpay.reconciliation")
@@ -250,6 +253,7 @@ def run(now: datetime | None = None) -> Report:
         if currency_totals.entries_sum != 0:
             violations.append(Violation("entries_sum_to_zero", f"entries sum to {currency_totals.entries_sum}",
                                         currency=currency_totals.currency))
+    violations.extend(_withholding_violations(totals, accounts))
     if violations:
         log.error("reconciliation found %d violations", len(violations))
     return Report(ok=not violations, checked_at=checked_at, totals=totals, violations=violations)
@@ -426,3 +430,34 @@ def _hold_problem(account: Account) -> tuple[str, str] | None:
     if record is None or held != expected:
         return "holds_equal_held_balances", f"holds {held}, the checkout ({record and record.status}) {expected}"
     return None
+
+
+def _withheld(accounts: list[Account]) -> dict[tuple[str, str], int]:
+    """What the payouts withheld, by (currency, payable kind): those in transit or paid (a refused payout's
+    withholding went back to the instructor), read per instructor ever paid (one Query each)."""
+    withheld: dict[tuple[str, str], int] = {}
+    for account in accounts:
+        if account.kind != AccountKind.INSTRUCTOR_IN_TRANSIT:
+            continue
+        for payout in payouts.every_payout_of(account.owner_id):
+            if payout.status in (payouts.IN_TRANSIT, payouts.PAID) and payout.amount.currency == account.currency:
+                for kind, amount in ((AccountKind.INCOME_TAX_PAYABLE, payout.income_tax),
+                                     (AccountKind.LOCAL_INCOME_TAX_PAYABLE, payout.local_income_tax)):
+                    withheld[(account.currency, kind)] = withheld.get((account.currency, kind), 0) + amount
+    return withheld
+
+
+def _withholding_violations(totals: dict[str, CurrencyTotals], accounts: list[Account]) -> list[Violation]:
+    """The tax payable accounts hold exactly what the payouts withheld (a payout may commit meanwhile: an
+    account found off is read again, with the payouts, once before it is reported)."""
+    withheld, found = _withheld(accounts), []
+    for currency, currency_totals in sorted(totals.items()):
+        for kind in sorted(ledger.TAX_PAYABLE_KINDS):
+            payable, expected = currency_totals.by_kind.get(str(kind), 0), withheld.get((currency, kind), 0)
+            if payable != expected:
+                payable = check_account(Account(kind, currency)).entries_sum
+                expected = _withheld(accounts).get((currency, kind), 0)
+            if payable != expected:
+                found.append(Violation("tax_payable_equals_withholdings",
+                                       f"{kind} holds {payable}, the payouts withheld {expected}", currency=currency))
+    return found

@@ -28,3 +28,27 @@ def run_payouts(functions, monkeypatch, days=8):
 def settle(functions, monkeypatch, days=8):
     with clock_at(monkeypatch, later(days=days)):
         run_scheduled(functions, "settlement")
+
+
+# Registration numbers that pass the tax profile's checks (made up: a birth date and the NTS check digit).
+RESIDENT_NUMBER = "900101-1234567"
+BUSINESS_NUMBER = "123-45-67891"
+
+
+def set_tax_profile(api, token, kind="business"):
+    """Store the instructor's tax profile (`business` by default: nothing withheld, so payouts pay the gross);
+    the response."""
+    number = {"business_registration_number": BUSINESS_NUMBER} if kind == "business" else {
+        "resident_registration_number": RESIDENT_NUMBER}
+    return api.call("PUT", "/instructor/tax-profile", body={"kind": kind, **number}, token=token)
+
+
+def set_payee(api, token, account_number="110-234-567891", bank_code="088", holder="김강사", kind="business"):
+    """What an instructor needs to be paid, in one call: a payout account and a tax profile (payouts wait,
+    `held`, without one)."""
+    account = api.call("PUT", "/instructor/payout-account", body={
+        "bank_code": bank_code, "account_number": account_number, "holder_name": holder}, token=token)
+    assert account.status_code == 200, account.body
+    profile = set_tax_profile(api, token, kind)
+    assert profile.status_code == 200, profile.body
+    return account
