@@ -126,6 +126,11 @@ def platform_fee_bps() -> int:
     return _int_setting("PLATFORM_FEE_BPS", 2000)
 
 
+def vat_rate_bps() -> int:
+    """VAT on the platform's fee, in basis points (1000 = 10%, 부가가치세법 article 30); the fee includes it."""
+    return _int_setting("VAT_RATE_BPS", 1000)
+
+
 def refund_window_days() -> int:
     """Days after purchase a learner may withdraw and have everything back (the e-commerce act's 7 days)."""
     return _int_setting("REFUND_WINDOW_DAYS", 7)

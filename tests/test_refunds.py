@@ -197,10 +197,11 @@ def test_clawback_takes_from_available_then_owes_the_rest_and_a_later_sale_repay
     assert_reconciled(api, admin)
 
 
-def test_an_order_refunded_the_old_way_reads_as_one_refund(api, admin):
+def test_an_order_refunded_the_old_way_reads_as_one_refund(api, admin, monkeypatch):
     from chalicelib.store.enrollments import ENDED, EnrollmentItem
     from chalicelib.store.orders import OrderItem
 
+    monkeypatch.setenv("VAT_RATE_BPS", "0")  # sold and refunded before VAT was recorded: none posted
     _instructor, learner, course_id, order_id = _sale(api, amount=10_000)
     _refunded(api, admin, order_id, amount=krw(5_000))
     # as the code before parts wrote a partial refund: no list, the order refunded, its enrollment ended

@@ -130,7 +130,7 @@ def reversal(total: Money, platform_fee: Money, fee_back_before: Money, refunded
     Over the running total with largest remainder (see the module). `fee_back_before`: what earlier
     refunds took from the fee as posted (refunds before this rule rounded it down, so the bounds keep
     this part within what is left of each)."""
-    fee_back = _in_proportion(platform_fee, total - platform_fee, fee_back_before, refunded_before, amount)
+    fee_back = in_proportion(platform_fee, total - platform_fee, fee_back_before, refunded_before, amount)
     return fee_back, amount - fee_back
 
 
@@ -138,11 +138,11 @@ def tender_split(card_paid: Money, wallet_paid: Money, card_back_before: Money, 
                  amount: Money) -> tuple[Money, Money]:
     """Where a refund of `amount` goes: (to the card, to the wallet), in proportion to what each paid, over
     the running total (see the module). `card_back_before`: what earlier refunds gave back to the card."""
-    card_back = _in_proportion(card_paid, wallet_paid, card_back_before, refunded_before, amount)
+    card_back = in_proportion(card_paid, wallet_paid, card_back_before, refunded_before, amount)
     return card_back, amount - card_back
 
 
-def _in_proportion(first: Money, second: Money, first_before: Money, refunded_before: Money,
+def in_proportion(first: Money, second: Money, first_before: Money, refunded_before: Money,
                    amount: Money) -> Money:
     """`first`'s part of a refund of `amount` of an order paid `first + second`: largest remainder over the
     running total, so once refunds sum to R, `first` has given back `split(R, [first, second])[0]`; kept

@@ -40,7 +40,7 @@ from chalicelib import clock, config, errors, ids
 from chalicelib.adapters.payments import DONE, WAITING_FOR_DEPOSIT, Confirmation, PaymentGateway
 from chalicelib.adapters.stage import payment_gateway
 from chalicelib.domain import checkout as cart
-from chalicelib.domain import fees, pricing
+from chalicelib.domain import fees, pricing, vat
 from chalicelib.domain.courses import owned_by
 from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
@@ -273,7 +273,7 @@ def _order(record: CheckoutRecord, line: CheckoutLine, now: datetime) -> Order:
         enrollment_id=line.enrollment_id, status=order_store.PAID, price=line.price, discount=line.discount,
         total=line.total, platform_fee=fee, instructor_share=instructor_share,
         coupon_code=record.coupon_code if line.coupon_applied else None, created_at=now,
-        checkout_id=record.checkout_id,
+        checkout_id=record.checkout_id, vat=vat.vat_in(fee, config.vat_rate_bps()),
     )
 
 

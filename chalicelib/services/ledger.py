@@ -94,33 +94,35 @@ class AccountKind(enum.StrEnum):
     # A receivable, so its balance is never above zero (-5,000: the instructor owes 5,000).
     INSTRUCTOR_OWED = "instructor_owed"
     PLATFORM_REVENUE = "platform_revenue"
+    VAT_PAYABLE = "vat_payable"  # the VAT in platform fees, owed to the tax office (domain/vat.py)
     GATEWAY_CLEARING = "gateway_clearing"
     CHECKOUT_HOLDS = "checkout_holds"  # the wallet part a pending checkout holds; owned by the checkout
     # Card parts of refunds written but not yet cancelled at the PG: what the platform owes the cards back.
     REFUNDS_IN_TRANSIT = "refunds_in_transit"
-
     # Income tax and local income tax withheld from payouts to individuals, owed to the tax office (and the
     # local government) until filed and paid each month (domain/withholding.py).
     INCOME_TAX_PAYABLE = "income_tax_payable"
     LOCAL_INCOME_TAX_PAYABLE = "local_income_tax_payable"
+
 
 OWNED_KINDS = frozenset({
     AccountKind.LEARNER_WALLET, AccountKind.INSTRUCTOR_PENDING, AccountKind.INSTRUCTOR_AVAILABLE,
     AccountKind.INSTRUCTOR_IN_TRANSIT, AccountKind.INSTRUCTOR_PAID_OUT, AccountKind.CHECKOUT_HOLDS,
     AccountKind.INSTRUCTOR_OWED,
 })
-HOT_KINDS = frozenset({AccountKind.PLATFORM_REVENUE, AccountKind.GATEWAY_CLEARING, AccountKind.REFUNDS_IN_TRANSIT})
+HOT_KINDS = frozenset({AccountKind.PLATFORM_REVENUE, AccountKind.GATEWAY_CLEARING, AccountKind.REFUNDS_IN_TRANSIT,
+                       AccountKind.VAT_PAYABLE})
 # Accounts that may hold a negative balance: the clearing account is where money enters the ledger.
 MAY_GO_NEGATIVE = frozenset({AccountKind.GATEWAY_CLEARING, AccountKind.INSTRUCTOR_OWED})
 # Receivables: never above zero (a credit that would take one above zero is refused, as a debit below zero is).
 NEVER_POSITIVE = frozenset({AccountKind.INSTRUCTOR_OWED})
 # Accounts whose entries are closed into statements by a sealing transfer (payouts).
 SEALABLE_KINDS = frozenset({AccountKind.INSTRUCTOR_AVAILABLE})
-
-
 # Withholding payable: every payout posts to them, concurrently, so like platform revenue they keep no balance item.
 TAX_PAYABLE_KINDS = frozenset({AccountKind.INCOME_TAX_PAYABLE, AccountKind.LOCAL_INCOME_TAX_PAYABLE})
 HOT_KINDS = HOT_KINDS | TAX_PAYABLE_KINDS
+
+
 class LedgerError(ValueError):
     """A transfer that must never be written (unbalanced, malformed): a bug in the caller, not a user error."""
 
@@ -209,6 +211,10 @@ def platform_revenue(currency: str) -> Account:
     return Account(AccountKind.PLATFORM_REVENUE, currency)
 
 
+def vat_payable(currency: str) -> Account:
+    return Account(AccountKind.VAT_PAYABLE, currency)
+
+
 def gateway_clearing(currency: str) -> Account:
     return Account(AccountKind.GATEWAY_CLEARING, currency)
 
@@ -217,12 +223,6 @@ def refunds_in_transit(currency: str) -> Account:
     return Account(AccountKind.REFUNDS_IN_TRANSIT, currency)
 
 
-def checkout_holds(checkout_id: str, currency: str) -> Account:
-    """The wallet part a pending checkout holds: one account per checkout, so checkouts never share an item."""
-    return Account(AccountKind.CHECKOUT_HOLDS, currency, checkout_id)
-
-
-@dataclass(frozen=True)
 def income_tax_payable(currency: str) -> Account:
     return Account(AccountKind.INCOME_TAX_PAYABLE, currency)
 
@@ -231,6 +231,12 @@ def local_income_tax_payable(currency: str) -> Account:
     return Account(AccountKind.LOCAL_INCOME_TAX_PAYABLE, currency)
 
 
+def checkout_holds(checkout_id: str, currency: str) -> Account:
+    """The wallet part a pending checkout holds: one account per checkout, so checkouts never share an item."""
+    return Account(AccountKind.CHECKOUT_HOLDS, currency, checkout_id)
+
+
+@dataclass(frozen=True)
 class Leg:
     """One account's side of a transfer; `amount` is signed (credit +, debit -)."""
 
@@ -300,15 +306,20 @@ def topup_transfer(topup_id: str, owner_id: str, amount: Money) -> Transfer:
 
 def purchase_transfer(order: "Order") -> Transfer | None:
     """A purchase: the learner's wallet pays the total, the instructor's share goes to pending and the fee to
-    platform revenue. None when the order is free (a 100% coupon moves no money)."""
+    platform revenue and VAT payable. None when the order is free (a 100% coupon moves no money)."""
     currency = order.total.currency
     legs = _nonzero(debit(learner_wallet(order.learner_id, currency), order.total),
                     credit(instructor_pending(order.instructor_id, currency), order.instructor_share),
-                    credit(platform_revenue(currency), order.platform_fee))
+                    *_fee_legs(credit, order.platform_fee, order.platform_vat))
     if not legs:
         return None
     return Transfer(f"order:{order.order_id}", "purchase", legs,
                     memo={"order_id": order.order_id, "course_id": order.course_id})
+
+
+def _fee_legs(side: Callable[[Account, Money], Leg], fee: Money, vat: Money) -> tuple[Leg, ...]:
+    """A fee (or its part given back) on platform revenue and VAT payable: the VAT in it is owed to the tax office."""
+    return (side(platform_revenue(fee.currency), fee - vat), side(vat_payable(fee.currency), vat))
 
 
 def refund_transfer(order: "Order", part: "RefundPart", owed: Money) -> Transfer | None:
@@ -321,7 +332,7 @@ def refund_transfer(order: "Order", part: "RefundPart", owed: Money) -> Transfer
     legs = _nonzero(credit(learner_wallet(order.learner_id, currency), part.wallet_part),
                     credit(refunds_in_transit(currency), part.card_part),
                     debit(instructor, part.share_back - owed), debit(instructor_owed(order.instructor_id, currency), owed),
-                    debit(platform_revenue(currency), part.fee_back))
+                    *_fee_legs(debit, part.fee_back, part.vat_part))
     if not legs:
         return None
     return Transfer(part.transfer_id, "refund", legs,
@@ -418,11 +429,12 @@ def checkout_post_transfer(checkout_id: str, orders: list["Order"], amount_due: 
     for order in orders:
         shares[order.instructor_id] = shares.get(order.instructor_id, Money.zero(currency)) + order.instructor_share
     fees = sum((order.platform_fee for order in orders), Money.zero(currency))
+    vat = sum((order.platform_vat for order in orders), Money.zero(currency))
     legs = _nonzero(debit(gateway_clearing(currency), amount_due),
                     debit(checkout_holds(checkout_id, currency), wallet_amount),
                     *(credit(instructor_pending(instructor, currency), share)
                       for instructor, share in sorted(shares.items())),
-                    credit(platform_revenue(currency), fees))
+                    *_fee_legs(credit, fees, vat))
     if not legs:
         return None
     return Transfer(f"{CHECKOUT_POST}:{checkout_id}", CHECKOUT_POST, legs,

@@ -45,7 +45,7 @@ from datetime import datetime
 
 from chalicelib import clock, config, errors, ids, metrics
 from chalicelib.adapters.stage import payment_gateway
-from chalicelib.domain import fees, pricing, refunds, settlement
+from chalicelib.domain import fees, pricing, refunds, settlement, vat
 from chalicelib.domain.courses import owned_by
 from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
@@ -121,7 +121,7 @@ def buy_course(learner_id: str, course_id: str, session_id: str | None, coupon_c
         order_id=ids.new_id(), learner_id=learner_id, instructor_id=course.instructor_id, course_id=course_id,
         course_title=course.title, session_id=session_id, enrollment_id=ids.new_id(), status=store.PAID,
         price=price, discount=discount, total=total, platform_fee=fee, instructor_share=instructor_share,
-        coupon_code=code, created_at=now,
+        coupon_code=code, created_at=now, vat=vat.vat_in(fee, config.vat_rate_bps()),
     )
     tz = stats.zone(course.instructor_timezone)  # the instructor's, copied onto the course: no profile read
     tries = itertools.count()
@@ -280,13 +280,14 @@ def _refund_part(order: Order, amount: Money, reason: str, refunded_by: str, now
     number = len(order.refunds) + 1  # the first keeps the id an order's one refund always had
     transfer_id = f"refund:{order.order_id}" if number == 1 else f"refund:{order.order_id}:{number}"
     fee_back, share_back = refunds.reversal(order.total, order.platform_fee, order.fee_back, order.refunded, amount)
+    vat_back = vat.vat_back(order.platform_fee, order.platform_vat, order.fee_back, order.vat_back, fee_back)
     to_card = _card_part(order, amount)
     if not to_card.amount:
         return store.RefundPart(ids.new_id(), transfer_id, amount, fee_back, share_back, reason, refunded_by, now,
-                                store.WALLET, rule)
+                                store.WALLET, rule, vat_back=vat_back)
     return store.RefundPart(ids.new_id(), transfer_id, amount, fee_back, share_back, reason, refunded_by, now,
                             store.CARD if to_card == amount else store.CARD_AND_WALLET, rule, to_card,
-                            store.REFUND_PENDING)
+                            store.REFUND_PENDING, vat_back)
 
 
 def _card_part(order: Order, amount: Money) -> Money:

@@ -38,6 +38,8 @@ reading every enrollment; see `store/admin_scans.py`):
   transfer equals its recorded share (`reversal_in_proportion`);
 - `instructor_owed` is a receivable: never above zero (`owed_not_positive`), and like every balance
   the sum of its entries;
+- VAT payable (`vat_payable`) equals the VAT parts of the orders' fees less the VAT parts their refunds gave
+  back (`vat_payable_is_the_orders_vat`); each refund's VAT part is within its fee part;
 - refunds in transit to the PG (`refunds_in_transit`) equal the card parts of the refunds still pending
   (`refunds_in_transit_are_pending_refunds`): a card part leaves transit only with its refund done;
 - where the gateway can list what it captured (the fake one), each captured payment of a checkout is that
@@ -244,8 +246,10 @@ def run(now: datetime | None = None) -> Report:
         kind = str(account.kind)
         currency_totals.by_kind[kind] = currency_totals.by_kind.get(kind, 0) + check.entries_sum
     pending_card: dict[str, int] = {}  # the card parts of pending refunds, by currency
-    violations.extend(_sales_violations(refunds, reversals, pending_card))
+    vat_kept: dict[str, int] = {}  # the VAT parts of orders' fees not given back, by currency
+    violations.extend(_sales_violations(refunds, reversals, pending_card, vat_kept))
     violations.extend(_in_transit_violations(totals, pending_card))
+    violations.extend(_vat_violations(totals, vat_kept))
     violations.extend(_hold_violations([account for account in accounts if account.kind == AccountKind.CHECKOUT_HOLDS]))
     violations.extend(_dashboard_violations(ledger_sales))
     violations.extend(_captured_payment_violations(checked_at))
@@ -260,7 +264,7 @@ def run(now: datetime | None = None) -> Report:
 
 
 def _sales_violations(refunds: dict[str | None, list[RefundPosting]], reversals: dict[str, int],
-                      pending_card: dict[str, int]) -> list[Violation]:
+                      pending_card: dict[str, int], vat_kept: dict[str, int]) -> list[Violation]:
     """Orders, enrollments and seats agree with each other and with the ledger (`refunds`: the wallets'
     refund entries by the order each names, consumed; `reversals`: the instructors' part of each refund;
     `pending_card`: filled with the card parts of pending refunds, by currency)."""
@@ -292,6 +296,8 @@ def _sales_violations(refunds: dict[str | None, list[RefundPosting]], reversals:
             found.extend(_reversal_violations(order, reversals))
         for part in order.pending_refunds:
             pending_card[part.amount.currency] = pending_card.get(part.amount.currency, 0) + part.card_part.amount
+        vat_kept[order.total.currency] = vat_kept.get(order.total.currency, 0) + (order.platform_vat
+                                                                                  - order.vat_back).amount
     for order_id, postings in refunds.items():  # refunds naming an order the scan did not see (or none)
         found.extend(_refund_violations(order_id, orders.get(order_id, consistent=True) if order_id else None,
                                         postings))
@@ -310,6 +316,17 @@ def _in_transit_violations(totals: dict[str, CurrencyTotals], pending_card: dict
             found.append(Violation("refunds_in_transit_are_pending_refunds",
                                    f"{in_transit} in transit to the PG, pending refunds' card parts "
                                    f"{pending_card.get(currency, 0)}", currency=currency))
+    return found
+
+
+def _vat_violations(totals: dict[str, CurrencyTotals], vat_kept: dict[str, int]) -> list[Violation]:
+    """VAT payable is the VAT parts of the orders' fees, less what refunds gave back of them."""
+    found = []
+    for currency, currency_totals in totals.items():
+        payable = currency_totals.by_kind.get(str(AccountKind.VAT_PAYABLE), 0)
+        if payable != vat_kept.get(currency, 0):
+            found.append(Violation("vat_payable_is_the_orders_vat", f"{payable} VAT payable, the orders' VAT parts "
+                                   f"{vat_kept.get(currency, 0)}", currency=currency))
     return found
 
 
@@ -364,7 +381,8 @@ def _reversal_violations(order: orders.Order, reversals: dict[str, int]) -> list
     if refunded == order.total and (fee_back, share_back) != (order.platform_fee, order.instructor_share):
         problems.append(f"refunded in full, but {fee_back.amount} of the fee and {share_back.amount} of the share")
     for part in order.refunds:
-        if part.fee_back + part.share_back != part.amount or min(part.fee_back.amount, part.share_back.amount) < 0:
+        if (part.fee_back + part.share_back != part.amount or min(part.fee_back.amount, part.share_back.amount) < 0
+                or not 0 <= part.vat_part.amount <= part.fee_back.amount):
             problems.append(f"refund {part.refund_id} of {part.amount.amount}: fee {part.fee_back.amount}, "
                             f"share {part.share_back.amount}")
         instructor_gave = reversals.get(part.transfer_id, 0)

@@ -109,6 +109,7 @@ class RefundMap(MapAttribute):
     rule = UnicodeAttribute()
     to_card = NumberAttribute(null=True)  # absent: nothing went to a card
     status = UnicodeAttribute(null=True)  # absent: done
+    vat_back = NumberAttribute(null=True)  # absent: no VAT given back (an order sold before VAT was recorded)
 
 
 class OrderItem(Model):
@@ -127,6 +128,7 @@ class OrderItem(Model):
     discount = NumberAttribute()
     total = NumberAttribute()
     platform_fee = NumberAttribute()
+    vat = NumberAttribute(null=True)  # the VAT in platform_fee; absent: sold before VAT was recorded (none posted)
     instructor_share = NumberAttribute()
     coupon_code = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
@@ -168,10 +170,15 @@ class RefundPart:
     rule: str = "withdrawal"
     to_card: Money | None = None  # the part given back to the card (a PG cancel); the rest went to the wallet
     status: str = REFUND_DONE
+    vat_back: Money | None = None  # the VAT part of `fee_back` (None: none, as for orders sold before VAT)
 
     @property
     def card_part(self) -> Money:
         return self.to_card or Money.zero(self.amount.currency)
+
+    @property
+    def vat_part(self) -> Money:
+        return self.vat_back or Money.zero(self.amount.currency)
 
     @property
     def wallet_part(self) -> Money:
@@ -202,6 +209,15 @@ class Order:
     settled_at: datetime | None = None
     refunds: tuple[RefundPart, ...] = ()
     checkout_id: str | None = None
+    vat: Money | None = None  # the VAT in `platform_fee` as the purchase posted it; None: sold before VAT (none)
+
+    @property
+    def platform_vat(self) -> Money:
+        return self.vat or Money.zero(self.total.currency)
+
+    @property
+    def vat_back(self) -> Money:
+        return sum((part.vat_part for part in self.refunds), Money.zero(self.total.currency))
 
     @property
     def refunded(self) -> Money:
@@ -243,7 +259,8 @@ def _refund_parts(item: OrderItem) -> tuple[RefundPart, ...]:
         return tuple(RefundPart(part.refund_id, part.transfer_id, money(part.amount), money(part.fee_back),
                                 money(part.share_back), part.reason, part.refunded_by, part.created_at, part.to,
                                 part.rule, None if part.to_card is None else money(part.to_card),
-                                part.status or REFUND_DONE) for part in item.refunds)
+                                part.status or REFUND_DONE, None if part.vat_back is None else money(part.vat_back))
+                     for part in item.refunds)
     if item.refund_id is None:
         return ()
     # Written before refunds came in parts: the one refund, as it was posted.
@@ -259,7 +276,7 @@ def to_order(item: OrderItem) -> Order:
         item.order_id, item.learner_id, item.instructor_id, item.course_id, item.course_title, item.session_id,
         item.enrollment_id, item.status, money(item.price), money(item.discount), money(item.total),
         money(item.platform_fee), money(item.instructor_share), item.coupon_code, item.created_at,
-        item.settled_at, _refund_parts(item), item.checkout_id,
+        item.settled_at, _refund_parts(item), item.checkout_id, None if item.vat is None else money(item.vat),
     )
 
 
@@ -277,7 +294,8 @@ def add_create(uow: UnitOfWork, order: Order, settles_at: str) -> None:
             course_title=order.course_title, session_id=order.session_id, enrollment_id=order.enrollment_id,
             status=PAID, currency=order.total.currency, price=order.price.amount, discount=order.discount.amount,
             total=order.total.amount, platform_fee=order.platform_fee.amount,
-            instructor_share=order.instructor_share.amount, coupon_code=order.coupon_code,
+            vat=None if order.vat is None else order.vat.amount, instructor_share=order.instructor_share.amount,
+            coupon_code=order.coupon_code,
             created_at=order.created_at, settle_shard=UNSETTLED if order.instructor_share.amount else None,
             settles_at=settles_at, checkout_id=order.checkout_id,
         ),
@@ -296,7 +314,8 @@ def _as_map(part: RefundPart) -> RefundMap:
                      fee_back=part.fee_back.amount, share_back=part.share_back.amount, reason=part.reason,
                      refunded_by=part.refunded_by, created_at=part.created_at, to=part.to, rule=part.rule,
                      to_card=None if part.to_card is None else part.to_card.amount,
-                     status=part.status if part.pending else None)
+                     status=part.status if part.pending else None,
+                     vat_back=None if part.vat_back is None else part.vat_back.amount)
 
 
 def add_refund(uow: UnitOfWork, order: Order, part: RefundPart, *, last: bool) -> None:
