@@ -107,3 +107,11 @@ def payout_worker(event):
 
     with bound_log(job="payout_worker"):
         return payout_job.handle(record.to_dict() for record in event)
+
+
+@app.on_sqs_message(queue=os.environ.get("WEBHOOK_QUEUE", "WEBHOOK_QUEUE-is-not-set"), batch_size=10)
+def webhook_worker(event):
+    from chalicelib.jobs import webhooks as webhook_job
+
+    with bound_log(job="webhook_worker"):
+        return webhook_job.handle(record.to_dict() for record in event)

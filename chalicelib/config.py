@@ -181,6 +181,11 @@ def payout_queue() -> str:
     return _required("PAYOUT_QUEUE")
 
 
+def webhook_queue() -> str:
+    """The SQS queue `POST /webhooks/toss` hands each stored event to; its worker acts on the event."""
+    return _required("WEBHOOK_QUEUE")
+
+
 def withholding_rules() -> dict[str, int]:
     """Withholding on payouts to individuals (see domain/withholding.py), each overridable per stage:
     business income tax 3% (소득세법 제129조①3), other income: 60% deemed expenses (소득세법 시행령 제87조)
@@ -236,6 +241,16 @@ CURSOR_KEY_NAME = "cursor-key"
 def cursor_key_parameter() -> str:
     """The SSM SecureString holding the key that authenticates pagination cursors (`chalicelib/api/pagination.py`)."""
     return _required("SECRETS_PATH") + CURSOR_KEY_NAME
+
+
+TOSS_SECURITY_KEY_NAME = "toss-security-key"
+
+
+def toss_webhook_key_parameter() -> str:
+    """The SSM SecureString holding Toss's security key (보안 키), which signs its payout and seller webhooks
+    (HMAC-SHA256). Toss issues one security key per merchant: in prod this is the parameter
+    `TOSS_SECURITY_KEY_PARAMETER` names (payouts' encryption); local and test stages get a random one."""
+    return _required("SECRETS_PATH") + TOSS_SECURITY_KEY_NAME
 
 
 def login_failures_per_window() -> int:

@@ -121,16 +121,28 @@ def create_payout_account_key(stage: str) -> dict[str, str]:
     return {"PAYOUT_ACCOUNT_KEY_ID": key_id}
 
 
-def create_cursor_key(environment: dict[str, str]) -> None:
-    """The stage's pagination cursor key (`chalicelib/api/pagination.py`): a random SecureString, made once
-    (a bootstrap run again keeps it, so the cursors clients hold stay good). In prod an operator sets it."""
-    name = environment["SECRETS_PATH"] + config.CURSOR_KEY_NAME
+def create_secret(environment: dict[str, str], short_name: str, value: str, description: str) -> None:
+    """A random SecureString of the stage, made once (a bootstrap run again keeps it, so what it signed stays
+    good). In prod an operator sets it."""
     ssm = boto3.client("ssm")
     try:
-        ssm.put_parameter(Name=name, Value=secrets.token_urlsafe(32), Type="SecureString",
-                          Description="classpay: authenticates pagination cursors")
+        ssm.put_parameter(Name=environment["SECRETS_PATH"] + short_name, Value=value, Type="SecureString",
+                          Description=description)
     except ssm.exceptions.ParameterAlreadyExists:
         pass
+
+
+def create_cursor_key(environment: dict[str, str]) -> None:
+    """The stage's pagination cursor key (`chalicelib/api/pagination.py`)."""
+    create_secret(environment, config.CURSOR_KEY_NAME, secrets.token_urlsafe(32),
+                  "classpay: authenticates pagination cursors")
+
+
+def create_toss_security_key(environment: dict[str, str]) -> None:
+    """The stage's stand-in for Toss's security key (64 hex digits, as Toss issues it), which signs the payout
+    and seller webhooks (`chalicelib/services/webhooks.py`); tests sign their events with it."""
+    create_secret(environment, config.TOSS_SECURITY_KEY_NAME, secrets.token_hex(32),
+                  "classpay: Toss's security key (a local stand-in)")
 
 
 def named_resources(environment: dict[str, str], suffix: str) -> dict[str, str]:
@@ -150,4 +162,5 @@ def create_stage_resources(stage: str) -> dict[str, str]:
     verify_sender(os.environ["MAIL_SENDER"])
     identifiers.update(create_payout_account_key(stage))
     create_cursor_key(environment)
+    create_toss_security_key(environment)
     return identifiers

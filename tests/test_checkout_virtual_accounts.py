@@ -1,5 +1,6 @@
-"""Checkout by virtual account (가상계좌), over HTTP: the account issued, the deposit webhook, forged and
-repeated events, the due date, a webhook racing the confirm, and the recovery of a lost confirm."""
+"""Checkout by virtual account (가상계좌), over HTTP: the account issued, the deposit webhook (stored, queued, then
+processed by the webhook worker), forged and repeated events, the due date, a webhook racing the confirm, and
+the recovery of a lost confirm."""
 
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -19,6 +20,7 @@ from tests.support.money import (
     new_key,
     start_topup,
 )
+from tests.support.webhooks import deliver, post_and_process, take_messages
 
 
 @pytest.fixture(scope="module")
@@ -127,24 +129,25 @@ def test_the_deposit_webhook_pays_the_checkout_once_however_often_it_is_delivere
     assert_reconciled(api, admin)
 
 
-def test_forged_deposit_webhooks_change_nothing(api, admin, instructor):
+def test_forged_deposit_webhooks_change_nothing(api, admin, instructor, functions):
     course_id, learner, checkout = a_held_cart(api, instructor)
     issue_account(api, learner, checkout)
     order_id = checkout["checkout_id"]
     secret = fake_payments.PAYMENTS[order_id].confirmation.secret
     callback = {"createdAt": "2026-01-01T00:00:00.000000", "orderId": order_id, "status": "DONE",
                 "transactionKey": "forged"}
-    not_deposited = api.post("/webhooks/toss", {**callback, "secret": secret})  # right secret, nothing paid yet
+    not_deposited = post_and_process(api, functions, {**callback, "secret": secret})  # right secret, nothing paid yet
     assert not_deposited.status_code == 200 and not_deposited.json_body == {"received": True}
     assert status_of(api, learner, checkout) == "awaiting_deposit"
     fake_payments.FakePayments().deposit(checkout["payment"]["virtual_account_payment_key"])  # paid, not told
     for forged in ({**callback, "secret": "not-the-secret"}, callback,
                    {"eventType": "PAYMENT_STATUS_CHANGED", "data": {"orderId": "no-such-order", "status": "DONE"}},
                    {"eventType": "PAYOUT_STATUS_CHANGED", "data": {"orderId": order_id}}):
-        assert api.post("/webhooks/toss", forged).status_code == 200
+        assert post_and_process(api, functions, forged).status_code == 200
         assert status_of(api, learner, checkout) == "awaiting_deposit"
     assert orders_of(api, learner) == [] and seats_left(api, course_id) == 1
-    assert api.post("/webhooks/toss", {**callback, "secret": secret}).status_code == 200  # the true one pays
+    # the same body again, now that the deposit was made: a new delivery, processed again, pays
+    assert post_and_process(api, functions, {**callback, "secret": secret}).status_code == 200
     assert status_of(api, learner, checkout) == "paid"
     assert_reconciled(api, admin)
 
@@ -161,16 +164,19 @@ def test_the_simulated_deposit_is_refused_for_unknown_keys_and_closed_accounts(a
     assert status_of(api, learner, checkout) == "expired"
 
 
-def test_a_payment_webhook_racing_the_confirm_pays_once(api, admin, instructor, threads):
+def test_a_payment_webhook_racing_the_confirm_pays_once(api, admin, instructor, threads, functions):
     for _ in range(3):
         course_id, learner, checkout = a_held_cart(api, instructor)
         event = {"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": datetime.now(UTC).isoformat(),
                  "data": {"orderId": checkout["checkout_id"], "status": "DONE"}}
-        confirmed, _ = list(threads.map(lambda send: send(), [
+        assert api.post("/webhooks/toss", event).status_code == 200
+        queued = take_messages()
+        confirmed, failed = list(threads.map(lambda send: send(), [
             partial(pay, api, learner, checkout, checkout["payment"]["payment_key"]),
-            partial(api.post, "/webhooks/toss", event)]))
+            partial(deliver, functions, queued)]))  # the worker processes the event while the confirm runs
         assert confirmed.status_code == 200 and confirmed.json_body["status"] == "paid", confirmed.body
-        assert api.post("/webhooks/toss", event).status_code == 200  # and once more, after
+        assert failed == []
+        assert post_and_process(api, functions, {**event, "createdAt": "later"}).status_code == 200  # once more
         assert status_of(api, learner, checkout) == "paid"
         assert len(orders_of(api, learner)) == 1 and seats_left(api, course_id) == 1
     assert_reconciled(api, admin)

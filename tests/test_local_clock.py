@@ -14,7 +14,8 @@ def test_every_job_has_a_schedule_of_its_name_in_the_app_and_the_payouts_a_queue
     assert set(JOBS) <= set(planned)
     assert planned["payouts"][0] == "cron(0 1 ? * MON *)"  # Monday 10:00 in Korea (UTC+9)
     assert planned["session_reminders"][1] == Rate(300) and planned["topup_expiry"][1] == Rate(300)
-    assert schedules.queue_workers(chalice_app) == {"payout_worker": "classpay-test-payouts"}
+    assert schedules.queue_workers(chalice_app) == {"payout_worker": "classpay-test-payouts",
+                                                    "webhook_worker": "classpay-test-webhooks"}
 
 
 def test_the_weekly_payout_fires_on_mondays_at_one_utc_only():

@@ -140,6 +140,8 @@ class TossPayouts:
             "refPayoutId": request.payout_id, "destination": seller, "scheduleType": "EXPRESS",
             "amount": {"currency": request.amount.currency, "value": request.amount.amount},
             "transactionDescription": request.description,
+            # echoed in the payout.changed webhook: with refPayoutId it finds the payout (services/webhooks.py)
+            "metadata": {"instructorId": request.instructor_id},
         }]}, idempotency_key=f"payout-{request.payout_id}")
         items = _entity(payload).get("items") or []
         if status != 200 or not items:
