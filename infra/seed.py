@@ -161,9 +161,29 @@ def seed_payout_accounts() -> None:
             payout_accounts.save(user_id, bank_code, number, holder)
 
 
+# Demo instructors' tax profiles (made-up numbers that pass the checks), so `make run`'s payouts pay: one freelancer
+# withheld 3.3% (사업소득), one business withheld nothing.
+DEMO_TAX_PROFILES = {
+    "instructor@classpay.test": ("individual_business", "900101-1234567", None),
+    "instructor2@classpay.test": ("business", None, "123-45-67891"),
+}
+
+
+def seed_tax_profiles() -> None:
+    """Give demo instructors a tax profile, unless they have one (payouts wait, held, without it)."""
+    from chalicelib.services import tax_profiles
+    from chalicelib.store import tax_profiles as store
+
+    for email, (kind, resident_number, business_number) in DEMO_TAX_PROFILES.items():
+        user_id = _user_id(email)
+        if store.get(user_id) is None:
+            tax_profiles.save(user_id, kind, resident_number, business_number)
+
+
 def seed_demo() -> list[DemoAccount]:
     accounts = seed_accounts()
     seed_courses()
     seed_wallets()
     seed_payout_accounts()
+    seed_tax_profiles()
     return accounts

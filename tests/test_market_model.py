@@ -48,6 +48,7 @@ from infra import emulator
 from tests.support.courses import STUDIO
 from tests.support.jobs import deliver_sqs, take_queue_messages
 from tests.support.money import buy, dynamodb_fails, new_key, refund
+from tests.support.payouts import set_tax_profile
 from tests.support.races import CONFLICT_WINDOW
 
 pytestmark = pytest.mark.starts_first  # a long module of make test: started while the others run
@@ -193,6 +194,7 @@ class Market(RuleBasedStateMachine):
             "bank_code": "088", "account_number": ACCOUNTS[kind], "holder_name": "김강사"}, token=instructor.token)
         assert response.status_code == 200, response.body
         assert response.json_body["account_number_masked"] == "****" + ACCOUNTS[kind][-4:]
+        assert set_tax_profile(self.api, instructor.token).status_code == 200  # a business: nothing withheld
         instructor.account = kind
 
     @rule(owner=st.integers(0, 1), price=st.sampled_from(PRICES), capacity=st.integers(0, 2))

@@ -17,7 +17,7 @@ from tests.support.money import (
     krw,
     refund,
 )
-from tests.support.payouts import run_payouts, settle
+from tests.support.payouts import run_payouts, set_tax_profile, settle
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +152,7 @@ def _instructor_with_payout_account(api):
     saved = api.call("PUT", "/instructor/payout-account", body={
         "bank_code": "088", "account_number": "110-234-567891", "holder_name": "김강사"}, token=instructor)
     assert saved.status_code == 200, saved.body
+    assert set_tax_profile(api, instructor).status_code == 200  # a business: its payouts pay the gross
     return instructor
 
 

@@ -130,3 +130,5 @@ def test_demo_instructors_have_a_masked_payout_account(api):
     token = api.log_in("instructor@classpay.test", seed.DEMO_PASSWORD)["access_token"]
     account = api.get("/instructor/payout-account", token=token)
     assert account.status_code == 200 and account.json_body["account_number_masked"] == "****7891"
+    profile = api.get("/instructor/tax-profile", token=token)  # so that the demo's payouts pay (withheld 3.3%)
+    assert profile.status_code == 200 and profile.json_body["registration_number_masked"] == "900101-1******"
