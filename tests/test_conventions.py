@@ -369,16 +369,15 @@ def test_only_the_reconciliation_audit_scans_a_table():
     assert using == {"chalicelib/services/reconciliation.py"}
 
 
-def test_docs_page_loads_swagger_ui_on_the_document(api):
-    """/docs is Swagger UI the usual way: its stylesheet and bundle, a mount point, and the bundle given our document."""
+def test_docs_page_loads_its_renderer_from_the_api_itself(api):
+    """/docs is Redoc on our document, both from this API (relative urls: deployed, behind the stage prefix,
+    /api/docs finds /api/docs/redoc.js and /api/openapi.json), and may load nothing from another host."""
     response = api.get("/docs")
     assert response.status_code == 200 and response.headers["Content-Type"] == "text/html"
     page = response.body.decode()
-    assert 'href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"' in page
-    assert '<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"' in page
-    assert '<div id="swagger-ui"></div>' in page
-    # a relative url, so deployed it still finds the document behind the stage prefix (/api/docs -> /api/openapi.json)
-    assert 'SwaggerUIBundle({ url: "openapi.json", dom_id: "#swagger-ui" })' in page
+    assert '<redoc spec-url="openapi.json"></redoc>' in page and '<script src="docs/redoc.js"></script>' in page
+    assert "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:" in page
+    assert "http://" not in page and "https://" not in page
 
 
 @pytest.mark.parametrize("error_code", ["ResourceNotFoundException", "AccessDeniedException"])

@@ -51,3 +51,11 @@ def openapi_document(call: Call):
 )
 def docs(call: Call):
     return Reply(openapi.DOCS_PAGE)
+
+
+@meta_api.endpoint(
+    "GET", "/docs/redoc.js", policy=PUBLIC, summary="The docs page's renderer (Redoc), served by the API itself",
+    content_type="text/javascript",
+)
+def docs_renderer(call: Call):
+    return Reply(openapi.docs_renderer(), headers={"Cache-Control": openapi.RENDERER_CACHE_CONTROL})
