@@ -53,11 +53,12 @@ ALWAYS_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 # a time that must be in the future, a file type that must fit the lesson's kind, a capacity not below the
 # seats already booked; or on a table the schema does not carry: a range whose `from` must not pass its
 # `to`, a bank code from the banks we pay to, an IANA time zone name; or on the stage's settings: a course's
-# price is in the wallets' currency (`WALLET_CURRENCY`), and a course on sale keeps a price above zero.
+# price is in the wallets' currency (`WALLET_CURRENCY`), and a course on sale keeps a price above zero; or on a
+# number's own rules: a tax profile's registration number (a real birth date, the NTS check digit, the one its kind needs).
 STATE_DEPENDENT = {
     "POST /instructor/courses", "PATCH /instructor/courses/{course_id}",
     "GET /instructor/dashboard", "GET /instructor/dashboard.csv", "GET /instructor/dashboard.png",
-    "PUT /instructor/payout-account", "PUT /instructor/timezone",
+    "PUT /instructor/payout-account", "PUT /instructor/timezone", "PUT /instructor/tax-profile",
     "POST /instructor/courses/{course_id}/sessions", "POST /instructor/courses/{course_id}/coupons",
     "POST /instructor/courses/{course_id}/publish", "POST /instructor/courses/{course_id}/lessons/{lesson_id}/upload-url",
     "PATCH /instructor/courses/{course_id}/sessions/{session_id}",
