@@ -6,6 +6,7 @@ import csv
 import io
 import os
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import boto3
 import pytest
@@ -21,6 +22,7 @@ from tests.support.payouts import RESIDENT_NUMBER, run_payouts, set_payee, set_t
 
 PRICE = 200_000  # the instructor's share is 160,000 (the platform's fee is 20%)
 SHARE = PRICE * 80 // 100
+KINDS = ("individual_business", "individual_other", "business")
 
 
 @pytest.fixture(scope="module")
@@ -108,21 +110,33 @@ def test_a_bad_tax_profile_is_refused_naming_the_field_and_nothing_is_stored(api
 
 # --- payouts ------------------------------------------------------------------------------------
 
-def test_each_kind_is_withheld_through_a_payout_and_its_statement_shows_gross_withholding_and_net(
-        api, functions, monkeypatch):
-    instructors = {kind: _instructor(api, f"Kind {kind}") for kind in ("individual_business", "individual_other",
-                                                                       "business")}
-    for kind, (token, _user_id) in instructors.items():
-        set_payee(api, token, kind=kind)
-        _sell(api, token)
-    settle(functions, monkeypatch)
-    before = _payable()
-    run_payouts(functions, monkeypatch)
+@pytest.fixture(scope="module")
+def paid(api, functions):
+    """An instructor of each kind and one whose bank refuses, paid a week on; the freelancer again a month later."""
+    with pytest.MonkeyPatch.context() as patch:
+        kinds = {kind: _instructor(api, f"Kind {kind}") for kind in KINDS}
+        for kind, (token, _user_id) in kinds.items():
+            set_payee(api, token, kind=kind, holder=f"{kind} 강사")
+            _sell(api, token)
+        refused = _instructor(api, "Refused Payee")
+        set_payee(api, refused[0], account_number="110-234-560000", kind="individual_other")  # the bank refuses 0000
+        _sell(api, refused[0])
+        settle(functions, patch)
+        before = _payable()
+        run_payouts(functions, patch, days=8)
+        withheld = tuple(after - earlier for after, earlier in zip(_payable(), before, strict=True))
+        _sell(api, kinds["individual_business"][0], amount=100_000)  # 80,000 more, paid in a later month
+        settle(functions, patch, days=45)
+        run_payouts(functions, patch, days=45)
+    return SimpleNamespace(kinds=kinds, refused=refused, withheld_first_run=withheld,
+                           months=sorted({business_time(later(days=days)).strftime("%Y-%m") for days in (8, 45)}))
 
+
+def test_each_kind_is_withheld_through_a_payout_and_its_statement_shows_gross_withholding_and_net(api, paid):
     # 사업소득: 3% of 160,000 = 4,800 and 480 local; 기타소득: 160,000 less 60% = 64,000, 20% = 12,800 and 1,280
     expected = {"individual_business": (4_800, 480), "individual_other": (12_800, 1_280), "business": (0, 0)}
-    for kind, (token, _user_id) in instructors.items():
-        (payout,) = _payouts(api, token)
+    for kind, (token, _user_id) in paid.kinds.items():
+        *_later, payout = _payouts(api, token)  # newest first: the first payout is the last
         statement = _statement(api, token, payout["payout_id"])
         income_tax, local = expected[kind]
         assert statement["status"] == "paid", statement
@@ -131,9 +145,13 @@ def test_each_kind_is_withheld_through_a_payout_and_its_statement_shows_gross_wi
         assert statement["net"] == krw(SHARE - income_tax - local)
         assert sum(line["amount"]["amount"] for line in statement["lines"]) == SHARE  # the lines sum to the gross
         balance = api.get("/instructor/balance", token=token).json_body
-        assert (balance["available"]["amount"], balance["paid_out"]["amount"]) == (0, SHARE - income_tax - local)
-    after = _payable()
-    assert (after[0] - before[0], after[1] - before[1]) == (4_800 + 12_800, 480 + 1_280)
+        nets = sum(p["net"]["amount"] for p in _payouts(api, token))
+        assert (balance["available"]["amount"], balance["paid_out"]["amount"]) == (0, nets)
+    # the payable accounts received the withholding of the first run (the refused payout's came back in it)
+    assert paid.withheld_first_run == (4_800 + 12_800, 480 + 1_280)
+    refused = _payouts(api, paid.refused[0])  # refused each time it was tried
+    assert {(p["status"], p["net"]["amount"]) for p in refused} == {("failed", SHARE - 12_800 - 1_280)}
+    assert api.get("/instructor/balance", token=paid.refused[0]).json_body["available"] == krw(SHARE)  # gross back
 
 
 def test_a_payout_waits_held_without_a_tax_profile_and_the_next_run_pays_it_once_there_is_one(
@@ -185,25 +203,11 @@ def _ledger_month_totals() -> dict[str, tuple[int, int]]:
     return {month: (income, local) for month, (income, local) in months.items()}
 
 
-def test_the_monthly_report_and_its_csv_equal_the_ledgers_payable_entries_month_by_month(
-        api, functions, admin, monkeypatch):
-    # payouts on different days: one now-ish (a week on), one refused by the bank and returned, one in a later month
-    first, first_id = _instructor(api, "Report First")
-    refused, refused_id = _instructor(api, "Report Refused")
-    set_payee(api, first, kind="individual_business", holder="가나다")
-    set_payee(api, refused, account_number="110-234-560000", kind="individual_other")  # the bank refuses 0000
-    _sell(api, first)
-    _sell(api, refused)
-    settle(functions, monkeypatch)
-    run_payouts(functions, monkeypatch, days=8)
-    _sell(api, first, amount=100_000)
-    settle(functions, monkeypatch, days=45)
-    run_payouts(functions, monkeypatch, days=45)
-
+def test_the_monthly_report_and_its_csv_equal_the_ledgers_payable_entries_month_by_month(api, admin, paid):
     ledger_months = _ledger_month_totals()
-    months = {business_time(later(days=days)).strftime("%Y-%m") for days in (8, 45)}
-    assert months <= set(ledger_months)
-    mine = {}
+    assert set(paid.months) <= set(ledger_months)
+    first_id, refused_id = paid.kinds["individual_business"][1], paid.refused[1]
+    mine = []
     for month in sorted(ledger_months):
         report = api.get(f"/admin/tax/withholding?month={month}", token=admin)
         assert report.status_code == 200, report.body
@@ -214,20 +218,16 @@ def test_the_monthly_report_and_its_csv_equal_the_ledgers_payable_entries_month_
         assert exported.status_code == 200 and exported.headers["Content-Type"].startswith("text/csv")
         *rows, total = list(csv.DictReader(io.StringIO(exported.body.decode())))
         assert (int(total["income_tax"]), int(total["local_income_tax"])) == ledger_months[month]
-        assert len(rows) == len(report.json_body["rows"])
-        for row in report.json_body["rows"]:
-            if row["instructor_id"] in (first_id, refused_id):
-                mine.setdefault(row["instructor_id"], []).append(row)
-                assert RESIDENT_NUMBER not in exported.body.decode()
+        assert [row["instructor_id"] for row in rows] == [row["instructor_id"] for row in report.json_body["rows"]]
+        assert RESIDENT_NUMBER.replace("-", "") not in exported.body.decode()
+        mine += [row for row in report.json_body["rows"] if row["instructor_id"] in (first_id, refused_id)]
 
-    first_rows = mine[first_id]  # paid twice, in two months: 3.3% of 160,000, then of 80,000
-    assert [(r["gross"]["amount"], r["income_tax"]["amount"], r["local_income_tax"]["amount"]) for r in first_rows] \
+    # the freelancer, paid in two months: 3.3% of 160,000, then of 80,000
+    assert [(r["gross"]["amount"], r["income_tax"]["amount"], r["local_income_tax"]["amount"]) for r in mine] \
         == [(SHARE, 4_800, 480), (80_000, 2_400, 240)]
-    assert {(r["name"], r["kind"], r["registration_number_masked"]) for r in first_rows} == {
-        ("가나다", "individual_business", "900101-1******")}
-    assert refused_id not in mine  # withheld and given back the same run: nothing paid, no row
-    assert _payouts(api, refused)[0]["status"] == "failed"
-    assert api.get("/instructor/balance", token=refused).json_body["available"] == krw(SHARE)  # gross back whole
+    assert {(r["name"], r["kind"], r["registration_number_masked"]) for r in mine} == {
+        ("individual_business 강사", "individual_business", "900101-1******")}
+    # the refused payout was withheld and given back in the same month: nothing paid, no row
     assert_reconciled(api, admin)
 
 
