@@ -76,8 +76,9 @@ call "$LTOKEN" PUT "/me/enrollments/$A/lessons/$L/progress" '{"completed": true,
 CERTIFICATE=$(call "$LTOKEN" GET "/me/certificates/$A" | json '["verification_id"]')
 echo "certificate issued: $CERTIFICATE"
 call "" GET "/certificates/$CERTIFICATE"                               # anyone can verify it
-curl -sS --fail-with-body "$BASE/certificates/$CERTIFICATE?format=pdf" -H 'Accept: application/pdf' -o certificate.pdf
-echo; echo "(certificate.pdf written)"
+PDF=${TMPDIR:-/tmp}/certificate-$CERTIFICATE.pdf
+curl -sS --fail-with-body "$BASE/certificates/$CERTIFICATE?format=pdf" -H 'Accept: application/pdf' -o "$PDF"
+echo; echo "the certificate as a PDF: $PDF"
 
 echo "== reviews it and asks a question, which the instructor answers"
 call "$LTOKEN" POST "/courses/$A/reviews" '{"rating": 5, "text": "설명이 명확해요"}' | json '["rating"]'
