@@ -39,7 +39,13 @@ $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
 	else echo "Chromium is missing: run  sudo apt-get install -y --no-install-recommends chromium" >&2; exit 1; fi
 
-test: $(STAMP) $(CHROMIUM)
+# A Korean font for the pages the browser tests show (tests/test_web_client.py, its screenshots): Debian's Nanum.
+KOREAN_FONT := /usr/share/fonts/truetype/nanum/NanumGothic.ttf
+$(KOREAN_FONT):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-nanum; \
+	else echo "A Korean font is missing: run  sudo apt-get install -y --no-install-recommends fonts-nanum" >&2; exit 1; fi
+
+test: $(STAMP) $(CHROMIUM) $(KOREAN_FONT)
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory lint-infra
 	$(call suite,)

@@ -161,12 +161,14 @@ Ctrl-C stops everything.
 
 @contextlib.contextmanager
 def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bool,
-                   api_log: Path | None = None) -> Iterator[list]:
+                   api_log: Path | None = None, demo_data: bool = True) -> Iterator[list]:
     """A moto server on loopback (or the one already on `moto_port`, if `reuse_moto`), the stage's
     resources, the demo data and `chalice local`; yields the demo accounts and stops what it
     started when the block ends. `quiet` (for tools that attack the stack): no output from the
     children and no reload of `chalice local` when files change under it; with `api_log`, the
-    API's output (its JSON log lines) goes to that file instead (e.g. to count contention retries)."""
+    API's output (its JSON log lines) goes to that file instead (e.g. to count contention retries). Without
+    `demo_data`, only the demo accounts are seeded (no courses, wallets or history: a faster start for tests
+    that make their own)."""
     if api_port == moto_port:
         raise Refusal("API_PORT and MOTO_PORT must differ")
     for port in (api_port,) if reuse_moto else (api_port, moto_port):
@@ -192,7 +194,7 @@ def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bo
 
         os.environ.update(stage_environment(STAGE))
         os.environ.update(bootstrap.create_stage_resources(STAGE))
-        accounts = seed.seed_demo()
+        accounts = seed.seed_demo() if demo_data else seed.seed_accounts()
         chalice = subprocess.Popen(  # `chalice local` with a backlog for bursts of clients (infra/api_server.py)
             [sys.executable, "-m", "infra.api_server", "local", "--stage", STAGE, "--host", HOST,
              "--port", str(api_port), *(["--no-autoreload"] if quiet else [])],
@@ -231,6 +233,19 @@ def wait_while_running(processes: list[subprocess.Popen]) -> None:
         time.sleep(0.5)
 
 
+def _serve_web_client(web_port: int, api_port: int) -> None:
+    """The reference web client (web/) on its own origin, so the browser's CORS is real (infra/web_server.py)."""
+    from infra import web_server
+
+    if _listening(web_port):
+        print(f"The web client is not served: {HOST}:{web_port} is taken (set WEB_PORT)", flush=True)
+        return
+    server = web_server.make_server(web_port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"Web client (learner site and instructor studio): http://{HOST}:{web_port}/"
+          f"?api=http://{HOST}:{api_port}\n", flush=True)
+
+
 def main() -> int:
     api_port = int(os.environ.get("API_PORT", "8000"))
     moto_port = int(os.environ.get("MOTO_PORT", "5000"))
@@ -243,6 +258,7 @@ def main() -> int:
             threading.Thread(target=_local_clock, args=(app, stop_clock), daemon=True).start()
             threading.Thread(target=_queue_poller, args=(app, stop_clock), daemon=True).start()
             print(_banner(api_port, accounts), flush=True)
+            _serve_web_client(int(os.environ.get("WEB_PORT", "8080")), api_port)
             wait_while_running(started)
             return 1
     except KeyboardInterrupt:

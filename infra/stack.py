@@ -25,10 +25,11 @@ from infra.local import HOST, emulated_stack, stop_like_ctrl_c, wait_while_runni
 from infra.project import PROJECT_DIR, chalice_config
 
 
-def serve(moto_port: int, api_port: int, api_log: Path | None = None) -> int:
+def serve(moto_port: int, api_port: int, api_log: Path | None = None, demo_data: bool = True) -> int:
     stop_like_ctrl_c()
     try:
-        with emulated_stack(moto_port, api_port, reuse_moto=False, quiet=True, api_log=api_log) as (_, started):
+        with emulated_stack(moto_port, api_port, reuse_moto=False, quiet=True, api_log=api_log,
+                            demo_data=demo_data) as (_, started):
             sys.stdout.write(f"READY http://{HOST}:{api_port}\n")
             sys.stdout.flush()
             wait_while_running(started)
@@ -46,12 +47,14 @@ def clean_environment() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_stack(moto_port: int, api_port: int, timeout: float = 180, api_log: Path | None = None) -> Iterator[str]:
+def running_stack(moto_port: int, api_port: int, timeout: float = 180, api_log: Path | None = None,
+                  demo_data: bool = True) -> Iterator[str]:
     """Run the stack in a child process; yield the API's base URL; stop it afterwards. With `api_log`,
-    the API's output (one JSON line per request and per logged event) is appended to that file."""
+    the API's output (one JSON line per request and per logged event) is appended to that file; without
+    `demo_data`, the demo accounts only (no courses, wallets or history)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.stack", "--moto-port", str(moto_port), "--api-port", str(api_port),
-         *(["--api-log", str(api_log)] if api_log is not None else [])],
+         *(["--api-log", str(api_log)] if api_log is not None else []), *([] if demo_data else ["--no-demo-data"])],
         cwd=PROJECT_DIR, env=clean_environment(), stdout=subprocess.PIPE, text=True, start_new_session=True,
     )
     try:
@@ -79,8 +82,10 @@ def main() -> int:
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "8000")))
     parser.add_argument("--api-log", type=Path, default=None,
                         help="append the API's output (its JSON log lines) to this file instead of discarding it")
+    parser.add_argument("--no-demo-data", dest="demo_data", action="store_false",
+                        help="seed the demo accounts only (no courses, wallets or history)")
     arguments = parser.parse_args()
-    return serve(arguments.moto_port, arguments.api_port, arguments.api_log)
+    return serve(arguments.moto_port, arguments.api_port, arguments.api_log, arguments.demo_data)
 
 
 if __name__ == "__main__":

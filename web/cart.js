@@ -10,6 +10,9 @@ import { $, el, formatMoney, onSubmit, pageHeader, requireLogin } from "./ui.js"
 const profile = await pageHeader("장바구니");
 const main = $("main");
 const lines = cartLines();
+// the gateway's fail redirect (`failUrl?code=…&message=…`): the cart is kept, the checkout expires unpaid
+const failure = new URLSearchParams(location.search).get("message");
+if (failure) main.append(el("p", { class: "problem", role: "alert" }, [`결제하지 않았습니다: ${failure}`]));
 
 function render() {
   const table = el("table", { id: "cart" }, [

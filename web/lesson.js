@@ -34,10 +34,10 @@ main.append(viewer);
 try {
   const file = await api("get", "/courses/{course_id}/lessons/{lesson_id}/content",
                          { path: { course_id: courseId, lesson_id: lesson.lesson_id } });
-  viewer.append(file.content_type?.startsWith("video/")
-    ? el("video", { src: file.url, controls: true, "aria-label": lesson.title })
-    : el("iframe", { src: file.url, title: lesson.title }),
-  el("p", {}, [el("a", { href: file.url, id: "file-link" }, ["파일 열기"]), " (링크는 잠시 후 만료됩니다)"]));
+  // a video plays here; a document opens in the browser's own viewer (a PDF, a Markdown file)
+  if (file.content_type?.startsWith("video/")) viewer.append(el("video", { src: file.url, controls: true, "aria-label": lesson.title }));
+  viewer.append(el("p", {}, [el("a", { href: file.url, id: "file-link", target: "_blank", rel: "noopener" },
+    [file.content_type?.startsWith("video/") ? "영상 파일 열기" : "문서 열기"]), " (링크는 잠시 후 만료됩니다)"]));
 } catch (error) {
   showProblem(viewer, error); // no file uploaded yet, or not enrolled
 }

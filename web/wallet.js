@@ -13,11 +13,14 @@ const form = el("form", { id: "topup-form", "aria-label": "충전" }, [
   el("button", { type: "submit" }, ["충전하기"]),
 ]);
 main.append(balance, form);
+// One pair of keys per top-up: pressing again after a lost answer replays it instead of charging twice.
+let keys = { topup: newIdempotencyKey(), confirm: newIdempotencyKey() };
 onSubmit(form, async (fields) => {
   const amount = { amount: Number(fields["amount.amount"]), currency: "KRW" };
-  const topup = await api("post", "/wallet/topups", { body: { amount }, idempotencyKey: newIdempotencyKey() });
+  const topup = await api("post", "/wallet/topups", { body: { amount }, idempotencyKey: keys.topup });
   await api("post", "/wallet/topups/{topup_id}/confirm", { path: { topup_id: topup.topup_id },
-    body: { payment_key: topup.checkout.payment_key ?? "" }, idempotencyKey: newIdempotencyKey() });
+    body: { payment_key: topup.checkout.payment_key ?? "" }, idempotencyKey: keys.confirm });
+  keys = { topup: newIdempotencyKey(), confirm: newIdempotencyKey() };
   form.reset();
   await refresh();
 });

@@ -38,6 +38,18 @@ def retained(resource: dict) -> dict:
     return {**resource, "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 
 
+def private_bucket() -> dict:
+    """The properties of every bucket of the stack: encrypted, never public, objects owned by the bucket."""
+    return {
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True},
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    }
+
+
 def allowed_origins(environment: dict) -> list[str]:
     """The stage's `CORS_ALLOWED_ORIGINS`, as a sorted list."""
     return sorted({o.strip() for o in environment.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()})

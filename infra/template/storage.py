@@ -4,7 +4,15 @@ queue with a dead-letter queue."""
 
 from infra import bootstrap
 from infra.template.functions import FUNCTION_SETTINGS
-from infra.template.shared import allowed_origins, logical_id, queue_logical_ids, resource_of_variable, retained, sub
+from infra.template.shared import (
+    allowed_origins,
+    logical_id,
+    private_bucket,
+    queue_logical_ids,
+    resource_of_variable,
+    retained,
+    sub,
+)
 
 # AWS's advice: a queue's visibility timeout is at least six times its consumer's timeout.
 VISIBILITY_TIMEOUT_FACTOR = 6
@@ -18,12 +26,7 @@ def bucket_resources(environment: dict) -> dict:
             "Type": "AWS::S3::Bucket",
             "Properties": {
                 "BucketName": name,
-                "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True, "IgnorePublicAcls": True,
-                    "BlockPublicPolicy": True, "RestrictPublicBuckets": True},
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                **private_bucket(),
                 "VersioningConfiguration": {"Status": "Enabled"},
                 "LifecycleConfiguration": {"Rules": [
                     {"Id": "abort-incomplete-uploads", "Status": "Enabled",

@@ -6,9 +6,9 @@ import { $, el, formatMoney, onSubmit, pageHeader, requireLogin, showProblem } f
 /** @typedef {NonNullable<import("classpay-api").operations["get_dashboard_png"]["parameters"]["query"]>} ChartQuery */
 /** @typedef {NonNullable<ChartQuery["metric"]>} Metric */
 
-/** @type {Record<Metric, string>} */
-const METRICS = { net: "순매출", gross: "총매출", refunded: "환불액", orders: "주문", enrollments: "수강 등록",
-                  completions: "수료", reviews: "수강평", questions: "질문" };
+/** @type {Partial<Record<Metric, string>>} the figures a chart is drawn of (the API has more) */
+const METRICS = { net_revenue: "순매출 (환불 반영)", gross: "총매출", "refunds.amount": "환불액", orders: "주문",
+                  enrollments: "수강 등록", completions: "수료", reviews: "수강평", questions: "질문" };
 await pageHeader("대시보드");
 if (!savedTokens()) requireLogin();
 const main = $("main");
@@ -38,7 +38,7 @@ async function show(query) {
       el("tr", {}, [el("th", {}, ["주문 / 수강 등록 / 수료"]), el("td", { class: "money" }, [`${totals.orders} / ${totals.enrollments} / ${totals.completions}`])]),
     ])]) : el("p", {}, ["이 기간의 기록이 없습니다."]),
     el("img", { class: "chart", id: "chart", src: URL.createObjectURL(await chart.blob()),
-                alt: `${METRICS[query.metric ?? "net"]} 차트, ${dashboard.from}부터 ${dashboard.to}까지` }),
+                alt: `${METRICS[query.metric ?? "net_revenue"] ?? query.metric} 차트, ${dashboard.from}부터 ${dashboard.to}까지` }),
     el("p", {}, [download]),
   );
 }
@@ -46,4 +46,4 @@ async function show(query) {
 onSubmit(form, async (fields) => {
   await show({ from: String(fields.from || "") || null, to: String(fields.to || "") || null, metric: /** @type {Metric} */ (fields.metric) });
 });
-await show({ metric: "net" }).catch((error) => showProblem(board, error));
+await show({ metric: "net_revenue" }).catch((error) => showProblem(board, error));

@@ -32,6 +32,28 @@ onSubmit(accountForm, async (fields) => {
   accountForm.reset(); // the full number is not kept on the page
 });
 
+// Payouts wait (held, tax_profile_missing) until the instructor says how they are taxed.
+/** @typedef {import("../api.js").Schemas["TaxProfileInput"]["kind"]} TaxKind */
+/** @type {Record<TaxKind, string>} */
+const TAX_KINDS = { individual_business: "개인 (사업소득, 3.3%)", individual_other: "개인 (기타소득, 8.8%)", business: "사업자 (원천징수 없음)" };
+const taxProfile = await api("get", "/instructor/tax-profile").catch(() => null);
+const taxView = el("p", { id: "tax-profile" }, [taxProfile
+  ? `${TAX_KINDS[taxProfile.kind]} ${taxProfile.registration_number_masked}` : "세금 정보가 없어 지급이 보류됩니다."]);
+const taxForm = el("form", { id: "tax-profile-form", "aria-label": "세금 정보" }, [
+  el("label", {}, ["구분", el("select", { name: "kind" }, Object.entries(TAX_KINDS).map(([value, text]) => el("option", { value }, [text])))]),
+  el("label", {}, ["주민등록번호 또는 사업자등록번호", el("input", { name: "registration_number", required: true, autocomplete: "off", inputmode: "numeric" })]),
+  el("button", { type: "submit" }, ["세금 정보 저장"]),
+]);
+main.append(el("h2", {}, ["세금 정보"]), taxView, taxForm);
+onSubmit(taxForm, async (fields) => {
+  const kind = /** @type {TaxKind} */ (fields.kind);
+  const number = String(fields.registration_number);
+  const saved = await api("put", "/instructor/tax-profile", { body: kind === "business"
+    ? { kind, business_registration_number: number } : { kind, resident_registration_number: number } });
+  taxView.textContent = `${TAX_KINDS[saved.kind]} ${saved.registration_number_masked}`;
+  taxForm.reset(); // the full number is not kept on the page
+});
+
 const payouts = await api("get", "/instructor/payouts", { query: { limit: 20 } });
 /** @param {Payout} payout */
 function row(payout) {
