@@ -5,7 +5,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib import config
-from chalicelib.domain.withholding import TaxKind, WithholdingRules, withholding
+from chalicelib.domain.withholding import (
+    TaxKind,
+    WithholdingRules,
+    business_registration_number,
+    masked_number,
+    resident_registration_number,
+    withholding,
+)
 from chalicelib.money import Money
 
 LAW = WithholdingRules(**config.withholding_rules())
@@ -60,3 +67,34 @@ def test_the_rules_are_the_stages_configuration(monkeypatch):
     monkeypatch.setenv("WITHHOLDING_BUSINESS_INCOME_TAX_BPS", "500")
     rules = WithholdingRules(**config.withholding_rules())
     assert withholding(Money(1_000_000, "KRW"), TaxKind.INDIVIDUAL_BUSINESS, rules).income_tax == Money(50_000, "KRW")
+
+
+@pytest.mark.parametrize(("raw", "digits"), [
+    ("900101-1234567", "9001011234567"),
+    ("0002294123456", "0002294123456"),  # 2000-02-29 (a 4: born in the 2000s): a leap day
+    ("000229-1123456", None),  # 1900-02-29 does not exist
+    ("901301-1234567", None), ("900132-1234567", None),  # no 13th month, no 32nd day
+    ("900101-9234567", None),  # 9 and 0 are the 1800s: not an instructor
+    ("900101-123456", None), ("900101--1234567", None), ("9001011234567 ", None),
+])
+def test_a_resident_registration_number_needs_13_digits_and_a_real_birth_date(raw, digits):
+    assert resident_registration_number(raw) == digits
+
+
+@given(st.integers(min_value=0, max_value=999_999_999))
+def test_exactly_one_check_digit_makes_a_business_registration_number(first_nine):
+    prefix = f"{first_nine:09d}"
+    assert len([d for d in "0123456789" if business_registration_number(prefix + d)]) == 1
+
+
+@pytest.mark.parametrize(("raw", "valid"), [
+    ("124-81-00998", True), ("220-81-62517", True),  # published numbers of two listed companies
+    ("124-81-00997", False), ("124-81-0099", False), ("124 81 00998", False),
+])
+def test_a_business_registration_number_carries_the_national_tax_services_check_digit(raw, valid):
+    assert (business_registration_number(raw) is not None) == valid
+
+
+def test_registration_numbers_are_masked_as_korean_forms_show_them():
+    assert masked_number(TaxKind.INDIVIDUAL_OTHER, "9001011234567") == "900101-1******"
+    assert masked_number(TaxKind.BUSINESS, "1248100998") == "124-81-*****"
