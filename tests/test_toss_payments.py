@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.adapters import secrets
+from chalicelib.adapters.payments import RefundReceiveAccount
 from chalicelib.adapters.toss_payments import TossPayments
 from chalicelib.money import Money
 from chalicelib.services import wallet as wallet_service
@@ -144,6 +145,18 @@ def test_a_partial_cancel_sends_cancel_amount_with_its_own_idempotency_key_and_n
     with pytest.raises(errors.PaymentGatewayError, match="NOT_CANCELABLE_AMOUNT"):
         toss.partial_cancel("pay_ok_partial", "order-000010", krw(25_000), "단순 변심", "refund-r2")
     assert TossStub.confirmed["pay_ok_partial"]["balanceAmount"] == 20_000
+
+
+def test_a_virtual_account_refund_sends_the_refund_account_with_tosss_bank_code(toss):
+    toss.confirm("pay_ok_va", "order-000011", krw(15_000))
+    TossStub.requests.clear()
+    account = RefundReceiveAccount("004", "12345678901234", "박토스")  # KB국민은행: Toss's code is 06
+    toss.partial_cancel("pay_ok_va", "order-000011", krw(15_000), "단순 변심", "refund-r3", account)
+    sent = TossStub.requests[-1]
+    assert sent["body"] == {"cancelReason": "단순 변심", "cancelAmount": 15_000, "refundReceiveAccount": {
+        "bank": "06", "accountNumber": "12345678901234", "holderName": "박토스"}}
+    assert sent["headers"]["Idempotency-Key"] == "refund-r3"
+    assert "12345678901234" not in repr(account)  # never in a log line that prints it
 
 
 def test_a_card_rejection_is_payment_declined(toss):

@@ -21,6 +21,7 @@ from chalicelib.adapters.payments import (
     Checkout,
     Confirmation,
     GatewayPayment,
+    RefundReceiveAccount,
     VirtualAccount,
 )
 from chalicelib.money import Money
@@ -30,6 +31,8 @@ FAKE_BANK = "88"  # Shinhan's code at Toss; any bank would do
 CANCELLED: dict[str, str] = {}  # order id -> the cancel's reason
 # partial cancels (refunds) by idempotency key: (order id, amount) of the first call under each key
 PARTIAL_CANCELS: dict[str, tuple[str, Money]] = {}
+# where the partial cancels of virtual-account payments were sent, by idempotency key
+REFUND_ACCOUNTS: dict[str, RefundReceiveAccount] = {}
 
 
 @dataclass(frozen=True)
@@ -76,10 +79,16 @@ class FakePayments:
         return confirmation
 
     def partial_cancel(self, payment_key: str, order_id: str, amount: Money, reason: str,
-                       idempotency_key: str) -> None:
+                       idempotency_key: str, refund_account: RefundReceiveAccount | None = None) -> None:
         """Gives `amount` back, remembered by its idempotency key: a repeated key answers as the first call
-        did and records nothing more (as Toss's cancel under its `Idempotency-Key`)."""
+        did and records nothing more (as Toss's cancel under its `Idempotency-Key`). A virtual-account payment
+        needs the account to send it to, as Toss's cancel does."""
+        known = PAYMENTS.get(order_id)
+        if known is not None and known.confirmation.virtual_account is not None and refund_account is None:
+            raise errors.PaymentGatewayError("A virtual-account payment is refunded to a bank account (fake gateway)")
         PARTIAL_CANCELS.setdefault(idempotency_key, (order_id, amount))
+        if refund_account is not None:
+            REFUND_ACCOUNTS.setdefault(idempotency_key, refund_account)
 
     def cancel(self, payment_key: str, order_id: str, reason: str) -> None:
         """Gives the payment back (or closes the virtual account): remembered, so it is never confirmed

@@ -14,7 +14,7 @@ The caller checks that the confirmed amount equals what it expects; an adapter o
 gateway said. Payment keys and the secret key are never logged.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from chalicelib.domain.checkout import VirtualAccount
@@ -59,6 +59,17 @@ class GatewayPayment:
     secret: str | None = None
 
 
+@dataclass(frozen=True)
+class RefundReceiveAccount:
+    """The bank account a refund of a virtual-account payment goes to (a virtual account takes no money back):
+    the bank's 3-digit code (금융결제원), the number (plain: decrypted for this call only, never logged), the
+    holder's name."""
+
+    bank_code: str
+    account_number: str = field(repr=False)
+    holder_name: str
+
+
 class PaymentGateway(Protocol):
     name: str
 
@@ -70,10 +81,12 @@ class PaymentGateway(Protocol):
         ...
 
     def partial_cancel(self, payment_key: str, order_id: str, amount: Money, reason: str,
-                       idempotency_key: str) -> None:
+                       idempotency_key: str, refund_account: RefundReceiveAccount | None = None) -> None:
         """Give `amount` of a captured payment back to the payer (a refund in part: Toss's `cancelAmount`),
         once per `idempotency_key`: a retry under the same key answers as the first call did and gives
-        nothing back twice. Raises `PaymentGatewayError` (outcome unknown or refused: retry with the key)."""
+        nothing back twice. A virtual-account payment is given back to `refund_account` (Toss's
+        `refundReceiveAccount`; refused without one). Raises `PaymentGatewayError` (outcome unknown or
+        refused: retry with the key)."""
         ...
 
     def cancel(self, payment_key: str, order_id: str, reason: str) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import msgspec
 
 from chalicelib import errors
+from chalicelib.api.payouts import PayoutAccountInput  # a bank account, as payouts take one
 from chalicelib.api.routing import ADMIN, INSTRUCTOR, LEARNER, ApiBlueprint, Call
 from chalicelib.api.schemas import AwareDateTime, Input, MoneyBody, Page, PageQuery, Timestamp
 
@@ -25,7 +26,9 @@ CouponCode = Annotated[str, msgspec.Meta(min_length=3, max_length=32, pattern=r"
 CouponKind = StrEnum("CouponKind", ["percent", "fixed"])
 OrderStatus = StrEnum("OrderStatus", ["paid", "refunded"])
 RefundRule = StrEnum("RefundRule", ["withdrawal", "pro_rata", "live_session", "admin", "none"])
-RefundDestination = StrEnum("RefundDestination", ["wallet", "card", "card_and_wallet"])  # where a refund's money went
+# where a refund's money went; bank_account: a virtual-account payment's part, to the `refund_account` given
+RefundDestination = StrEnum("RefundDestination", ["wallet", "card", "card_and_wallet", "bank_account",
+                                                  "bank_account_and_wallet"])
 RefundStatus = StrEnum("RefundStatus", ["pending", "done"])  # pending: the PG has not cancelled its card part yet
 
 
@@ -38,6 +41,8 @@ class OrderRequest(Input):
 class RefundRequest(Input):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
     amount: MoneyBody | None = None  # a part: up to what the quote allows (admins: up to what is left)
+    # where the part paid by virtual account goes (required for those orders; stored encrypted, never shown)
+    refund_account: PayoutAccountInput | None = None
 
 
 class RefundOut(msgspec.Struct):
@@ -182,14 +187,17 @@ def refund_quote(call: Call, order_id: str):
 @orders_api.endpoint(
     "POST", "/orders/{order_id}/refund", policy=LEARNER | ADMIN, body=RefundRequest, response=OrderOut,
     idempotent=True, summary="Refund what the refund quote allows, or `amount` of it, in parts, to the wallet and the "
-                             "card it was paid with (admins: beyond the policy, up to what is left)",
+                             "card it was paid with, or to `refund_account` for a virtual-account payment (admins: "
+                             "beyond the policy, up to what is left)",
     errors=(errors.NotFound, errors.RefundNotAllowed, errors.Conflict),
 )
 def refund(call: Call, order_id: str):
-    from chalicelib.services import orders
+    from chalicelib.services import orders, refund_accounts
     body: RefundRequest = call.body
+    account = body.refund_account and refund_accounts.GivenAccount(
+        body.refund_account.bank_code, body.refund_account.account_number, body.refund_account.holder_name)
     refunded = orders.refund_order(call.caller, order_id, body.reason,
-                                   body.amount.to_money() if body.amount else None,
+                                   body.amount.to_money() if body.amount else None, account,
                                    receipt=call.receipt(OrderOut.of))
     return OrderOut.of(refunded)
 

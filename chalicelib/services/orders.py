@@ -49,7 +49,7 @@ from chalicelib.domain import fees, pricing, refunds, settlement, vat
 from chalicelib.domain.courses import owned_by
 from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
-from chalicelib.services import ledger, stats
+from chalicelib.services import ledger, refund_accounts, stats
 from chalicelib.services.course_access import course_on_sale, own_course
 from chalicelib.store import checkouts, coupons, courses, enrollments
 from chalicelib.store import orders as store
@@ -238,14 +238,15 @@ def refund_quote(caller: Caller, order_id: str) -> refunds.Quote:
 
 
 def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | None = None,
-                 *, receipt: Receipt = NO_RECEIPT) -> Order:
+                 refund_account: refund_accounts.GivenAccount | None = None, *, receipt: Receipt = NO_RECEIPT) -> Order:
     """Refund (part of) an order to where it was paid from: the reverse transfer in proportion and, with the
     last refund, the enrollment ended and the seat released. The coupon redemption is kept. A card part is
     then cancelled at the PG; when the PG fails the refund is answered `pending` (the retry job sends it).
 
     A learner refunds what the quote allows, or `amount` up to it; taking all of it is the last refund
     (a withdrawal from the course). Admins refund beyond the policy, up to what is left; theirs is the
-    last when nothing is left. Where the money goes is recorded per refund (`to`: the wallet)."""
+    last when nothing is left. Where the money goes is recorded per refund (`to`: the wallet). A virtual-account
+    payment's part goes to `refund_account` (required then: 422 naming it; services/refund_accounts.py)."""
     order = order_of(caller, order_id)
     now = clock.now()
     enrollment = None
@@ -264,9 +265,12 @@ def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | Non
                                          if limit.amount else "nothing is refundable now")
     refund_amount = amount if amount is not None else limit
     last = refund_amount == limit if rule != refunds.ADMIN else refund_amount == order.refundable_left
+    to_bank = _card_part(order, refund_amount)[1] in (store.BANK_ACCOUNT, store.BANK_ACCOUNT_AND_WALLET)
+    sealed = refund_accounts.seal(order.learner_id, refund_account) if to_bank else None
     refunded = retry_on_contention(lambda: _commit_refund(
         order, refund_amount, reason, caller.user_id, now, receipt, rule=rule, last=last, usage_as_read=enrollment,
-        progress_below=_refund_policy().progress_limit_percent if rule == refunds.WITHDRAWAL else None))
+        progress_below=_refund_policy().progress_limit_percent if rule == refunds.WITHDRAWAL else None,
+        refund_account=sealed))
     part = refunded.latest_refund
     return (_send_to_card(refunded, part) or refunded) if part.pending else refunded
 
@@ -281,32 +285,35 @@ def _refund_part(order: Order, amount: Money, reason: str, refunded_by: str, now
     transfer_id = f"refund:{order.order_id}" if number == 1 else f"refund:{order.order_id}:{number}"
     fee_back, share_back = refunds.reversal(order.total, order.platform_fee, order.fee_back, order.refunded, amount)
     vat_back = vat.vat_back(order.platform_fee, order.platform_vat, order.fee_back, order.vat_back, fee_back)
-    to_card = _card_part(order, amount)
+    to_card, to = _card_part(order, amount)
     if not to_card.amount:
         return store.RefundPart(ids.new_id(), transfer_id, amount, fee_back, share_back, reason, refunded_by, now,
                                 store.WALLET, rule, vat_back=vat_back)
     return store.RefundPart(ids.new_id(), transfer_id, amount, fee_back, share_back, reason, refunded_by, now,
-                            store.CARD if to_card == amount else store.CARD_AND_WALLET, rule, to_card,
+                            to, rule, to_card,
                             store.REFUND_PENDING, vat_back)
 
 
-def _card_part(order: Order, amount: Money) -> Money:
-    """What of a refund of `amount` goes back to the card: none for an order bought from the wallet; for a
-    checkout's, in proportion to what the card paid of the order (the checkout item's total minus its wallet
-    part)."""
+def _card_part(order: Order, amount: Money) -> tuple[Money, str]:
+    """What of a refund of `amount` goes back through the PG, and where the refund goes (its `to`): none, to the
+    wallet, for an order bought from the wallet; for a checkout's, in proportion to what the PG part paid of the
+    order (the checkout item's total minus its wallet part), to the card or, for a virtual-account payment, to
+    the learner's bank account."""
     record = checkouts.get(order.checkout_id) if order.checkout_id else None
-    if record is None or _gateway_tender(record) != refunds.CARD:
-        return Money.zero(amount.currency)
+    tender = _gateway_tender(record) if record is not None else refunds.WALLET
+    if tender == refunds.WALLET:
+        return Money.zero(amount.currency), store.WALLET
     line = next(line for line in record.items if line.order_id == order.order_id)
-    return refunds.tender_split(line.total - line.wallet_part, line.wallet_part, order.card_back, order.refunded,
+    part = refunds.tender_split(line.total - line.wallet_part, line.wallet_part, order.card_back, order.refunded,
                                 amount)[0]
+    if tender == refunds.VIRTUAL_ACCOUNT:
+        return part, store.BANK_ACCOUNT if part == amount else store.BANK_ACCOUNT_AND_WALLET
+    return part, store.CARD if part == amount else store.CARD_AND_WALLET
 
 
 def _gateway_tender(record: checkouts.CheckoutRecord) -> str:
     """How a checkout's gateway part was paid, so where the refunds of that part go: a card or easy pay by a PG
-    cancel. The seam for virtual accounts: their refunds need the learner's `refund_account` (encrypted like
-    payout accounts) for the PG's cancel with `refundReceiveAccount`; until that is built a virtual-account
-    order is refunded to the wallet, as every order was before (never a card cancel the PG would refuse)."""
+    cancel; a virtual account by a PG cancel to the learner's `refund_account` (`refundReceiveAccount`)."""
     if not record.amount_due.amount:
         return refunds.WALLET
     return refunds.VIRTUAL_ACCOUNT if record.virtual_account is not None else refunds.CARD
@@ -329,12 +336,13 @@ def _refund_refused(account: ledger.Account) -> Exception:
 
 def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, now: datetime,
                    receipt: Receipt, *, progress_below: int | None, rule: str = refunds.ADMIN, last: bool = True,
-                   usage_as_read: enrollments.Enrollment | None = None) -> Order:
+                   usage_as_read: enrollments.Enrollment | None = None,
+                   refund_account: store.RefundAccount | None = None) -> Order:
     part = _refund_part(order, amount, reason, refunded_by, now, rule)
     owed = _clawback_owed(order, part.share_back)
     ends = last and order.status == store.PAID
     uow = UnitOfWork()
-    store.add_refund(uow, order, part, last=last)
+    store.add_refund(uow, order, part, last=last, refund_account=refund_account)
     if ends:
         enrollments.add_end(uow, order.learner_id, order.course_id, now, progress_below=progress_below)
         courses.add_count_enrollment(uow, order.course_id, -1,
@@ -361,9 +369,11 @@ def _send_to_card(order: Order, part: store.RefundPart) -> Order | None:
     """Cancel a pending refund's card part at the PG under the refund's idempotency key, then mark it done
     (see the module). None when the PG did not answer or refused: the refund stays pending."""
     record = checkouts.get(order.checkout_id)
+    to_bank = part.to in (store.BANK_ACCOUNT, store.BANK_ACCOUNT_AND_WALLET)
     try:
         payment_gateway().partial_cancel(record.payment_key, record.checkout_id, part.card_part,
-                                         f"Refund of order {order.order_id}: {part.reason}", f"refund-{part.refund_id}")
+                                         f"Refund of order {order.order_id}: {part.reason}", f"refund-{part.refund_id}",
+                                         refund_accounts.for_gateway(order.learner_id, order.order_id) if to_bank else None)
     except errors.PaymentGatewayError as failed:
         log.warning("refund %s of order %s stays pending: %s", part.refund_id, order.order_id, failed.detail)
         return None

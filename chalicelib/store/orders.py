@@ -30,6 +30,7 @@ Access patterns
                                              (refunded with the last), if status, settlement and latest
                                              refund are as read (and its pending refunds still pending)
     a refund done at the PG ................ Update the part's status, if it is still pending
+    the bank account refunds go to ......... GetItem order_id, consistent, `refund_account` only (the PG's cancel)
 
 Refunds. An order is refunded in parts (`refunds`, a list of maps: refund id, its ledger transfer id,
 amount, what it took from the fee and from the instructor's share, reason, who, when, where the money
@@ -39,13 +40,24 @@ went, the rule; for a checkout order paid by card, `to_card`: the part given bac
 order could have before parts: an item written then has no `refunds` list and reads as one part made of
 those fields (its transfer `refund:<order_id>`, its fee part rounded down as it was posted, to the wallet).
 No backfill is needed; the next refund writes the list.
+
+`refund_account` (a map: bank_code, holder_name, account_ciphertext, account_last4): the bank account that
+refunds of a virtual-account payment go to, the latest one the learner gave (services/refund_accounts.py);
+written with the refund that named it. Orders refunded before it existed never sent money to a bank account.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    BinaryAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -112,6 +124,13 @@ class RefundMap(MapAttribute):
     vat_back = NumberAttribute(null=True)  # absent: no VAT given back (an order sold before VAT was recorded)
 
 
+class RefundAccountMap(MapAttribute):
+    bank_code = UnicodeAttribute()
+    holder_name = UnicodeAttribute()
+    account_ciphertext = BinaryAttribute(legacy_encoding=False)  # KMS; the number is never stored plain
+    account_last4 = UnicodeAttribute()
+
+
 class OrderItem(Model):
     Meta = table_meta("orders")
 
@@ -143,6 +162,7 @@ class OrderItem(Model):
     refunds = ListAttribute(of=RefundMap, null=True)
     checkout_id = UnicodeAttribute(null=True)  # the checkout that paid it (None: bought from the wallet)
     refund_pending = UnicodeAttribute(null=True)  # REFUND_PENDING while a refund waits for the PG
+    refund_account = RefundAccountMap(null=True)  # where refunds of a virtual-account payment go
 
     by_learner = ByLearner()
     by_instructor = ByInstructor()
@@ -151,6 +171,27 @@ class OrderItem(Model):
 
 
 WALLET, CARD, CARD_AND_WALLET = "wallet", "card", "card_and_wallet"  # where a refund's money went
+# a virtual-account payment's part goes to a bank account (held in `to_card`: the PG's part, whatever the tender)
+BANK_ACCOUNT, BANK_ACCOUNT_AND_WALLET = "bank_account", "bank_account_and_wallet"
+
+
+@dataclass(frozen=True)
+class RefundAccount:
+    bank_code: str
+    holder_name: str
+    account_ciphertext: bytes = field(repr=False)
+    account_last4: str
+
+
+def refund_account_of(order_id: str) -> RefundAccount | None:
+    """The bank account the order's virtual-account refunds go to, None when none was given."""
+    try:
+        item = OrderItem.get(order_id, consistent_read=True, attributes_to_get=["order_id", "refund_account"])
+    except OrderItem.DoesNotExist:
+        return None
+    account = item.refund_account
+    return account and RefundAccount(account.bank_code, account.holder_name, bytes(account.account_ciphertext),
+                                      account.account_last4)
 REFUND_PENDING, REFUND_DONE = "pending", "done"  # a refund's status: pending until the PG cancelled its card part
 
 
@@ -318,7 +359,8 @@ def _as_map(part: RefundPart) -> RefundMap:
                      vat_back=None if part.vat_back is None else part.vat_back.amount)
 
 
-def add_refund(uow: UnitOfWork, order: Order, part: RefundPart, *, last: bool) -> None:
+def add_refund(uow: UnitOfWork, order: Order, part: RefundPart, *, last: bool,
+               refund_account: RefundAccount | None = None) -> None:
     """Add a refund to the order, if its status, settlement and latest refund are still as read (so two
     refunds, or a refund and a settlement, never both build on the same state). `last`: the order is
     refunded (its enrollment ends with this refund). Once nothing is left of what was paid, nothing is left
@@ -338,6 +380,10 @@ def add_refund(uow: UnitOfWork, order: Order, part: RefundPart, *, last: bool) -
         actions.append(OrderItem.settle_shard.remove())
     if part.pending:
         actions.append(OrderItem.refund_pending.set(REFUND_PENDING))
+    if refund_account is not None:  # the account this refund (and any still pending) is sent to
+        actions.append(OrderItem.refund_account.set(RefundAccountMap(
+            bank_code=refund_account.bank_code, holder_name=refund_account.holder_name,
+            account_ciphertext=refund_account.account_ciphertext, account_last4=refund_account.account_last4)))
     condition = (OrderItem.status == order.status) & settled_as_read & _latest_refund_as_read(order)
     for index, existing in enumerate(order.refunds):
         if existing.pending:
