@@ -239,22 +239,6 @@ def test_two_checkouts_of_one_learner_cannot_spend_the_same_wallet_money(api, ad
     assert_reconciled(api, admin)
 
 
-def test_eight_learners_racing_for_the_last_three_seats_hold_exactly_three(api, admin, instructor, threads):
-    course_id, session_id = course_with_session(api, instructor, capacity=3, starts_at=_in(30), amount=20_000)
-    learners = [funded(api, 5_000) for _ in range(8)]
-    responses = list(threads.map(
-        lambda token: start(api, token, [{"course_id": course_id, "session_id": session_id}],
-                            wallet_amount=krw(5_000)), learners))
-    codes = sorted(r.status_code for r in responses)
-    assert codes == [201] * 3 + [409] * 5, [r.json_body for r in responses]
-    assert {r.json_body["code"] for r in responses if r.status_code == 409} == {"SOLD_OUT"}
-    assert seats_left(api, course_id) == 0
-    winners = [(token, r.json_body) for token, r in zip(learners, responses, strict=True) if r.status_code == 201]
-    assert all(pay(api, token, checkout).json_body["status"] == "paid" for token, checkout in winners)
-    assert sorted(balance(api, token) for token in learners) == [0] * 3 + [5_000] * 5
-    assert_reconciled(api, admin)
-
-
 def test_a_gateway_outage_leaves_the_checkout_pending_and_a_retry_with_the_same_key_pays_it(api, admin, instructor,
                                                                                           monkeypatch):
     from chalicelib import errors
