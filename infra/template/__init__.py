@@ -10,7 +10,8 @@ without edits here. One module per family of resources:
 - `functions`: settings, aliases with canaries, log groups, alarms and layers of Chalice's functions;
 - `api`: routes to the aliases, throttles, API Gateway's own answers;
 - `operations`: the alarm topic and every alarm (`operations.alarm`);
-- `chalice_sam`: Chalice's own template and its merge.
+- `chalice_sam`: Chalice's own template and its merge;
+- `web`: the reference web client's private bucket behind CloudFront.
 """
 
 from infra.project import stage_config
@@ -22,6 +23,7 @@ from infra.template.operations import operations_resources
 from infra.template.shared import queue_logical_ids
 from infra.template.storage import bucket_resources, queue_resources
 from infra.template.tables import table_resources
+from infra.template.web import web_client_outputs, web_client_resources
 
 
 def generate(stage: str, chalice: dict | None = None) -> dict:
@@ -43,11 +45,13 @@ def generate(stage: str, chalice: dict | None = None) -> dict:
         **operations_resources(stage, environment),
         **api_resources(chalice, environment),
         **functions,
+        **web_client_resources(stage),
     }
     outputs = {
         "UserPoolId": {"Value": {"Ref": "UserPool"}},
         "UserPoolClientId": {"Value": {"Ref": "UserPoolClient"}},
         "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+        **web_client_outputs(),
     }
     for name, (queue, _) in queue_logical_ids(environment).items():
         outputs[f"{queue}Url"] = {"Value": {"Ref": queue}, "Description": name}
@@ -55,6 +59,12 @@ def generate(stage: str, chalice: dict | None = None) -> dict:
         "Parameters": {
             "MailSender": {"Type": "String", "Default": environment["MAIL_SENDER"],
                            "Description": "The SES identity (verified address) mail is sent from"},
+            # Given, not derived from the API: the functions' environment would then depend on the API, which
+            # depends on the functions (a cycle CloudFormation refuses).
+            "PublicBaseUrl": {"Type": "String", "Default": environment["PUBLIC_BASE_URL"],
+                              "Description": "The API's public address with its stage prefix (a custom domain, or "
+                                             "https://<api id>.execute-api.<region>.amazonaws.com/api): absolute "
+                                             "links start with it, e.g. a certificate's verification URL"},
             "AlarmEmail": {"Type": "String", "Default": "",
                            "Description": "Where alarms are mailed (empty: subscribe to AlarmTopic yourself)"},
             "DeploymentType": {
