@@ -112,7 +112,8 @@ def test_a_bad_tax_profile_is_refused_naming_the_field_and_nothing_is_stored(api
 
 @pytest.fixture(scope="module")
 def paid(api, functions):
-    """An instructor of each kind and one whose bank refuses, paid a week on; the freelancer again a month later."""
+    """An instructor of each kind and one whose bank refuses, paid a week on; the freelancer, registered as a
+    business meanwhile, again a month later."""
     with pytest.MonkeyPatch.context() as patch:
         kinds = {kind: _instructor(api, f"Kind {kind}") for kind in KINDS}
         for kind, (token, _user_id) in kinds.items():
@@ -125,7 +126,9 @@ def paid(api, functions):
         before = _payable()
         run_payouts(functions, patch, days=8)
         withheld = tuple(after - earlier for after, earlier in zip(_payable(), before, strict=True))
-        _sell(api, kinds["individual_business"][0], amount=100_000)  # 80,000 more, paid in a later month
+        freelancer = kinds["individual_business"][0]
+        assert set_tax_profile(api, freelancer, kind="business").status_code == 200  # applies to later payouts
+        _sell(api, freelancer, amount=100_000)  # 80,000 more, paid in a later month
         settle(functions, patch, days=45)
         run_payouts(functions, patch, days=45)
     return SimpleNamespace(kinds=kinds, refused=refused, withheld_first_run=withheld,
@@ -222,11 +225,11 @@ def test_the_monthly_report_and_its_csv_equal_the_ledgers_payable_entries_month_
         assert RESIDENT_NUMBER.replace("-", "") not in exported.body.decode()
         mine += [row for row in report.json_body["rows"] if row["instructor_id"] in (first_id, refused_id)]
 
-    # the freelancer, paid in two months: 3.3% of 160,000, then of 80,000
-    assert [(r["gross"]["amount"], r["income_tax"]["amount"], r["local_income_tax"]["amount"]) for r in mine] \
-        == [(SHARE, 4_800, 480), (80_000, 2_400, 240)]
-    assert {(r["name"], r["kind"], r["registration_number_masked"]) for r in mine} == {
-        ("individual_business 강사", "individual_business", "900101-1******")}
+    # the freelancer, paid in two months: 3.3% of 160,000, then (a business by then) 80,000 withheld from nothing
+    assert [(r["kind"], r["registration_number_masked"], r["gross"]["amount"], r["income_tax"]["amount"],
+             r["local_income_tax"]["amount"]) for r in mine] == [
+        ("individual_business", "900101-1******", SHARE, 4_800, 480), ("business", "123-45-*****", 80_000, 0, 0)]
+    assert {r["name"] for r in mine} == {"individual_business 강사"}
     # the refused payout was withheld and given back in the same month: nothing paid, no row
     assert_reconciled(api, admin)
 
