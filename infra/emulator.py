@@ -1,6 +1,6 @@
 """moto with DynamoDB's guarantees: the one way every stack here emulates AWS.
 
-    python -m infra.emulator -p 5000 [--transaction-conflicts 0.02]
+    python -m infra.emulator -p 5000 [--transaction-conflicts 0.02] [--state .local/aws-state.pickle]
 
 starts moto's server on 127.0.0.1 with the changes below; `install()` makes the
 same changes to an in-process moto (the tests, the in-process benchmarks).
@@ -40,11 +40,13 @@ import contextlib
 import copy
 import functools
 import inspect
+import signal
 import sys
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 HOST = "127.0.0.1"
 SERVER_CONFLICT_WINDOW = 0.02  # seconds a transaction stays in flight in the servers (make run, fuzz, load)
@@ -420,14 +422,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-p", "--port", type=int, default=5000)
     parser.add_argument("--transaction-conflicts", type=float, default=SERVER_CONFLICT_WINDOW, metavar="SECONDS",
                         help="how long each transaction stays in flight; 0 turns conflicts off")
+    parser.add_argument("--state", type=Path, default=None, metavar="FILE",
+                        help="restore the emulated AWS from FILE and keep saving it there (infra/emulator_state.py)")
+    parser.add_argument("--save-every", type=float, default=None, metavar="SECONDS",
+                        help="with --state: how often a change is saved (default: emulator_state.SAVE_SECONDS)")
     arguments = parser.parse_args(argv)
     install()
     _dispatch_without_listing_moto()
     set_transaction_conflicts(arguments.transaction_conflicts)
     from moto import server
 
-    server.main(["-H", arguments.host, "-p", str(arguments.port)])
+    keeper = None
+    if arguments.state is not None:
+        from infra import emulator_state
+
+        sys.stderr.write(f"{emulator_state.restore(arguments.state)}\n")
+        keeper = emulator_state.Keeper(arguments.state, _lock, arguments.save_every).start()
+        signal.signal(signal.SIGTERM, _interrupt)  # werkzeug stops serving on KeyboardInterrupt; then we save
+    try:
+        server.main(["-H", arguments.host, "-p", str(arguments.port)])
+    finally:
+        if keeper is not None:
+            keeper.stop()
     return 0
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
