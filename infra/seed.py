@@ -5,6 +5,9 @@ an account or a course that exists is left as it is (a course only gets a new
 live session once its sessions have all started or filled up).
 """
 
+import contextlib
+import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -187,3 +190,172 @@ def seed_demo() -> list[DemoAccount]:
     seed_payout_accounts()
     seed_tax_profiles()
     return accounts
+
+
+# --- 90 days of history ------------------------------------------------------------------------------
+# The demo instructors' dashboards, charts and payouts have something to show on a first `make run`: sales by
+# wallet and by card checkout, refunds, completions with their certificates, reviews, questions and answers,
+# and the weekly settlement and payouts, made by the services themselves with the clock moved to when each
+# happened. The same on every machine (a seeded random), and made once: when the first history learner exists
+# the history is left as it is (a start interrupted in the middle keeps what it made, never makes it twice).
+
+HISTORY_DAYS = 90
+HISTORY_RANDOM_SEED = 19
+HISTORY_LEARNERS = 10
+HISTORY_WALLET = 1_000_000  # KRW each history learner tops up before the first day
+HISTORY_REVIEWS = ("Clear and practical.", "Good pace, useful examples.", "설명이 친절해요.", "실무에 바로 써먹었어요.",
+                   "A bit fast in the middle, great overall.")
+HISTORY_QUESTIONS = (("Where are the exercise files?", "I could not find them under lesson 2."),
+                     ("2강 질문입니다", "예제 데이터는 어디서 받나요?"), ("Is there a certificate?", "Do I get one at the end?"))
+HISTORY_ANSWER = "Thanks for asking: it is in the lesson notes, and yes, a certificate comes when you finish."
+
+
+@dataclass(frozen=True)
+class HistorySummary:
+    orders: int
+    checkouts: int
+    refunds: int
+    completions: int
+    reviews: int
+    questions: int
+    payouts: int
+
+    def __str__(self) -> str:
+        if not any(vars(self).values()):
+            return "the history is there already: left as it is"
+        return (f"{self.orders} sales ({self.checkouts} by card checkout), {self.refunds} refunds, {self.completions} "
+                f"completions, {self.reviews} reviews, {self.questions} questions, {self.payouts} payouts")
+
+
+def _history_email(n: int) -> str:
+    return f"history{n:02d}@classpay.test"
+
+
+@contextlib.contextmanager
+def _clock_at(moment: datetime) -> Iterator[None]:
+    """The services read the time from `clock.now()` only: for the block, it answers `moment`."""
+    real = clock.now
+    clock.now = lambda: moment
+    try:
+        yield
+    finally:
+        clock.now = real
+
+
+def _history_plan(rng: random.Random, learners: list[str], courses: list[tuple[str, str, list[str]]],
+                  featured: list[tuple[str, str, list[str]]], start: datetime) -> list[tuple[datetime, str, tuple]]:
+    """(when, what, arguments) of every event, in time order: most sales are of the `featured` instructor's
+    courses (the one the README logs in as); a learner buys a course at most once."""
+    events: list[tuple[datetime, str, tuple]] = []
+    owned: set[tuple[str, str]] = set()
+    for day in range(HISTORY_DAYS):
+        for _sale in range(rng.choice((0, 0, 1, 1, 1))):  # each event costs seconds of `make run`'s start: few
+            learner = rng.choice(learners)
+            course_id, _instructor, lessons = rng.choice(featured if rng.random() < 0.6 else courses)
+            if (learner, course_id) in owned:
+                continue
+            owned.add((learner, course_id))
+            bought = start + timedelta(days=day, hours=rng.randint(1, 13), minutes=rng.randint(0, 59))
+            events.append((bought, "buy", (learner, course_id, rng.random() < 0.3)))
+            fate = rng.random()
+            if fate < 0.12:  # changes their mind within the refund window, before studying
+                events.append((bought + timedelta(days=rng.randint(1, 5)), "refund", (learner, course_id)))
+                continue
+            if fate < 0.32:
+                done = bought + timedelta(days=rng.randint(2, 20), hours=rng.randint(0, 6))
+                events.append((done, "complete", (learner, course_id, tuple(lessons))))
+                if rng.random() < 0.7:
+                    events.append((done + timedelta(hours=rng.randint(1, 48)), "review",
+                                   (learner, course_id, rng.choice((3, 4, 4, 5, 5, 5)), rng.choice(HISTORY_REVIEWS))))
+            if rng.random() < 0.2:
+                asked = bought + timedelta(days=rng.randint(0, 6), hours=rng.randint(1, 10))
+                events.append((asked, "ask", (learner, course_id, rng.choice(HISTORY_QUESTIONS), rng.random() < 0.7)))
+    monday = start - timedelta(days=start.weekday())
+    week = monday.replace(hour=1, minute=0, second=0, microsecond=0) + timedelta(days=7)  # Monday 10:00 in Korea
+    while week < start + timedelta(days=HISTORY_DAYS):  # every other Monday: half the cost, enough to show
+        events.append((week, "settle_and_pay", ()))
+        week += timedelta(days=14)
+    last = start + timedelta(days=HISTORY_DAYS)
+    return sorted((event for event in events if event[0] < last), key=lambda event: event[0])
+
+
+def seed_history(now: datetime | None = None) -> HistorySummary:
+    """The demo instructors' last `HISTORY_DAYS` days, once (see above)."""
+    from chalicelib.adapters.fake_payments import FakePayments
+    from chalicelib.adapters.payouts import PAID
+    from chalicelib.domain.calendar import payout_period
+    from chalicelib.services import checkout, learning, orders, payouts, questions, reviews, settlement, wallet
+
+    now = now or clock.now()
+    start = (now - timedelta(days=HISTORY_DAYS)).replace(hour=0, minute=0, second=0, microsecond=0)
+    learners: list[str] = []
+    with _clock_at(start - timedelta(days=1)):
+        for n in range(1, HISTORY_LEARNERS + 1):
+            try:
+                profile = identity.sign_up(_history_email(n), DEMO_PASSWORD, f"History Learner {n}", ["learner"])
+            except errors.EmailTaken:
+                if n == 1:
+                    return HistorySummary(0, 0, 0, 0, 0, 0, 0)
+                learners.append(_user_id(_history_email(n)))  # an interrupted first start
+                continue
+            learners.append(profile.user_id)
+            topup = wallet.create_topup(profile.user_id, Money(HISTORY_WALLET, config.wallet_currency()),
+                                        gateway=FakePayments())
+            wallet.confirm_topup(profile.user_id, topup.topup_id, topup.checkout.payment_key, gateway=FakePayments())
+    instructors = {email: Caller(_user_id(email), frozenset({roles.INSTRUCTORS}))
+                   for email in {course[0] for course in DEMO_COURSES}}
+    courses = []
+    for caller in instructors.values():
+        for course in studio.my_courses(caller, 100, None)[0]:
+            detail = studio.own_course(caller, course.course_id)
+            courses.append((course.course_id, caller.user_id,
+                            [lesson.lesson_id for section in detail.sections for lesson in section.lessons]))
+    courses.sort()
+    payable = [instructors[email].user_id for email in DEMO_PAYOUT_ACCOUNTS]
+    counts = dict.fromkeys(("orders", "checkouts", "refunds", "completions", "reviews", "questions", "payouts"), 0)
+    bought: dict[tuple[str, str], str] = {}  # (learner, course) -> order id
+    instructor_of = {course_id: instructor_id for course_id, instructor_id, _ in courses}
+    featured = [course for course in courses if course[1] == instructors[DEMO_ACCOUNTS[1].email].user_id]
+    plan = _history_plan(random.Random(HISTORY_RANDOM_SEED), learners, courses, featured, start)
+    for moment, what, arguments in plan:
+        with _clock_at(moment):
+            if what == "buy":
+                learner, course_id, by_card = arguments
+                if by_card:
+                    started = checkout.create_checkout(learner, [(course_id, None)], None, None, gateway=FakePayments())
+                    paid = checkout.confirm_checkout(learner, started.record.checkout_id, started.payment.payment_key,
+                                                     started.record.amount_due, gateway=FakePayments())
+                    bought[(learner, course_id)] = paid.orders[0].order_id
+                    counts["checkouts"] += 1
+                else:
+                    bought[(learner, course_id)] = orders.buy_course(learner, course_id, None, None).order_id
+                counts["orders"] += 1
+            elif what == "refund":
+                learner, course_id = arguments
+                orders.refund_order(Caller(learner, frozenset({roles.LEARNERS})), bought[(learner, course_id)],
+                                    "changed my mind")
+                counts["refunds"] += 1
+            elif what == "complete":
+                learner, course_id, lessons = arguments
+                for lesson_id in lessons:
+                    learning.record_progress(Caller(learner, frozenset({roles.LEARNERS})), course_id, lesson_id,
+                                             True, 600)
+                counts["completions"] += 1
+            elif what == "review":
+                learner, course_id, rating, text = arguments
+                reviews.write_review(Caller(learner, frozenset({roles.LEARNERS})), course_id, rating, text)
+                counts["reviews"] += 1
+            elif what == "ask":
+                learner, course_id, (title, body), answered = arguments
+                question = questions.ask(Caller(learner, frozenset({roles.LEARNERS})), course_id, title, body)
+                counts["questions"] += 1
+                if answered:
+                    instructor = Caller(instructor_of[course_id], frozenset({roles.INSTRUCTORS}))
+                    with _clock_at(moment + timedelta(hours=5)):
+                        questions.answer(instructor, question.question_id, HISTORY_ANSWER)
+            else:  # settlement (daily when deployed) and the weekly payouts, every other Monday here
+                settlement.settle_due(moment)
+                period = payout_period(moment)
+                counts["payouts"] += sum(payouts.process(instructor_id, period) == PAID
+                                         for instructor_id in payable)
+    return HistorySummary(**counts)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from chalicelib import clock
 from infra import seed
 from tests.support.learning import enroll
+from tests.support.money import assert_reconciled
 
 SEATS = {title: seats for _email, title, _category, _price, _lessons, seats, _description in seed.DEMO_COURSES}
 
@@ -132,3 +133,28 @@ def test_demo_instructors_have_a_masked_payout_account(api):
     assert account.status_code == 200 and account.json_body["account_number_masked"] == "****7891"
     profile = api.get("/instructor/tax-profile", token=token)  # so that the demo's payouts pay (withheld 3.3%)
     assert profile.status_code == 200 and profile.json_body["registration_number_masked"] == "900101-1******"
+
+
+def test_the_demo_history_fills_the_instructors_dashboard_and_payouts_once_and_reconciles(api):
+    """`make run`'s first start writes 90 days of sales through the services with the clock moved: the demo
+    instructor's dashboard over those days has sales, refunds, completions, reviews and questions, every
+    week's payout went out, and the books balance. A restart (seeding again) adds nothing."""
+    seed.seed_demo()
+    summary = seed.seed_history()
+    assert summary.orders >= 25 and summary.checkouts > 0 and summary.refunds > 0 and summary.payouts > 0, summary
+    token = api.log_in("instructor@classpay.test", seed.DEMO_PASSWORD)["access_token"]
+    today = clock.now().date()
+    last_90_days = f"/instructor/dashboard?from={today - timedelta(days=89)}&to={today}&granularity=week"
+    dashboard = api.get(last_90_days, token=token)
+    assert dashboard.status_code == 200, dashboard.body
+    totals = dashboard.json_body["totals"]
+    assert totals["orders"] > 10 and totals["net_revenue"]["amount"] > 0 and totals["refunds"]["count"] > 0
+    assert totals["completions"] > 0 and totals["reviews"] > 0 and totals["questions"] > 0, totals
+    weeks_with_sales = [w for w in dashboard.json_body["series"] if w["figures"]["orders"]]
+    assert len(weeks_with_sales) >= 8  # spread over the weeks, not one day
+    paid = api.get("/instructor/payouts", token=token).json_body["items"]
+    assert len(paid) >= 4 and all(p["status"] == "paid" for p in paid), paid
+    assert_reconciled(api, api.admin_token())
+
+    assert str(seed.seed_history()) == "the history is there already: left as it is"
+    assert api.get(last_90_days, token=token).json_body == dashboard.json_body
