@@ -254,6 +254,37 @@ def test_a_late_confirm_whose_cancel_failed_at_any_step_ends_cancelled_once_on_r
     assert checkout_status(api, learner, checkout) == "cancelled"
 
 
+DEPOSIT_AFTER_THE_EXPIRY_READ = pytest.mark.xfail(strict=True, reason=(
+    "the expiry job read the account still waiting, the deposit and its webhook paid the checkout, then the job "
+    "closed the account at the gateway (the fake gateway cancels the deposited payment) and found the checkout "
+    "paid: enrolled and paid back; reconciliation does not see it (a cancelled payment is not a captured one)"))
+
+
+@DEPOSIT_AFTER_THE_EXPIRY_READ
+def test_a_deposit_landing_while_the_expiry_job_closes_the_account_ends_paid_or_closed_never_both(
+        api, admin, instructor, monkeypatch):
+    """The due date passes: the expiry job asks the gateway (still waiting), and before it closes the account
+    the learner's deposit lands and its webhook pays the checkout."""
+    course_id, learner, checkout = a_held_checkout(api, instructor)
+    issued = pay_checkout(api, learner, checkout, virtual_account=True)
+    assert issued.status_code == 200 and issued.json_body["status"] == "awaiting_deposit", issued.body
+    deposit = {"payment_key": checkout["payment"]["virtual_account_payment_key"]}
+
+    class DepositLandsAfterTheRead(fake_payments.FakePayments):
+        def get_payment(self, order_id):
+            seen = super().get_payment(order_id)
+            monkeypatch.undo()  # the webhook's worker asks the gateway as it is
+            landed = api.post("/admin/gateway/deposits", deposit, token=admin)
+            assert landed.status_code == 200 and landed.json_body["outcomes"] == ["paid"], landed.body
+            return seen
+
+    monkeypatch.setattr(checkout_service, "payment_gateway", DepositLandsAfterTheRead)
+    expire_checkouts(minutes=25 * 60)
+    status = checkout_status(api, learner, checkout)
+    closed = checkout["checkout_id"] in fake_payments.CANCELLED
+    assert (status, closed) in (("paid", False), ("expired", True)), (status, closed)
+
+
 def test_the_whole_ledger_reconciles_after_every_race_and_fault_above(api, admin):
     """Last in this module (pytest runs a module's tests in order, make test a module in one worker): the
     reconciliation of every entry the races and faults above wrote, the captured payments and the holds."""
