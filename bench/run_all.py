@@ -31,6 +31,8 @@ BENCHMARKS = [
     (["ledger_calls.py"], "DynamoDB calls per money request"),
     (["orders.py", "40"], "purchases and refunds: DynamoDB calls (with and without a coupon), the items purchases share "
                           "(40 courses, one learner each), moto throughput with 1 and 8 threads"),
+    (["checkout_calls.py", "12"], "checkout: DynamoDB calls per create and confirm, and the items checkouts of 12 "
+                                  "different instructors share"),
     (["package_size.py"], "deployment package size (with bytecode) vs the bare app"),
     (["learning_calls.py", "50"], "learning routes: DynamoDB calls per request"),
     (["dashboard_calls.py"], "instructor dashboard over a year: DynamoDB calls and handler time"),
@@ -78,6 +80,16 @@ TARGETS = [
     ("orders.py", "items shared per pair of purchases of different courses of ONE instructor (its pending balance, "
      "its day's stats: these can conflict)",
      r"different courses of the same instructor:\s+(\d+)", None, "items"),
+    ("checkout_calls.py", "TransactWriteItems per checkout confirm (card)",
+     r"card, 1 course\s+POST \.\.\./confirm\s+reads.*?TransactWriteItems (\d+)", 1, "transactions"),
+    ("checkout_calls.py", "reads per checkout confirm (the checkout; the courses' revenue splits)",
+     r"card, 1 course\s+POST \.\.\./confirm\s+reads (\d+)", None, "reads"),
+    ("checkout_calls.py", "reads per checkout create, a cart of 2 with a seat, a coupon and a wallet part",
+     r"cart of 2 \(seat, coupon, wallet part\)\s+POST /checkouts\s+reads (\d+)", None, "reads"),
+    ("checkout_calls.py", "TransactWriteItems per checkout create (the holds)",
+     r"card, 1 course\s+POST /checkouts\s+reads.*?TransactWriteItems (\d+)", 1, "transactions"),
+    ("checkout_calls.py", "items shared by checkouts (created and confirmed) of different instructors, all pairs",
+     r"items shared by checkouts of different instructors: (\d+)", 0, "items"),
     ("package_size.py", "package ratio, the API function (all routes but the drawn), the authorizer, "
      "the jobs / bare", r"ratio classpay / bare:\s+([\d.]+)", 1.2, "x"),
     ("package_size.py", "package ratio, the API function / the bare app with bytecode (both with bytecode)",
