@@ -5,8 +5,10 @@
  * web/tsconfig.json): `api("get", "/courses/{course_id}", {path: {course_id}})` answers the route's
  * JSON type, and its body and query are checked against the route's.
  *
- * Tokens live in sessionStorage (gone with the tab, never in localStorage); an expired access token is
- * exchanged with the refresh token once, then the request is sent again.
+ * Tokens live in sessionStorage (gone with the tab, never in localStorage). An access token about to expire
+ * is exchanged with the refresh token before the request is sent (an expired token is refused with 403,
+ * like any token that fails verification, so the client keeps the time itself); a 401 is retried once
+ * after a refresh too.
  */
 import { DEFAULT_API_BASE_URL } from "./config.js";
 
@@ -14,6 +16,7 @@ import { DEFAULT_API_BASE_URL } from "./config.js";
 /** @typedef {import("classpay-api").components["schemas"]} Schemas */
 /** @typedef {"get" | "post" | "put" | "patch" | "delete"} Method */
 /** @typedef {Schemas["TokensResponse"]} Tokens */
+/** @typedef {Tokens & {expires_at: number}} KeptTokens the tokens and when the access token expires (ms) */
 /** @typedef {{type?: string, title?: string, status?: number, detail?: string, code?: string,
  *             errors?: {field: string, message: string}[]}} ProblemDocument */
 
@@ -41,6 +44,7 @@ import { DEFAULT_API_BASE_URL } from "./config.js";
 
 const API_BASE_KEY = "classpay.api";
 const TOKENS_KEY = "classpay.tokens";
+const REFRESH_EARLY_MS = 60_000; // refresh a minute before the access token expires
 
 /** The API's base URL: `?api=` on any page (kept in localStorage), else config.js's default. */
 export function apiBaseUrl() {
@@ -49,7 +53,7 @@ export function apiBaseUrl() {
   return localStorage.getItem(API_BASE_KEY) || DEFAULT_API_BASE_URL;
 }
 
-/** @returns {Tokens | null} */
+/** @returns {KeptTokens | null} */
 export function savedTokens() {
   const saved = sessionStorage.getItem(TOKENS_KEY);
   return saved ? JSON.parse(saved) : null;
@@ -59,7 +63,9 @@ export function savedTokens() {
 export function keepTokens(tokens) {
   const previous = savedTokens();
   // a refresh answers no new refresh token: keep the one we had
-  const kept = { ...tokens, refresh_token: tokens.refresh_token ?? previous?.refresh_token ?? null };
+  /** @type {KeptTokens} */
+  const kept = { ...tokens, refresh_token: tokens.refresh_token ?? previous?.refresh_token ?? null,
+                 expires_at: Date.now() + tokens.expires_in * 1000 };
   sessionStorage.setItem(TOKENS_KEY, JSON.stringify(kept));
 }
 
@@ -134,6 +140,8 @@ export async function send(method, url, { body, idempotencyKey, accept = "applic
     if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
     return fetch(apiBaseUrl() + url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   };
+  const kept = savedTokens();
+  if (kept && kept.expires_at - REFRESH_EARLY_MS < Date.now()) await refreshTokens();
   let answer = await attempt();
   if (answer.status === 401 && savedTokens() && (await refreshTokens())) answer = await attempt();
   if (!answer.ok) {
