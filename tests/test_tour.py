@@ -2,11 +2,11 @@
 
 The tour is `docs/tour.sh`; the README shows it whole (a test here keeps the two the same). It runs with
 bash, curl and python3 against the `make run` stack (`infra.stack`: moto with DynamoDB's guarantees,
-bootstrap, demo data and `chalice local`) on 127.0.0.1:5812/8812 (TOUR_MOTO_PORT / TOUR_API_PORT), as a
-newcomer would run it against `make run`: an instructor publishes two courses and a coupon, a learner
-tops up, pays a checkout partly from the wallet, completes a course and gets its certificate, reviews,
-asks, and takes the refund the policy allows for 3 of 10 lessons studied (70,000 of 100,000 KRW). The
-guides' links stay inside the repository.
+bootstrap and `chalice local`; the demo accounts only, since the tour signs up its own users) on
+127.0.0.1:5812/8812 (TOUR_MOTO_PORT / TOUR_API_PORT), as a newcomer would run it against `make run`: an
+instructor publishes two courses and a coupon, a learner tops up, pays a checkout partly from the
+wallet, completes a course and gets its certificate, reviews, asks, and takes the refund the policy
+allows for 3 of 10 lessons studied (70,000 of 100,000 KRW). The guides' links stay inside the repository.
 """
 
 import os
@@ -51,7 +51,7 @@ def test_the_guides_link_only_to_files_of_the_repository(guide):
 def test_the_tour_runs_to_its_end_against_a_local_stack(tmp_path):
     # python3 is the interpreter running the tests (a version manager's shim can cost half a second a call)
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    with running_stack(MOTO_PORT, API_PORT) as base_url:
+    with running_stack(MOTO_PORT, API_PORT, demo_data=False) as base_url:  # the tour makes its own users
         run = subprocess.run(["bash", str(TOUR)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                              env={**os.environ, "BASE": base_url, "PATH": path, "TMPDIR": str(tmp_path)})
     assert run.returncode == 0, f"the tour stopped:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
