@@ -1,13 +1,13 @@
 """The reference web client (`web/`) in Debian's Chromium, against a real local stack.
 
 One stack for the module (`infra.stack`: the emulator's moto server, the local stage, chalice local, as
-`make run` serves it) on 127.0.0.1:5807/8807 (WEB_CLIENT_MOTO_PORT / WEB_CLIENT_API_PORT), and the web
-client served by `infra/web_server.py` on a port of its own: another origin, so every call is a real
-cross-origin request (preflights included) and the lesson file goes from the browser straight to the
-emulated S3 with its presigned URL. Three flows, as people would click them: an instructor builds and
-publishes a course with an uploaded file; a learner buys two courses by card with part from the wallet,
-studies, reviews, asks, gets the certificate and refunds one; a learner pays by virtual account and the
-page turns paid when the (simulated) deposit lands.
+`make run` serves it, with the demo accounts only) on 127.0.0.1:5813/8813 (WEB_CLIENT_MOTO_PORT /
+WEB_CLIENT_API_PORT), and the web client served by `infra/web_server.py` on a port of its own: another
+origin, so every call is a real cross-origin request (preflights included), and the lesson file goes
+from the browser straight to the emulated S3 with its presigned URL. Three flows, as people would click
+them: an instructor builds and publishes a course with an uploaded file; a learner buys two courses by
+card with part from the wallet, studies, reviews, asks, gets the certificate and refunds one; a learner
+pays by virtual account and the page turns paid when the (simulated) deposit lands.
 
 Every page is saved to build/screenshots/web-<page>.png and checked with axe-core (injected from the
 npm package web/package-lock.json pins, never a CDN): a serious or critical violation (labels, names,
@@ -33,8 +33,8 @@ from infra.stack_client import Client, demo_admin, expect, krw
 from tests.support.api import PASSWORD
 from tests.support.browser import SCREENSHOTS
 
-MOTO_PORT = int(os.environ.get("WEB_CLIENT_MOTO_PORT", "5807"))
-API_PORT = int(os.environ.get("WEB_CLIENT_API_PORT", "8807"))
+MOTO_PORT = int(os.environ.get("WEB_CLIENT_MOTO_PORT", "5813"))
+API_PORT = int(os.environ.get("WEB_CLIENT_API_PORT", "8813"))
 WEB_DIR = PROJECT_DIR / "web"
 WEB_TOOLS = PROJECT_DIR / "build" / "web-tools"  # web/package-lock.json's packages, installed by npm ci
 SERIOUS = {"serious", "critical"}
