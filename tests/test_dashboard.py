@@ -346,6 +346,48 @@ def test_the_chart_is_a_png_for_clients_that_accept_it(api, monkeypatch, tmp_pat
                     headers={"Accept": "image/png"}).status_code in (400, 422)
 
 
+def _json_figure(figures, metric):
+    """The dashboard JSON's field that a metric names (`refunds.amount`: figures["refunds"]["amount"]), as a number."""
+    for name in metric.split("."):
+        figures = figures[name]
+    return figures["amount"] if isinstance(figures, dict) else figures
+
+
+def test_each_chart_metric_plots_the_json_field_of_its_name(api, monkeypatch):
+    """`metric=X` draws, period by period, the number the JSON shows as X, with the JSON's total: after a refund
+    `net` (sales) and `net_revenue` (sales less refunds) differ, and a chart without `metric` draws net revenue."""
+    from typing import get_args
+
+    from chalicelib.api.dashboard import Metric
+    from chalicelib.services import charts
+
+    clock = Clock(monkeypatch, datetime(2026, 4, 2, 1, tzinfo=UTC))
+    token = _instructor(api)
+    course = make_course(api, token, amount=55_000)
+    learners = [funded_learner(api, 60_000) for _ in range(2)]
+    orders = [buy(api, learner, course).json_body["order_id"] for learner in learners]
+    clock.advance(days=1)
+    assert refund_order(api, learners[0], orders[0]).status_code == 200
+    board = _board(api, token, **{"from": "2026-04-01", "to": "2026-04-04"}).json_body
+    draw, drawn = charts.render, []
+    monkeypatch.setattr(charts, "render", lambda dashboard, metric: drawn.append((dashboard, metric)) or b"")
+    for metric in (None, "net", "refunds.amount"):  # through the route: it hands the chart the JSON itself
+        query = "from=2026-04-01&to=2026-04-04" + (f"&metric={metric}" if metric else "")
+        response = api.call("GET", f"{BOARD}.png?{query}", token=token, headers={"Accept": "image/png"})
+        assert response.status_code == 200, response.body
+        assert drawn.pop() == (board, metric or "net_revenue")
+    plotted = {}
+    for metric in get_args(Metric):
+        title, values, _, total = charts.values(board, metric)
+        assert values == [_json_figure(period["figures"], metric) for period in board["series"]], metric
+        assert total.replace(",", "") == str(_json_figure(board["totals"], metric)), (metric, total)
+        plotted[metric] = values
+    # two sales of 55,000 less the 20% fee on April 2nd, one of them refunded in full on the 3rd
+    assert plotted["net_revenue"] == [0, 88_000, -44_000, 0]
+    assert plotted["net"] == [0, 88_000, 0, 0] and plotted["refunds.count"] == [0, 0, 1, 0]
+    assert draw(board, "refunds.amount")[:8] == b"\x89PNG\r\n\x1a\n"  # a dotted figure draws too
+
+
 @pytest.mark.parametrize("path", [BOARD, f"{BOARD}.csv", "/instructor/courses/{course}/enrollments"])
 def test_another_instructors_course_is_404_a_learner_403_and_no_token_401(api, path):
     owner, other = _instructor(api), _instructor(api)
