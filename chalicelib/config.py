@@ -222,6 +222,12 @@ def mail_sender() -> str:
     return _required("MAIL_SENDER")
 
 
+def public_base_url() -> str:
+    """The API's public address, with its stage prefix if it has one: absolute links it hands out start with it
+    (a certificate's verification URL). Locally `make run`'s API; deployed the template's PublicBaseUrl."""
+    return _required("PUBLIC_BASE_URL").rstrip("/")
+
+
 def reminder_lead_minutes() -> int:
     """A live session's learners are reminded once, this long before it starts (or when it is first
     seen inside that window)."""

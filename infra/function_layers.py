@@ -4,8 +4,9 @@
 
 `requirements.txt` goes into every function (Chalice's `automatic_layer`). Two functions need more:
 - `DrawingHandler` (infra/template/functions.py: the routes that answer a PNG or a PDF, the dashboard
-  chart and the certificate) draws with Pillow, whose Linux wheel bundles its C libraries
-  (7.7 MB zipped; 3.6 MB without the codecs we never use);
+  chart and the certificate) draws the chart with Pillow, whose Linux wheel bundles its C libraries
+  (7.7 MB zipped; 3.6 MB without the codecs we never use), and writes the certificate's text PDF with
+  fpdf2 (pure Python), which embeds font subsets with fontTools;
 - the payout worker seals Toss payout bodies as JWE (AES-GCM, `cryptography`, 4.8 MB zipped).
 Each gets its layer, so the API, the authorizer and the jobs neither upload nor load either. So
 do the drawing's fonts (`chalicelib/fonts`, 0.6 MB zipped): `make package` moves them from the code
@@ -69,7 +70,8 @@ def normalised(distribution: str) -> str:
     return distribution.lower().replace("_", "-")
 
 
-# What the chart and the certificate do with Pillow: Nanum Square text, LANCZOS, PNG and PDF (JPEG inside).
+# What the chart does with Pillow (Nanum Square text, LANCZOS, PNG) and the certificate with fpdf2 (a text PDF
+# embedding the subset of Nanum Square it uses).
 _DRAWING_SMOKE = """
 import io
 from PIL import Image, ImageDraw, ImageFont
@@ -77,9 +79,14 @@ page = Image.new("RGB", (400, 100), (255, 255, 255))
 font = ImageFont.truetype("fonts/NanumSquareB.ttf", 24)
 ImageDraw.Draw(page).text((10, 10), "수료증 Certificate 1,250,000원", font=font, fill=(0, 0, 0))
 page.resize((200, 50), Image.Resampling.LANCZOS).save(io.BytesIO(), format="PNG", optimize=True)
-pdf = io.BytesIO()
-page.save(pdf, format="PDF", resolution=200, quality=90, title="smoke")
-assert pdf.getvalue().startswith(b"%PDF") and b"/DCTDecode" in pdf.getvalue()
+from fpdf import FPDF
+pdf = FPDF(orientation="L", unit="mm", format="A4")
+pdf.add_font("NanumSquare", "B", "fonts/NanumSquareB.ttf")
+pdf.add_page()
+pdf.set_font("NanumSquare", "B", 24)
+pdf.cell(text="수료증 Certificate")
+written = bytes(pdf.output())
+assert written.startswith(b"%PDF") and b"/FontFile2" in written
 """
 
 FUNCTION_LAYERS = (
@@ -92,7 +99,10 @@ FUNCTION_LAYERS = (
                   # treats a missing codec as an unsupported format; we only write PNG and PDF.
                   leave_out=("PIL/_avif.*", "pillow.libs/libavif-*", "PIL/_webp.*", "pillow.libs/libwebp*",
                              "pillow.libs/libsharpyuv-*", "PIL/_imagingcms.*", "pillow.libs/liblcms2-*",
-                             "PIL/_imagingtk.*"),
+                             "PIL/_imagingtk.*",
+                             # fontTools' Cython builds of what it also ships as Python (it uses those without
+                             # them): 13 MB of machine code, and pure Python leaves no glibc to match on Lambda
+                             "fontTools/*.so"),
                   data="chalicelib/fonts"),
     FunctionLayer(function="PayoutWorker", logical_id="PayoutWorkerLayer",
                   requirements="infra/payout-worker-requirements.txt",

@@ -229,6 +229,7 @@ def test_functions_get_the_identifiers_only_cloudformation_knows_from_the_templa
             assert variables[variable] == {"Ref": ref}
             assert ref in declared
     assert prod["Parameters"]["MailSender"]["Default"] == stage_environment("prod")["MAIL_SENDER"]
+    assert prod["Parameters"]["PublicBaseUrl"]["Default"] == stage_environment("prod")["PUBLIC_BASE_URL"]
 
 
 @pytest.mark.parametrize(("function", "layer", "package"), [("DrawingHandler", "DrawingLayer", "pillow"),

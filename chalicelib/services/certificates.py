@@ -4,23 +4,21 @@ A certificate is issued once, by the progress write that completes an enrollment
 (see `learning._complete`). Verification is public and shows only the learner's
 display name, the course title and the completion date.
 
-The PDF is drawn with Pillow, imported only when a PDF is asked for, so no other
-route pays for it at cold start. Text is set in Nanum Square (`typeface.py`), which
-covers Hangul as well as Latin. Why a drawn page and not a PDF of text: a PDF library
-that embeds TrueType fonts (fpdf2) needs fontTools, 5 MB of a 25 MB Lambda package (the
-bare app's is 17); Pillow is already there for the dashboard's chart. The page looks the
-same in every viewer; the name, course and verification id are in the metadata too.
+The PDF is a page of text (selectable, searchable, read aloud) written by fpdf2, which embeds the
+subset of Nanum Square (`typeface.py`, Hangul as well as Latin) that the page uses, through fontTools.
+Both live in the drawing function's own layer (infra/drawing-requirements.txt), so only the routes that
+draw load them, and only when a PDF is asked for. The page says where to verify it: an absolute URL,
+the stage's public base URL (`config.public_base_url`) and the public verification route.
 """
 
 import functools
-import io
 from datetime import date
 
 import msgspec
 
-from chalicelib import errors
+from chalicelib import config, errors
 from chalicelib.roles import Caller
-from chalicelib.services.typeface import nanum
+from chalicelib.services.typeface import font_file
 from chalicelib.store import certificates, enrollments
 from chalicelib.store.certificates import Certificate
 
@@ -65,64 +63,66 @@ def verify(verification_id: str) -> PublicCertificate:
     return public_view(certificate)
 
 
-DPI = 200  # sharp in print, small to send (a page is 150-350 KB)
 A4_LANDSCAPE_MM = (297, 210)
+MARGIN_MM = 30  # the text's, left and right
 INK, BLUE, GREY, LIGHT = (30, 30, 30), (40, 70, 120), (90, 90, 90), (120, 120, 120)
+FAMILY = "NanumSquare"
 
 
-def _px(mm: float) -> int:
-    return round(mm / 25.4 * DPI)
+def verification_url(verification_id: str) -> str:
+    """Where anyone checks a certificate: the public verification route on the stage's public base URL."""
+    return f"{config.public_base_url()}/certificates/{verification_id}"
 
 
-def _font(bold: bool, points: float):
-    return nanum(bold, round(points / 72 * DPI))
-
-
-def _wrap(draw, text: str, font, width: int) -> list[str]:
-    """`text` in lines no wider than `width`: at spaces, or inside a word too long for a line."""
-    lines: list[str] = []
-    for word in text.split():
-        candidate = f"{lines[-1]} {word}" if lines else word
-        if lines and draw.textlength(candidate, font=font) <= width:
-            lines[-1] = candidate
-            continue
-        while draw.textlength(word, font=font) > width and len(word) > 1:
-            cut = max(n for n in range(1, len(word)) if draw.textlength(word[:n], font=font) <= width or n == 1)
-            lines.append(word[:cut])
-            word = word[cut:]
-        lines.append(word)
-    return lines or [""]
-
-
-@functools.lru_cache(maxsize=32)  # a certificate never changes
 def render_pdf(certificate: PublicCertificate) -> bytes:
-    """One landscape A4 page (title, name, course, date, verification id), drawn with Pillow and
-    saved as a one-image PDF; the name, course and id are also in the PDF's metadata."""
-    from PIL import Image, ImageDraw  # lazily: only this route and the chart need Pillow
+    """One landscape A4 page of text (title, name, course, date, verification id and URL) in Nanum Square; the
+    name, course and id are in the PDF's metadata too."""
+    return _page(certificate, verification_url(certificate.verification_id))
 
-    width, height = _px(A4_LANDSCAPE_MM[0]), _px(A4_LANDSCAPE_MM[1])
-    page = Image.new("RGB", (width, height), (255, 255, 255))
-    draw = ImageDraw.Draw(page)
-    draw.rectangle([_px(10), _px(10), width - _px(10), height - _px(10)], outline=BLUE, width=_px(1.2))
-    draw.rectangle([_px(14), _px(14), width - _px(14), height - _px(14)], outline=BLUE, width=_px(0.4))
-    text_width = width - 2 * _px(30)
+
+@functools.lru_cache(maxsize=32)  # a certificate never changes, nor a container's stage
+def _page(certificate: PublicCertificate, verify_at: str) -> bytes:
+    from fpdf import FPDF  # lazily: only the drawing function's layer has it
+
+    pdf = FPDF(orientation="L", unit="mm", format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(MARGIN_MM, 0, MARGIN_MM)
+    for style in ("", "B"):
+        pdf.add_font(FAMILY, style, font_file(bold=style == "B"))
+    pdf.set_title(f"Certificate {certificate.verification_id}")
+    pdf.set_subject(f"{certificate.learner_name} completed {certificate.course_title} on "
+                    f"{certificate.completed_on.isoformat()}")
+    pdf.set_keywords(f"verification id {certificate.verification_id}")
+    pdf.set_author("classpay")
+    pdf.set_creator("classpay")
+    pdf.add_page()
+    width, height = A4_LANDSCAPE_MM
+    pdf.set_draw_color(*BLUE)
+    pdf.set_line_width(1.2)
+    pdf.rect(10, 10, width - 20, height - 20)
+    pdf.set_line_width(0.4)
+    pdf.rect(14, 14, width - 28, height - 28)
+    text_width = width - 2 * MARGIN_MM
+
+    def lines_at(text: str, points: float, bold: bool) -> int:
+        pdf.set_font(FAMILY, "B" if bold else "", points)
+        return len(pdf.multi_cell(text_width, points * 0.5, text, align="C", dry_run=True, output="LINES"))
 
     def fitting(text: str, largest: float, smallest: float, most_lines: int) -> float:
         """The largest size (in steps of 2 pt) at which `text` takes at most `most_lines` lines."""
         size = largest
-        while size > smallest and len(_wrap(draw, text, _font(True, size), text_width)) > most_lines:
+        while size > smallest and lines_at(text, size, True) > most_lines:
             size -= 2
         return size
 
-    y = _px(32)
+    def line(text: str, points: float, bold: bool = False, gap_mm: float = 0, color=INK, link: str = "") -> None:
+        pdf.set_font(FAMILY, "B" if bold else "", points)
+        pdf.set_text_color(*color)
+        pdf.set_x(MARGIN_MM)
+        pdf.multi_cell(text_width, points * 0.5, text, align="C", link=link, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_y(pdf.get_y() + gap_mm)
 
-    def line(text: str, points: float, bold: bool = False, gap_mm: float = 0, color=INK) -> None:
-        nonlocal y
-        for part in _wrap(draw, text, _font(bold, points), text_width):
-            draw.text((width // 2, y), part, font=_font(bold, points), fill=color, anchor="mt")
-            y += _px(points * 0.5)
-        y += _px(gap_mm)
-
+    pdf.set_y(32)
     line("수료증", 34, True, 2, BLUE)
     line("Certificate of Completion", 16, gap_mm=12, color=GREY)
     line("This certifies that", 12, gap_mm=4, color=GREY)
@@ -130,14 +130,8 @@ def render_pdf(certificate: PublicCertificate) -> bytes:
     line("has completed the course", 12, gap_mm=4, color=GREY)
     line(certificate.course_title, fitting(certificate.course_title, 22, 12, 2), True)
 
-    y = height - _px(52)
+    pdf.set_y(height - 52)
     line(f"수료일 Completed on {certificate.completed_on.isoformat()}", 13, gap_mm=8)
     line(f"Verification ID {certificate.verification_id}", 11, color=GREY)
-    line(f"Verify at /certificates/{certificate.verification_id}", 9, color=LIGHT)
-
-    out = io.BytesIO()
-    page.save(out, format="PDF", resolution=DPI, quality=90, title=f"Certificate {certificate.verification_id}",
-              subject=f"{certificate.learner_name} completed {certificate.course_title} on "
-                      f"{certificate.completed_on.isoformat()}",
-              keywords=f"verification id {certificate.verification_id}", author="classpay", creator="classpay")
-    return out.getvalue()
+    line(f"Verify at {verify_at}", 9, color=LIGHT, link=verify_at)
+    return bytes(pdf.output())

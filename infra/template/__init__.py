@@ -59,6 +59,12 @@ def generate(stage: str, chalice: dict | None = None) -> dict:
         "Parameters": {
             "MailSender": {"Type": "String", "Default": environment["MAIL_SENDER"],
                            "Description": "The SES identity (verified address) mail is sent from"},
+            # Given, not derived from the API: the functions' environment would then depend on the API, which
+            # depends on the functions (a cycle CloudFormation refuses).
+            "PublicBaseUrl": {"Type": "String", "Default": environment["PUBLIC_BASE_URL"],
+                              "Description": "The API's public address with its stage prefix (a custom domain, or "
+                                             "https://<api id>.execute-api.<region>.amazonaws.com/api): absolute "
+                                             "links start with it, e.g. a certificate's verification URL"},
             "AlarmEmail": {"Type": "String", "Default": "",
                            "Description": "Where alarms are mailed (empty: subscribe to AlarmTopic yourself)"},
             "DeploymentType": {

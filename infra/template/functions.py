@@ -22,6 +22,7 @@ ENVIRONMENT_REFS = {
     "USER_POOL_ID": "UserPool",
     "USER_POOL_CLIENT_ID": "UserPoolClient",
     "MAIL_SENDER": "MailSender",
+    "PUBLIC_BASE_URL": "PublicBaseUrl",
     "PAYOUT_ACCOUNT_KEY_ID": "PayoutAccountKey",
 }
 
