@@ -182,6 +182,16 @@ def test_the_pages_are_typed_against_the_api_document(chalice_app, web_tools, tm
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_the_static_server_serves_the_pages_as_es_modules_and_nothing_else_of_web(web_url):
+    page = requests.get(web_url + "/", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert '<script type="module" src="catalog.js">' in page.text
+    module = requests.get(web_url + "/studio/course.js", timeout=10)
+    assert module.headers["Content-Type"] == "text/javascript; charset=utf-8" and module.headers["Cache-Control"] == "no-store"
+    assert [requests.get(web_url + path, timeout=10).status_code for path in
+            ("/package.json", "/tsconfig.json", "/../Makefile", "/missing.html")] == [404, 404, 404, 404]
+
+
 def test_the_web_client_deploys_to_a_private_bucket_that_only_its_cloudfront_distribution_reads():
     from infra.template import web
 
@@ -349,9 +359,10 @@ def test_a_learner_paying_by_virtual_account_sees_the_page_turn_paid_when_the_de
     course = _published_course(instructor, f"가상계좌 {uuid.uuid4().hex[:6]}", 25_000)
     site.sign_up("입금 수강생")
     site.open(f"course.html?id={course}")
-    page.get_by_role("button", name="장바구니에 담기").click()
-    page.get_by_role("button", name="결제하기").click()
-    page.get_by_role("button", name="가상계좌 발급").click()
+    # by keyboard alone: each control takes the focus and Enter works it
+    page.get_by_role("button", name="장바구니에 담기").press("Enter")
+    page.get_by_role("button", name="결제하기").press("Enter")
+    page.get_by_role("button", name="가상계좌 발급").press("Enter")
     page.locator("#awaiting-deposit").wait_for()
     assert page.locator("#account-number").inner_text()
     site.audit("checkout-virtual-account")
