@@ -144,7 +144,7 @@ def main() -> None:
                     render_pdf.cache_clear()
                 client.ok("GET", f"/certificates/{verification_id}?format=pdf", headers={"Accept": "application/pdf"})
 
-            pdf(0, False)  # the first PDF of a container also imports Pillow and loads the fonts
+            pdf(0, False)  # the first PDF of a container also imports fpdf2 and loads the fonts
             measure("GET /certificates/{id}?format=pdf (render)", max(5, reads // 5), lambda n: pdf(n, False))
             measure("GET /certificates/{id}?format=pdf (cached)", reads, lambda n: pdf(n, True))
             measure("GET /me/sessions", reads, lambda n: client.ok("GET", "/me/sessions", token=busy))

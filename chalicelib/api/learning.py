@@ -1,6 +1,6 @@
 """The learner's side after checkout: my learning, lesson files, progress, certificates, booked sessions.
 
-The certificate is imported inside its views: it draws with Pillow, which only DrawingHandler carries
+The certificate is imported inside its views: it writes its PDF with fpdf2, which only DrawingHandler carries
 (infra/function_layers.py).
 """
 

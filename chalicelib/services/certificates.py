@@ -74,14 +74,10 @@ def verification_url(verification_id: str) -> str:
     return f"{config.public_base_url()}/certificates/{verification_id}"
 
 
+@functools.lru_cache(maxsize=32)  # a certificate never changes, nor a container's stage
 def render_pdf(certificate: PublicCertificate) -> bytes:
     """One landscape A4 page of text (title, name, course, date, verification id and URL) in Nanum Square; the
     name, course and id are in the PDF's metadata too."""
-    return _page(certificate, verification_url(certificate.verification_id))
-
-
-@functools.lru_cache(maxsize=32)  # a certificate never changes, nor a container's stage
-def _page(certificate: PublicCertificate, verify_at: str) -> bytes:
     from fpdf import FPDF  # lazily: only the drawing function's layer has it
 
     pdf = FPDF(orientation="L", unit="mm", format="A4")
@@ -133,5 +129,6 @@ def _page(certificate: PublicCertificate, verify_at: str) -> bytes:
     pdf.set_y(height - 52)
     line(f"수료일 Completed on {certificate.completed_on.isoformat()}", 13, gap_mm=8)
     line(f"Verification ID {certificate.verification_id}", 11, color=GREY)
+    verify_at = verification_url(certificate.verification_id)
     line(f"Verify at {verify_at}", 9, color=LIGHT, link=verify_at)
     return bytes(pdf.output())
