@@ -85,7 +85,7 @@ def page(browser, foreign_requests, request):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^\w.-]+", "_", f"{request.module.__name__.rpartition('.')[2]}.{request.node.name}")
         try:
-            tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+            tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"))  # the viewport: a long page's whole takes seconds
         finally:
             context.close()
 
