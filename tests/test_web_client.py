@@ -270,6 +270,12 @@ def test_an_instructor_builds_and_publishes_a_course_with_a_file_uploaded_from_t
     account.get_by_role("button", name="계좌 저장").click()
     page.locator("#payout-account", has_text="****6789").wait_for()  # the number masked
     assert "110123456789" not in page.content()
+    tax = page.locator("#tax-profile-form")  # payouts are held until the instructor has one
+    tax.get_by_label("구분").select_option("individual_business")
+    tax.get_by_label("주민등록번호 또는 사업자등록번호").fill("900101-1234567")
+    tax.get_by_role("button", name="세금 정보 저장").click()
+    page.locator("#tax-profile", has_text="900101-1******").wait_for()
+    assert "1234567" not in page.content()
     site.audit("studio-payouts")
     site.open("studio/dashboard.html")
     page.locator("#chart").wait_for()
@@ -339,6 +345,11 @@ def test_a_learner_buys_two_courses_by_card_and_wallet_studies_reviews_and_gets_
     page.locator("#question-form").get_by_label("내용").fill("PDF는 어디서 받나요?")
     page.get_by_role("button", name="질문하기").click()
     page.locator("#questions").get_by_text("질문 있어요").wait_for()
+    questions = page.locator("#questions")
+    questions.get_by_role("button", name="답변 0").click()
+    questions.get_by_label("답변").fill("수업 페이지의 '문서 열기'에 있었어요")
+    questions.get_by_role("button", name="답하기").click()
+    questions.get_by_text("수업 페이지의 '문서 열기'에 있었어요 — 웹 수강생").wait_for()
     site.audit("course-enrolled")
 
     # the course not yet studied is refunded in full (withdrawal), card and wallet parts in proportion

@@ -64,8 +64,7 @@ if (enrolled) {
 // Q&A: signed-in callers read the course's questions; enrolled learners ask.
 if (profile) {
   const questions = await api("get", "/courses/{course_id}/questions", { path: { course_id: courseId } });
-  const questionList = el("ul", { id: "questions" }, questions.items.map((q) =>
-    el("li", {}, [el("strong", {}, [q.title]), ` ${q.body} — ${q.learner_name} (답변 ${q.answer_count})`])));
+  const questionList = el("ul", { id: "questions" }, questions.items.map(questionItem));
   main.append(el("h2", {}, ["질문과 답변"]), questionList);
   if (enrolled) {
     const askForm = el("form", { id: "question-form", "aria-label": "질문하기" }, [
@@ -77,8 +76,32 @@ if (profile) {
     onSubmit(askForm, async (fields) => {
       const question = await api("post", "/courses/{course_id}/questions", { path: { course_id: courseId },
         body: { title: String(fields.title), body: String(fields.body) } });
-      questionList.append(el("li", {}, [el("strong", {}, [question.title]), ` ${question.body} — ${question.learner_name}`]));
+      questionList.append(questionItem(question));
       askForm.reset();
     });
   }
+}
+
+/**
+ * A question; "답변" opens its thread and, for its course's instructor and enrolled learners, an answer form.
+ * @param {import("./api.js").Schemas["QuestionOut"]} question
+ */
+function questionItem(question) {
+  const open = el("button", { type: "button", class: "secondary" }, [`답변 ${question.answer_count}`]);
+  const item = el("li", {}, [el("strong", {}, [question.title]), ` ${question.body} — ${question.learner_name} `, open]);
+  open.addEventListener("click", async () => {
+    open.remove();
+    const path = { question_id: question.question_id };
+    const thread = await api("get", "/questions/{question_id}", { path });
+    const answers = el("ul", {}, thread.answers.map((a) => el("li", {}, [`${a.body} — ${a.author_name}`])));
+    const form = el("form", { class: "inline", "aria-label": `${question.title}에 답하기` }, [
+      el("label", {}, ["답변", el("input", { name: "body", required: true })]), el("button", { type: "submit" }, ["답하기"])]);
+    onSubmit(form, async (fields) => {
+      const answer = await api("post", "/questions/{question_id}/answers", { path, body: { body: String(fields.body) } });
+      answers.append(el("li", {}, [`${answer.body} — ${answer.author_name}`]));
+      form.reset();
+    });
+    item.append(answers, form);
+  });
+  return item;
 }
