@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run` installs requirements-run.txt only (no test or benchmark tools); `make test`'s
+# requirements-dev.txt includes it, so its stamp stands for both.
+RUN_STAMP := $(VENV)/.installed-run
+RUN_REQUIREMENTS := requirements-run.txt requirements.txt infra/drawing-requirements.txt infra/payout-worker-requirements.txt
 
 API_PORT ?= 8000
 MOTO_PORT ?= 5000
@@ -12,7 +16,7 @@ export API_PORT MOTO_PORT
 STAGE ?= prod
 PACKAGE_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-northeast-2}
 
-.PHONY: run test lint lint-infra package policy bench fuzz clean
+.PHONY: run reset test lint lint-infra package policy bench fuzz clean
 
 # The suite on both cores (pytest-xdist workers, each with its own emulated AWS, a test module per
 # worker at a time), printing its slowest tests; then the `after_suite` tests, which check the AWS calls
@@ -25,13 +29,24 @@ define suite
 	$(1) CLASSPAY_RECORDED_AWS_CALLS=$(CALLS) $(BIN)/python -m pytest -m after_suite
 endef
 
-$(STAMP): requirements.txt requirements-dev.txt infra/drawing-requirements.txt infra/payout-worker-requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+$(BIN)/python:
+	@echo "Creating the virtualenv $(VENV)..."
+	@$(PYTHON) -m venv $(VENV)
 
-run: $(STAMP)
-	$(BIN)/python -m infra.local
+$(STAMP): requirements-dev.txt $(RUN_REQUIREMENTS) | $(BIN)/python
+	@$(BIN)/python -m infra.install requirements-dev.txt
+	@touch $(STAMP) $(RUN_STAMP)
+
+$(RUN_STAMP): $(RUN_REQUIREMENTS) | $(BIN)/python
+	@$(BIN)/python -m infra.install requirements-run.txt
+	@touch $(RUN_STAMP)
+
+# The emulated AWS keeps its state in .local/ across runs (infra/emulator.py); `make reset` forgets it.
+run: $(RUN_STAMP)
+	@$(BIN)/python -m infra.local
+
+reset: | $(BIN)/python
+	@$(BIN)/python -m infra.local --reset
 
 # The browser tests' Chromium (tests/support/browser.py): Debian's, installed with apt when missing.
 CHROMIUM := /usr/bin/chromium

@@ -126,12 +126,38 @@ def answer_refusals_as_deployed() -> None:
     LocalGateway.handle_request = handle_request
 
 
+# Folders whose files never change the app: chalice's reloader does not look in them.
+UNWATCHED = frozenset({".git", ".venv", ".local", "build", "out", "__pycache__", ".pytest_cache", ".ruff_cache",
+                       ".hypothesis", "node_modules"})
+
+
+def _reload_on_code_changes_only() -> None:
+    """chalice local's reloader (its stat watcher: watchdog is not installed) restarts the API when any file
+    under the project changes, walking every file each second, .venv's included. `.local/` holds the emulator's
+    state, saved every few seconds (infra/emulator_state.py): each save would restart the API. The watcher
+    walks the project without `UNWATCHED`."""
+    from chalice.cli.filewatch import stat
+
+    def code_files(root_dir: str):
+        for folder, folders, files in os.walk(root_dir):
+            folders[:] = [name for name in folders if name not in UNWATCHED]
+            yield from (os.path.join(folder, name) for name in files)
+
+    def seed_mtime_cache(self, root_dir: str) -> None:
+        for path in code_files(root_dir):
+            self._mtime_cache[path] = self._osutils.mtime(path)
+
+    stat.StatFileWatcher._seed_mtime_cache = seed_mtime_cache
+    stat.StatFileWatcher._recursive_walk_files = lambda _self, root_dir: code_files(root_dir)
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     from chalice.cli import cli
     from chalice.local import ThreadedHTTPServer
 
     ThreadedHTTPServer.request_queue_size = REQUEST_QUEUE_SIZE
+    _reload_on_code_changes_only()
     if CONCURRENT_INVOCATIONS > 0:
         _take_turns(CONCURRENT_INVOCATIONS)
     answer_refusals_as_deployed()

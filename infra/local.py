@@ -27,6 +27,8 @@ from infra.project import PROJECT_DIR, Refusal, run_command, stage_environment
 
 HOST = "127.0.0.1"
 STAGE = "local"
+# `make run`'s emulated AWS, kept across runs (ignored by git; `make reset` deletes it)
+STATE_FILE = PROJECT_DIR / ".local" / "aws-state.pickle"
 
 
 def _listening(port: int) -> bool:
@@ -160,13 +162,16 @@ Ctrl-C stops everything.
 
 
 @contextlib.contextmanager
-def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bool,
-                   api_log: Path | None = None, demo_data: bool = True) -> Iterator[list]:
+def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bool, state: Path | None = None,
+                   history: bool = False, api_log: Path | None = None, demo_data: bool = True) -> Iterator[list]:
     """A moto server on loopback (or the one already on `moto_port`, if `reuse_moto`), the stage's
     resources, the demo data and `chalice local`; yields the demo accounts and stops what it
     started when the block ends. `quiet` (for tools that attack the stack): no output from the
     children and no reload of `chalice local` when files change under it; with `api_log`, the
-    API's output (its JSON log lines) goes to that file instead (e.g. to count contention retries). Without
+    API's output (its JSON log lines) goes to that file instead (e.g. to count contention retries). With
+    `state` (`make run`), the emulator restores that file and keeps saving to it (infra/emulator_state.py);
+    with `history`, the demo instructors get their 90 days of sales (`seed.seed_history`), once.
+    Unless `quiet`, each step is said as it starts, with the seconds since the start. Without
     `demo_data`, only the demo accounts are seeded (no courses, wallets or history: a faster start for tests
     that make their own)."""
     if api_port == moto_port:
@@ -180,20 +185,25 @@ def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bo
     if log_file is not None:
         output = {"stdout": log_file, "stderr": subprocess.STDOUT}
     os.environ.update(_aws_environment(moto_port))
+    say = _progress(quiet)
     try:
         if _listening(moto_port):
-            print(f"Reusing the AWS emulator already on {HOST}:{moto_port}")
+            say(f"Reusing the AWS emulator already on {HOST}:{moto_port}")
         else:
-            moto = subprocess.Popen([sys.executable, "-m", "infra.emulator", "-H", HOST, "-p", str(moto_port)],
-                                    cwd=PROJECT_DIR,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            say(f"Starting the emulated AWS (moto) on {HOST}:{moto_port}" + _state_note(state) + "...")
+            with _emulator_output(state) as emulator_output:
+                moto = subprocess.Popen([sys.executable, "-m", "infra.emulator", "-H", HOST, "-p", str(moto_port),
+                                         *(["--state", str(state)] if state is not None else [])],
+                                        cwd=PROJECT_DIR, start_new_session=True, **emulator_output)
             started.append(moto)
             _wait_for(moto_port, "moto server", moto)
 
         from infra import bootstrap, seed
 
+        say("Creating the tables, user pool, bucket, queues and keys (what exists is kept)...")
         os.environ.update(stage_environment(STAGE))
         os.environ.update(bootstrap.create_stage_resources(STAGE))
+        say("Seeding the demo accounts, courses, wallets and payout accounts (what exists is kept)...")
         accounts = seed.seed_demo() if demo_data else seed.seed_accounts()
         chalice = subprocess.Popen(  # `chalice local` with a backlog for bursts of clients (infra/api_server.py)
             [sys.executable, "-m", "infra.api_server", "local", "--stage", STAGE, "--host", HOST,
@@ -202,7 +212,13 @@ def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bo
             start_new_session=True, **output,
         )
         started.append(chalice)
+        if history:
+            say(f"Writing the demo instructors' last {seed.HISTORY_DAYS} days of sales, refunds, completions, "
+                "reviews and questions (once)...")
+            say(f"  {seed.seed_history()}")
+        say(f"Starting the API (chalice local) on http://{HOST}:{api_port}...")
         _wait_for(api_port, "chalice local", chalice)
+        say("Ready.")
         yield accounts, started
     finally:
         for process in reversed(started):
@@ -215,6 +231,50 @@ def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bo
                 os.killpg(process.pid, signal.SIGKILL)
         if log_file is not None:
             log_file.close()
+
+
+def _progress(quiet: bool):
+    """`say(text)`: one line, with the seconds since the stack started (nothing when `quiet`)."""
+    start = time.monotonic()
+
+    def say(text: str) -> None:
+        if not quiet:
+            print(f"[{time.monotonic() - start:5.1f} s] {text}", flush=True)
+
+    return say
+
+
+def _state_note(state: Path | None) -> str:
+    if state is None:
+        return ""
+    if state.exists():
+        return f", restoring what the last run saved ({state.relative_to(PROJECT_DIR)}; `make reset` starts clean)"
+    return f", empty (its state will be kept in {state.relative_to(PROJECT_DIR)})"
+
+
+@contextlib.contextmanager
+def _emulator_output(state: Path | None) -> Iterator[dict]:
+    """The emulator's own lines (what it restored, a failed save) go to a log beside its state."""
+    if state is None:
+        yield {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        return
+    state.parent.mkdir(parents=True, exist_ok=True)
+    with open(state.parent / "emulator.log", "ab") as log:
+        yield {"stdout": subprocess.DEVNULL, "stderr": log}
+
+
+def reset(moto_port: int) -> int:
+    """`make reset`: forget the saved state, so the next `make run` starts clean (refused while it runs: the
+    emulator would save its state again as it stops)."""
+    if _listening(moto_port):
+        raise Refusal(f"Something is running on {HOST}:{moto_port} (make run?): stop it first, then make reset")
+    if STATE_FILE.exists():
+        STATE_FILE.unlink()
+        print(f"Deleted {STATE_FILE.relative_to(PROJECT_DIR)}: the next make run starts with a clean emulated AWS "
+              "and new demo data")
+    else:
+        print("Nothing to reset: no saved state")
+    return 0
 
 
 def stop_like_ctrl_c() -> None:
@@ -249,9 +309,12 @@ def _serve_web_client(web_port: int, api_port: int) -> None:
 def main() -> int:
     api_port = int(os.environ.get("API_PORT", "8000"))
     moto_port = int(os.environ.get("MOTO_PORT", "5000"))
+    if sys.argv[1:] == ["--reset"]:
+        return reset(moto_port)
     stop_like_ctrl_c()
     try:
-        with emulated_stack(moto_port, api_port, reuse_moto=True, quiet=False) as (accounts, started):
+        with emulated_stack(moto_port, api_port, reuse_moto=True, quiet=False, state=STATE_FILE,
+                            history=True) as (accounts, started):
             from app import app  # this process runs the schedules and queue workers, as Lambda would
 
             stop_clock = threading.Event()
