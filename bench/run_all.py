@@ -25,6 +25,8 @@ RESULTS = ROOT / "RESULTS.md"
 # (script and arguments, what it measures)
 BENCHMARKS = [
     (["test_suite.py"], "`make test` from a clean clone (new venv, lint, package, every test) on this machine"),
+    (["local_start.py"], "`make run` from a clean clone: the install, the first start, a restart that keeps the data, "
+                         "a fresh start after `make reset`"),
     (["cold_start.py"], "cold start from the zips `make package` builds (Lambda's layout, nothing written, interpreter "
                         "start included): each function vs a bare Chalice+boto3+PynamoDB app, with and without bytecode"),
     (["catalog.py", "10000", "100"], "catalog routes over 10,000 courses: DynamoDB calls and handler time"),
@@ -48,6 +50,14 @@ BENCHMARKS = [
 # (script, what, regex whose group 1 is the measured figure, target (None: reported, no target), unit)
 TARGETS = [
     ("test_suite.py", "make test from a clean clone, wall clock", r"make test from a clean clone of \w+: (\d+) s", 900, "s"),
+    ("local_start.py", "make run: install of requirements-run.txt into a new venv",
+     r"install of requirements-run.txt into a new venv: (\d+) s", None, "s"),
+    ("local_start.py", "make run: a fresh start to a healthy API, after the install (issue 19: <= 60 s)",
+     r"fresh start \(make reset, venv in place\) to a healthy API: ([\d.]+) s", 60, "s"),
+    ("local_start.py", "make run: the demo history (90 days) written", r"demo history \(90 days\) written in: ([\d.]+) s",
+     15, "s"),
+    ("local_start.py", "make run: a restart (the saved state restored) to a healthy API",
+     r"restart \(state restored\) to a healthy API: ([\d.]+) s", None, "s"),
     ("cold_start.py", "cold start, the API function / the bare app as `chalice package` ships it (no bytecode)",
      r"ratio API / bare as shipped:\s+([\d.]+)", 0.55, "x"),
     ("cold_start.py", "cold start, the API function / the bare app with bytecode",
