@@ -127,6 +127,10 @@ MATRIX = {
         instructors_only(201)),
     ("GET", "/instructor/courses/{course_id}"): (None, instructors_only(200, 404)),
     ("PATCH", "/instructor/courses/{course_id}"): ({"description": "Better"}, instructors_only(200, 404)),
+    # the split (co-instructors read it too: tests/test_revenue_splits.py); the owner keeps everything here
+    ("GET", "/instructor/courses/{course_id}/revenue-split"): (None, instructors_only(200, 404)),
+    ("PUT", "/instructor/courses/{course_id}/revenue-split"): (
+        lambda w: {"shares": [{"instructor_id": w.ids["instructor_id"], "bps": 10_000}]}, instructors_only(200, 404)),
     ("POST", "/instructor/courses/{course_id}/sections"): ({"title": "More"}, instructors_only(201, 404)),
     ("PATCH", "/instructor/courses/{course_id}/sections/{section_id}"): (
         {"title": "Basics"}, instructors_only(200, 404)),

@@ -290,3 +290,48 @@ def update_profile(call: Call):
     return InstructorProfileOut(profile.user_id, profile.name, profile.bio, list(profile.links))
 
 
+
+
+# --- co-instructors' revenue split ------------------------------------------------------------------
+
+InstructorId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class RevenueShare(Input):
+    instructor_id: InstructorId
+    bps: int  # 1..10000, summing to 10000 (checked with the split's other rules, naming the field)
+
+
+class RevenueSplitIn(Input):
+    shares: Annotated[list[RevenueShare], msgspec.Meta(max_length=20)]
+
+
+class RevenueSplitOut(msgspec.Struct):
+    course_id: str
+    owner_id: str
+    shares: list[RevenueShare]
+
+
+def _split_out(split) -> RevenueSplitOut:
+    return RevenueSplitOut(split.course_id, split.owner_id,
+                           [RevenueShare(instructor_id, bps) for instructor_id, bps in split.shares])
+
+
+@studio_api.endpoint("GET", "/instructor/courses/{course_id}/revenue-split", policy=INSTRUCTOR,
+                     response=RevenueSplitOut, summary="The course's revenue split (its owner and co-instructors)",
+                     errors=(errors.NotFound,))
+def get_revenue_split(call: Call, course_id: str):
+    from chalicelib.services import revenue_splits  # with the orders' models: not on every cold start
+
+    return _split_out(revenue_splits.revenue_split(call.caller, course_id))
+
+
+@studio_api.endpoint("PUT", "/instructor/courses/{course_id}/revenue-split", policy=INSTRUCTOR,
+                     body=RevenueSplitIn, response=RevenueSplitOut,
+                     summary="Share the course's revenue with co-instructors (its owner; sales from now on)",
+                     errors=(errors.NotFound,))
+def set_revenue_split(call: Call, course_id: str):
+    from chalicelib.services import revenue_splits
+
+    shares = [(share.instructor_id, share.bps) for share in call.body.shares]
+    return _split_out(revenue_splits.set_revenue_split(call.caller, course_id, shares))

@@ -44,9 +44,9 @@ from chalicelib.domain import fees, pricing, vat
 from chalicelib.domain.courses import owned_by
 from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
-from chalicelib.services import ledger, orders, stats
+from chalicelib.services import ledger, orders, revenue_splits, stats
 from chalicelib.services.course_access import course_on_sale
-from chalicelib.store import checkouts, coupons, courses, daily_stats, enrollments
+from chalicelib.store import checkouts, coupons, courses, enrollments
 from chalicelib.store import orders as order_store
 from chalicelib.store.checkouts import CheckoutLine, CheckoutRecord
 from chalicelib.store.idempotency import NO_RECEIPT, Receipt
@@ -265,7 +265,9 @@ def _settled(record: CheckoutRecord) -> Checkout | None:
     return None
 
 
-def _order(record: CheckoutRecord, line: CheckoutLine, now: datetime) -> Order:
+def _order(record: CheckoutRecord, line: CheckoutLine, now: datetime, course: courses.Course | None) -> Order:
+    """The order of a paid line, under its course's revenue split at payment (a course gone: all the owner's;
+    the purchase's transaction refuses a course no longer for sale)."""
     fee, instructor_share = fees.split_sale(line.total, config.platform_fee_bps())
     return Order(
         order_id=line.order_id, learner_id=record.learner_id, instructor_id=line.instructor_id,
@@ -274,6 +276,7 @@ def _order(record: CheckoutRecord, line: CheckoutLine, now: datetime) -> Order:
         total=line.total, platform_fee=fee, instructor_share=instructor_share,
         coupon_code=record.coupon_code if line.coupon_applied else None, created_at=now,
         checkout_id=record.checkout_id, vat=vat.vat_in(fee, config.vat_rate_bps()),
+        shares=revenue_splits.order_shares(course, instructor_share) if course else (),
     )
 
 
@@ -301,7 +304,8 @@ def _reason(refused: errors.DomainError) -> str:
 
 def _commit_paid(record: CheckoutRecord, payment_key: str | None, receipt: Receipt) -> Checkout:
     now = clock.now()
-    paid_orders = [_order(record, line, now) for line in record.items]
+    sold = courses.batch_get_courses(line.course_id for line in record.items)  # their revenue splits
+    paid_orders = [_order(record, line, now, sold.get(line.course_id)) for line in record.items]
     uow = UnitOfWork()
     checkouts.add_transition(uow, record.checkout_id, record.status, cart.PAID, now, payment_key=payment_key)
     for order in paid_orders:
@@ -321,19 +325,9 @@ def _commit_paid(record: CheckoutRecord, payment_key: str | None, receipt: Recei
 def _add_sales_counts(uow: UnitOfWork, record: CheckoutRecord, paid_orders: list[Order], now: datetime) -> None:
     """The dashboard's counts of each sale, on each course's day and (summed) on each instructor's day: an
     instructor's day is one item, written once in the transaction however many of their courses it holds."""
-    currency = record.total.currency
-    by_instructor: dict[tuple[str, str], dict[str, int]] = {}
-    for order, line in zip(paid_orders, record.items, strict=True):
-        day = stats.day_in(now, stats.zone(line.instructor_timezone))
-        counts = {"gross": order.total.amount, "fee": order.platform_fee.amount,
-                  "net": order.instructor_share.amount, "orders": 1, "enrollments": 1}
-        counts = {name: value for name, value in counts.items() if value}
-        daily_stats.add_scope_counts(uow, daily_stats.course_scope(order.course_id), day, counts, currency)
-        summed = by_instructor.setdefault((order.instructor_id, day), {})
-        for name, value in counts.items():
-            summed[name] = summed.get(name, 0) + value
-    for (instructor_id, day), counts in by_instructor.items():
-        daily_stats.add_scope_counts(uow, daily_stats.instructor_scope(instructor_id), day, counts, currency)
+    zones = {line.instructor_id: stats.zone(line.instructor_timezone) for line in record.items}
+    stats.add_counts(uow, [row for order in paid_orders for row in stats.sale_counts(order)], now,
+                     record.total.currency, zones)
 
 
 # --- ending without payment --------------------------------------------------------------------------

@@ -6,7 +6,9 @@ calendar days in the instructor's time zone; `from`/`to` are inclusive. Weeks st
 Monday; a period at either end of the range counts only the days inside it.
 
 Net revenue is what the instructor's ledger received for the period: instructor shares
-of purchases minus the instructor's part of refunds (`net - refund_net`).
+of purchases minus the instructor's part of refunds (`net - refund_net`). Under a co-instructors'
+revenue split each party's figures count their own part (services/stats.py); a co-instructor sees a
+course's dashboard with their part, never its learners.
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib import clock, config, errors
+from chalicelib.domain.courses import owned_by
 from chalicelib.roles import Caller
 from chalicelib.services import stats
 from chalicelib.services.course_access import own_course
@@ -88,8 +91,7 @@ def dashboard(caller: Caller, first: date | None, last: date | None, course_id: 
     tz = stats.zone(profile.timezone if profile else None)
     first, last = _range(first, last, tz)
     if course_id:
-        own_course(caller, course_id)
-        scope = daily_stats.course_scope(course_id)
+        scope = _course_scope(caller, course_id)
     else:
         scope = daily_stats.instructor_scope(caller.user_id)
     rows = daily_stats.days_of(scope, first.isoformat(), last.isoformat())
@@ -97,6 +99,17 @@ def dashboard(caller: Caller, first: date | None, last: date | None, course_id: 
     currency = next((row.currency for row in rows if row.currency), None) or config.wallet_currency()
     return Dashboard(tz.key, first, last, granularity, course_id, currency, daily_stats.total(by_day.values()),
                      series(by_day, first, last, granularity))
+
+
+def _course_scope(caller: Caller, course_id: str) -> str:
+    """The course's figures as the caller sees them: its owner the whole course's, a co-instructor of its
+    revenue split the course's with their own part of its revenue (`course_party_scope`)."""
+    course = courses.get_course(course_id)
+    if course is not None and owned_by(course, caller.user_id):
+        return daily_stats.course_scope(course_id)
+    if course is not None and caller.user_id in {party for party, _ in course.revenue_split}:
+        return daily_stats.course_party_scope(course_id, caller.user_id)
+    raise errors.NotFound(f"No course {course_id} in your studio")
 
 
 def set_timezone(caller: Caller, name: str) -> str:

@@ -107,9 +107,9 @@ def day_of(instructor_id: str, since: datetime, until: datetime) -> InstructorDa
         if since <= order.created_at < until:
             day.new_enrollments += 1
             day.sales += order.total.amount
-            day.revenue += order.instructor_share.amount
+            day.revenue += order.share_of(instructor_id).amount  # their part under a co-instructors' split
             course.enrollments += 1
-            course.share += order.instructor_share.amount
+            course.share += order.share_of(instructor_id).amount
         for part in order.refunds:
             if since <= part.created_at < until and part.amount.amount:
                 day.refunds += 1

@@ -65,7 +65,7 @@ of the 100 a DynamoDB transaction holds; `items_needed` says how many.
 
 import enum
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -305,11 +305,12 @@ def topup_transfer(topup_id: str, owner_id: str, amount: Money) -> Transfer:
 
 
 def purchase_transfer(order: "Order") -> Transfer | None:
-    """A purchase: the learner's wallet pays the total, the instructor's share goes to pending and the fee to
-    platform revenue and VAT payable. None when the order is free (a 100% coupon moves no money)."""
+    """A purchase: the learner's wallet pays the total, the instructor's share goes to pending (each party's
+    part of it to theirs, under the order's revenue split) and the fee to platform revenue and VAT payable.
+    None when the order is free (a 100% coupon moves no money)."""
     currency = order.total.currency
     legs = _nonzero(debit(learner_wallet(order.learner_id, currency), order.total),
-                    credit(instructor_pending(order.instructor_id, currency), order.instructor_share),
+                    *(credit(instructor_pending(party.instructor_id, currency), party.amount) for party in order.parties),
                     *_fee_legs(credit, order.platform_fee, order.platform_vat))
     if not legs:
         return None
@@ -322,16 +323,20 @@ def _fee_legs(side: Callable[[Account, Money], Leg], fee: Money, vat: Money) -> 
     return (side(platform_revenue(fee.currency), fee - vat), side(vat_payable(fee.currency), vat))
 
 
-def refund_transfer(order: "Order", part: "RefundPart", owed: Money) -> Transfer | None:
+def refund_transfer(order: "Order", part: "RefundPart", owed: Mapping[str, Money]) -> Transfer | None:
     """A refund `part` back to where it goes (its wallet part to the learner's wallet, its card part in transit
     to the card until the PG cancelled it: `refund_sent_transfer`), taken back from platform revenue (its
     `fee_back`) and from the instructor (its `share_back`): from pending before the sale settled, after it
-    from available, and what available did not cover (`owed`, a clawback) becomes owed. None for 0."""
+    from available, and what available did not cover (`owed`, a clawback, by party) becomes owed; each party
+    of the order's revenue split gives back its own part. None for 0."""
     currency = part.amount.currency
-    instructor = (instructor_available if order.settled_at else instructor_pending)(order.instructor_id, currency)
+    balance = instructor_available if order.settled_at else instructor_pending
+    zero = Money.zero(currency)
     legs = _nonzero(credit(learner_wallet(order.learner_id, currency), part.wallet_part),
                     credit(refunds_in_transit(currency), part.card_part),
-                    debit(instructor, part.share_back - owed), debit(instructor_owed(order.instructor_id, currency), owed),
+                    *(leg for party, back in order.parts_back(part)
+                      for leg in (debit(balance(party, currency), back - owed.get(party, zero)),
+                                  debit(instructor_owed(party, currency), owed.get(party, zero)))),
                     *_fee_legs(debit, part.fee_back, part.vat_part))
     if not legs:
         return None
@@ -356,14 +361,15 @@ def owed_repayment_transfer(instructor_id: str, repayment_id: str, amount: Money
                     memo={"repayment_id": repayment_id})
 
 
-def settlement_transfer(order: "Order", share: Money) -> Transfer | None:
-    """A sale settled: `share` (what no refund took back) moves from the instructor's pending to available.
-    None when a refund took it all."""
-    if not share.amount:
+def settlement_transfer(order: "Order", shares: Mapping[str, Money]) -> Transfer | None:
+    """A sale settled: each party's part (what no refund took back, `shares` by instructor) moves from their
+    pending to available. None when refunds took it all."""
+    legs = _nonzero(*(leg for party, share in shares.items()
+                      for leg in (debit(instructor_pending(party, share.currency), share),
+                                  credit(instructor_available(party, share.currency), share))))
+    if not legs:
         return None
-    return Transfer(f"settle:{order.order_id}", "settlement",
-                    (debit(instructor_pending(order.instructor_id, share.currency), share),
-                     credit(instructor_available(order.instructor_id, share.currency), share)),
+    return Transfer(f"settle:{order.order_id}", "settlement", legs,
                     memo={"order_id": order.order_id, "course_id": order.course_id})
 
 
@@ -427,7 +433,8 @@ def checkout_post_transfer(checkout_id: str, orders: list["Order"], amount_due: 
     currency = amount_due.currency
     shares: dict[str, Money] = {}
     for order in orders:
-        shares[order.instructor_id] = shares.get(order.instructor_id, Money.zero(currency)) + order.instructor_share
+        for party in order.parties:
+            shares[party.instructor_id] = shares.get(party.instructor_id, Money.zero(currency)) + party.amount
     fees = sum((order.platform_fee for order in orders), Money.zero(currency))
     vat = sum((order.platform_vat for order in orders), Money.zero(currency))
     legs = _nonzero(debit(gateway_clearing(currency), amount_due),

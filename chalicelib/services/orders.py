@@ -45,11 +45,11 @@ from datetime import datetime
 
 from chalicelib import clock, config, errors, ids, metrics
 from chalicelib.adapters.stage import payment_gateway
-from chalicelib.domain import fees, pricing, refunds, settlement, vat
+from chalicelib.domain import fees, pricing, refunds, revenue, settlement, vat
 from chalicelib.domain.courses import owned_by
 from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
-from chalicelib.services import ledger, refund_accounts, stats
+from chalicelib.services import ledger, refund_accounts, revenue_splits, stats
 from chalicelib.services.course_access import course_on_sale, own_course
 from chalicelib.store import checkouts, coupons, courses, enrollments
 from chalicelib.store import orders as store
@@ -122,6 +122,7 @@ def buy_course(learner_id: str, course_id: str, session_id: str | None, coupon_c
         course_title=course.title, session_id=session_id, enrollment_id=ids.new_id(), status=store.PAID,
         price=price, discount=discount, total=total, platform_fee=fee, instructor_share=instructor_share,
         coupon_code=code, created_at=now, vat=vat.vat_in(fee, config.vat_rate_bps()),
+        shares=revenue_splits.order_shares(course, instructor_share),
     )
     tz = stats.zone(course.instructor_timezone)  # the instructor's, copied onto the course: no profile read
     tries = itertools.count()
@@ -176,9 +177,7 @@ def _commit_purchase(order: Order, receipt: Receipt, tz) -> Order:
     transfer = ledger.purchase_transfer(order)
     if transfer:  # a 100% coupon moves no money
         ledger.add_transfer(uow, transfer, now=order.created_at)
-    stats.add_event(uow, course_id=order.course_id, instructor_id=order.instructor_id, at=order.created_at, tz=tz,
-                    currency=order.total.currency, gross=order.total.amount, fee=order.platform_fee.amount,
-                    net=order.instructor_share.amount, orders=1, enrollments=1)
+    stats.add_counts(uow, stats.sale_counts(order), order.created_at, order.total.currency, {order.instructor_id: tz})
     receipt.record_result(uow, order)
     uow.commit()
     metrics.emit(metrics.ORDERS_PAID)
@@ -275,9 +274,11 @@ def refund_order(caller: Caller, order_id: str, reason: str, amount: Money | Non
     return (_send_to_card(refunded, part) or refunded) if part.pending else refunded
 
 
-def unrefunded_share(order: Order) -> Money:
-    """The instructor's share of an order that no refund has taken back (what settlement releases)."""
-    return order.instructor_share - order.share_back
+def unrefunded_shares(order: Order) -> dict[str, Money]:
+    """Each party's part of an order's instructor share that no refund has taken back (what settlement
+    releases), by instructor."""
+    return {party.instructor_id: party.amount - back for party, back in zip(order.parties, order.party_back(),
+                                                                            strict=True)}
 
 
 def _refund_part(order: Order, amount: Money, reason: str, refunded_by: str, now: datetime, rule: str) -> store.RefundPart:
@@ -285,13 +286,16 @@ def _refund_part(order: Order, amount: Money, reason: str, refunded_by: str, now
     transfer_id = f"refund:{order.order_id}" if number == 1 else f"refund:{order.order_id}:{number}"
     fee_back, share_back = refunds.reversal(order.total, order.platform_fee, order.fee_back, order.refunded, amount)
     vat_back = vat.vat_back(order.platform_fee, order.platform_vat, order.fee_back, order.vat_back, fee_back)
+    parties = order.parties
+    shares_back = tuple((party.instructor_id, back) for party, back in zip(parties, revenue.parties_back(
+        [party.amount for party in parties], order.party_back(), share_back, order.owner_index), strict=True))
     to_card, to = _card_part(order, amount)
     if not to_card.amount:
         return store.RefundPart(ids.new_id(), transfer_id, amount, fee_back, share_back, reason, refunded_by, now,
-                                store.WALLET, rule, vat_back=vat_back)
+                                store.WALLET, rule, vat_back=vat_back, shares_back=shares_back)
     return store.RefundPart(ids.new_id(), transfer_id, amount, fee_back, share_back, reason, refunded_by, now,
                             to, rule, to_card,
-                            store.REFUND_PENDING, vat_back)
+                            store.REFUND_PENDING, vat_back, shares_back)
 
 
 def _card_part(order: Order, amount: Money) -> tuple[Money, str]:
@@ -319,13 +323,14 @@ def _gateway_tender(record: checkouts.CheckoutRecord) -> str:
     return refunds.VIRTUAL_ACCOUNT if record.virtual_account is not None else refunds.CARD
 
 
-def _clawback_owed(order: Order, share_back: Money) -> Money:
-    """What of a settled sale's refund the instructor's available balance does not cover (it becomes owed)."""
-    if not order.settled_at or not share_back.amount:
-        return Money.zero(share_back.currency)
-    available = ledger.balance_of(ledger.instructor_available(order.instructor_id, share_back.currency),
-                                  consistent=True)
-    return refunds.clawback(share_back, available)[1]
+def _clawback_owed(order: Order, part: store.RefundPart) -> dict[str, Money]:
+    """What of a settled sale's refund each party's available balance does not cover (it becomes owed)."""
+    owed = {}
+    for party, back in order.parts_back(part):
+        if order.settled_at and back.amount:
+            available = ledger.balance_of(ledger.instructor_available(party, back.currency), consistent=True)
+            owed[party] = refunds.clawback(back, available)[1]
+    return owed
 
 
 def _refund_refused(account: ledger.Account) -> Exception:
@@ -339,7 +344,7 @@ def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, n
                    usage_as_read: enrollments.Enrollment | None = None,
                    refund_account: store.RefundAccount | None = None) -> Order:
     part = _refund_part(order, amount, reason, refunded_by, now, rule)
-    owed = _clawback_owed(order, part.share_back)
+    owed = _clawback_owed(order, part)
     ends = last and order.status == store.PAID
     uow = UnitOfWork()
     store.add_refund(uow, order, part, last=last, refund_account=refund_account)
@@ -354,9 +359,7 @@ def _commit_refund(order: Order, amount: Money, reason: str, refunded_by: str, n
     transfer = ledger.refund_transfer(order, part, owed)
     if transfer:  # a free order's refund moves no money
         ledger.add_transfer(uow, transfer, now=now, on_insufficient=_refund_refused)
-    stats.add_event(uow, course_id=order.course_id, instructor_id=order.instructor_id, at=now,
-                    currency=amount.currency, refunds=1, refunded=amount.amount, refund_fee=part.fee_back.amount,
-                    refund_net=part.share_back.amount)
+    stats.add_counts(uow, stats.refund_counts(order, part), now, amount.currency)
     refunded = replace(order, status=store.REFUNDED if last else order.status, refunds=(*order.refunds, part))
     receipt.record_result(uow, refunded)
     uow.commit()

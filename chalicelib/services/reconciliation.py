@@ -38,6 +38,8 @@ reading every enrollment; see `store/admin_scans.py`):
   transfer equals its recorded share (`reversal_in_proportion`);
 - `instructor_owed` is a receivable: never above zero (`owed_not_positive`), and like every balance
   the sum of its entries;
+- the parties of each order's revenue split share exactly its instructor share, and each refund's part of
+  it (`split_sums_to_share`);
 - VAT payable (`vat_payable`) equals the VAT parts of the orders' fees less the VAT parts their refunds gave
   back (`vat_payable_is_the_orders_vat`); each refund's VAT part is within its fee part;
 - refunds in transit to the PG (`refunds_in_transit`) equal the card parts of the refunds still pending
@@ -298,6 +300,7 @@ def _sales_violations(refunds: dict[str | None, list[RefundPosting]], reversals:
             pending_card[part.amount.currency] = pending_card.get(part.amount.currency, 0) + part.card_part.amount
         vat_kept[order.total.currency] = vat_kept.get(order.total.currency, 0) + (order.platform_vat
                                                                                   - order.vat_back).amount
+        found.extend(_split_violations(order))
     for order_id, postings in refunds.items():  # refunds naming an order the scan did not see (or none)
         found.extend(_refund_violations(order_id, orders.get(order_id, consistent=True) if order_id else None,
                                         postings))
@@ -317,6 +320,18 @@ def _in_transit_violations(totals: dict[str, CurrencyTotals], pending_card: dict
                                    f"{in_transit} in transit to the PG, pending refunds' card parts "
                                    f"{pending_card.get(currency, 0)}", currency=currency))
     return found
+
+
+def _split_violations(order: orders.Order) -> list[Violation]:
+    """The parties of an order's revenue split share exactly its instructor share, and each refund's part."""
+    problems = []
+    if sum((party.amount for party in order.parties), Money.zero(order.total.currency)) != order.instructor_share:
+        problems.append(f"its parties' shares do not sum to its instructor share {order.instructor_share.amount}")
+    for part in order.refunds:
+        if sum((back for _, back in order.parts_back(part)), Money.zero(order.total.currency)) != part.share_back:
+            problems.append(f"refund {part.refund_id}: its parties' parts do not sum to {part.share_back.amount}")
+    return [Violation("split_sums_to_share", f"order {order.order_id}: {problem}", currency=order.total.currency,
+                      order_id=order.order_id) for problem in problems]
 
 
 def _vat_violations(totals: dict[str, CurrencyTotals], vat_kept: dict[str, int]) -> list[Violation]:

@@ -8,7 +8,8 @@ and settles each due order in ONE transaction of its own:
 - the order gets `settled_at` and leaves the index, on the condition that it is
   still unsettled and in the state it was read in (paid, or partly refunded);
 - the ledger transfer `settle:<order_id>` moves what no refund took back from
-  instructor pending to instructor available.
+  instructor pending to instructor available: each party's own part, for an order sold under a
+  co-instructors' revenue split.
 
 A refund and a settlement of the same order exclude each other: the refund
 conditions on `settled_at` as it read it, the settlement on the status as it
@@ -27,7 +28,7 @@ from datetime import datetime
 from chalicelib import clock, errors
 from chalicelib.money import Money
 from chalicelib.services import ledger
-from chalicelib.services.orders import unrefunded_share
+from chalicelib.services.orders import unrefunded_shares
 from chalicelib.store import orders as store
 from chalicelib.store.orders import Order
 from chalicelib.store.transactions import UnitOfWork, retry_on_contention
@@ -44,13 +45,15 @@ class SettlementResult:
 
 
 def settle_order(order: Order, now: datetime) -> Money | None:
-    """Settle one due order; the amount released, or None if it was settled or refunded meanwhile."""
-    share = unrefunded_share(order)
+    """Settle one due order; the amount released (to all parties of its revenue split), or None if it was
+    settled or refunded meanwhile."""
+    shares = unrefunded_shares(order)
+    share = sum(shares.values(), Money.zero(order.total.currency))
 
     def attempt() -> Money:
         uow = UnitOfWork()
         store.add_settle(uow, order, now)
-        transfer = ledger.settlement_transfer(order, share)
+        transfer = ledger.settlement_transfer(order, shares)
         if transfer:  # a refund took all of the share back
             ledger.add_transfer(uow, transfer, now=now)
         uow.commit()

@@ -29,6 +29,7 @@ Access patterns
     courses due to publish                         Query scheduled, publish_at <= now
     sessions starting in an hour                   Query sessions_by_hour
     take a seat                                    Update booked + 1 if booked < capacity
+    set the revenue split                          Update revenue_split if the instructor is as read
     seats left before retrying a purchase          GetItem session, consistent (after contention)
 """
 
@@ -39,6 +40,8 @@ from datetime import datetime
 import msgspec
 from pynamodb.attributes import (
     DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -116,6 +119,11 @@ class CatalogItem(Model):
     catalog_price_all = _index("catalog_price_all", "listed_all", "price_amount", NumberAttribute)
 
 
+class SplitShareMap(MapAttribute):
+    instructor_id = UnicodeAttribute()
+    bps = NumberAttribute()
+
+
 class CourseItem(CatalogItem, discriminator=COURSE):
     title = UnicodeAttribute()
     description = UnicodeAttribute(default="")
@@ -134,6 +142,8 @@ class CourseItem(CatalogItem, discriminator=COURSE):
     rating_sum = NumberAttribute(default=0)
     rating_count = NumberAttribute(default=0)
     search_terms = UnicodeSetAttribute(null=True)  # the terms written to course_terms, to replace them later
+    # The revenue split of sales from now on (the owner among the parties); absent: all to the instructor.
+    revenue_split = ListAttribute(of=SplitShareMap, null=True)
     updated_at = UTCDateTimeAttribute()
     # No version attribute: purchases and reviews update counters here concurrently with studio edits;
     # every writer changes only its own attributes (UpdateItem actions), so none can overwrite another.
@@ -198,6 +208,7 @@ class Course:
     instructor_bio: str = ""
     instructor_timezone: str | None = None  # IANA name; none: the default zone
     search_terms: frozenset[str] = frozenset()  # the terms the listed course wrote to the word index
+    revenue_split: tuple[tuple[str, int], ...] = ()  # (instructor id, bps) of sales from now on; (): all the owner's
 
 
 @dataclass(frozen=True)
@@ -248,6 +259,7 @@ def _to_course(item: CourseItem) -> Course:
         rating_count=int(item.rating_count or 0), created_at=item.created_at, updated_at=item.updated_at,
         instructor_bio=item.instructor_bio or "", instructor_timezone=item.instructor_timezone,
         search_terms=frozenset(item.search_terms or ()),
+        revenue_split=tuple((share.instructor_id, int(share.bps)) for share in item.revenue_split or ()),
     )
 
 
@@ -435,6 +447,13 @@ def write_course_changes(course: Course, changes: dict, now: datetime, *, search
     if not actions:
         return course
     return _write_course(course.course_id, actions, now)
+
+
+def write_revenue_split(course: Course, shares: list[tuple[str, int]], now: datetime, on_fail: OnFail) -> Course:
+    """Replace the course's revenue split, if its instructor is still the one read (the owner's own write)."""
+    return _write_course(course.course_id, [CourseItem.revenue_split.set(
+        [SplitShareMap(instructor_id=instructor_id, bps=bps) for instructor_id, bps in shares])], now,
+        condition=CourseItem.instructor_id == course.instructor_id, on_fail=on_fail)
 
 
 def write_schedule(course_id: str, publish_at_iso: str, now: datetime) -> Course:

@@ -2,6 +2,7 @@
 
 Table `<prefix>daily_stats`
     hash key   scope      "course#<course_id>" | "instructor#<instructor_id>"
+                          | "course#<course_id>#<instructor_id>" (a co-instructor's view of a course)
     range key  day        "YYYY-MM-DD", a calendar day in the instructor's time zone
 
 Index (sparse, keys only: only instructor-days carry `active_day`)
@@ -85,6 +86,11 @@ class DailyStatsItem(Model):
 
 def course_scope(course_id: str) -> str:
     return f"course#{course_id}"
+
+
+def course_party_scope(course_id: str, instructor_id: str) -> str:
+    """A co-instructor's view of a course: its figures with their own part of its revenue."""
+    return f"course#{course_id}#{instructor_id}"
 
 
 INSTRUCTOR_PREFIX = "instructor#"

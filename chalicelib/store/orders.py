@@ -41,6 +41,12 @@ order could have before parts: an item written then has no `refunds` list and re
 those fields (its transfer `refund:<order_id>`, its fee part rounded down as it was posted, to the wallet).
 No backfill is needed; the next refund writes the list.
 
+Revenue splits. An order sold under a co-instructors' split records it (`shares`: each party's id, bps and
+part of `instructor_share`), and each refund each party's part of its `share_back` (`shares_back`). Items
+without them (sold alone, or before splits existed) read as all the course's instructor's, so no backfill
+is needed. `by_instructor` indexes the course's instructor (the owner) only: a co-instructor's figures come
+from their own daily aggregates and ledger accounts, not from this table.
+
 `refund_account` (a map: bank_code, holder_name, account_ciphertext, account_last4): the bank account that
 refunds of a virtual-account payment go to, the latest one the learner gave (services/refund_accounts.py);
 written with the refund that named it. Orders refunded before it existed never sent money to a bank account.
@@ -108,6 +114,14 @@ class RefundsPending(GlobalSecondaryIndex):
     order_id = UnicodeAttribute(range_key=True)
 
 
+class PartyMap(MapAttribute):
+    """A party's part of an order's instructor share (`bps` of it), or of a refund's part of it (no `bps`)."""
+
+    instructor_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    bps = NumberAttribute(null=True)
+
+
 class RefundMap(MapAttribute):
     refund_id = UnicodeAttribute()
     transfer_id = UnicodeAttribute()
@@ -122,6 +136,7 @@ class RefundMap(MapAttribute):
     to_card = NumberAttribute(null=True)  # absent: nothing went to a card
     status = UnicodeAttribute(null=True)  # absent: done
     vat_back = NumberAttribute(null=True)  # absent: no VAT given back (an order sold before VAT was recorded)
+    shares_back = ListAttribute(of=PartyMap, null=True)  # absent: all of share_back from the course's instructor
 
 
 class RefundAccountMap(MapAttribute):
@@ -149,6 +164,9 @@ class OrderItem(Model):
     platform_fee = NumberAttribute()
     vat = NumberAttribute(null=True)  # the VAT in platform_fee; absent: sold before VAT was recorded (none posted)
     instructor_share = NumberAttribute()
+    # The revenue split it was sold under: each party's part of instructor_share. Absent (sold alone, or before
+    # splits existed): all of it is the course's instructor's; every reader treats it so (no backfill).
+    shares = ListAttribute(of=PartyMap, null=True)
     coupon_code = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     settle_shard = UnicodeAttribute(null=True)
@@ -212,6 +230,7 @@ class RefundPart:
     to_card: Money | None = None  # the part given back to the card (a PG cancel); the rest went to the wallet
     status: str = REFUND_DONE
     vat_back: Money | None = None  # the VAT part of `fee_back` (None: none, as for orders sold before VAT)
+    shares_back: tuple[tuple[str, Money], ...] | None = None  # each party's part of `share_back` (None: the owner's)
 
     @property
     def card_part(self) -> Money:
@@ -228,6 +247,15 @@ class RefundPart:
     @property
     def pending(self) -> bool:
         return self.status == REFUND_PENDING
+
+
+@dataclass(frozen=True)
+class PartyShare:
+    """A party's part of an order's instructor share under the split it was sold under."""
+
+    instructor_id: str
+    bps: int
+    amount: Money
 
 
 @dataclass(frozen=True)
@@ -251,6 +279,33 @@ class Order:
     refunds: tuple[RefundPart, ...] = ()
     checkout_id: str | None = None
     vat: Money | None = None  # the VAT in `platform_fee` as the purchase posted it; None: sold before VAT (none)
+    shares: tuple[PartyShare, ...] = ()  # the split it was sold under; () : all to the course's instructor
+
+    @property
+    def parties(self) -> tuple[PartyShare, ...]:
+        """Who shares the instructor share, the course's instructor (the owner) among them."""
+        return self.shares or (PartyShare(self.instructor_id, 10_000, self.instructor_share),)
+
+    @property
+    def owner_index(self) -> int:
+        return next(index for index, party in enumerate(self.parties) if party.instructor_id == self.instructor_id)
+
+    def parts_back(self, part: RefundPart) -> tuple[tuple[str, Money], ...]:
+        """Each party's part of a refund's `share_back` (a refund written without them: all the owner's)."""
+        return part.shares_back if part.shares_back is not None else ((self.instructor_id, part.share_back),)
+
+    def party_back(self) -> list[Money]:
+        """What each party (in `parties` order) gave back over the order's refunds."""
+        given = {party.instructor_id: Money.zero(self.total.currency) for party in self.parties}
+        for part in self.refunds:
+            for instructor_id, amount in self.parts_back(part):
+                given[instructor_id] = given[instructor_id] + amount
+        return [given[party.instructor_id] for party in self.parties]
+
+    def share_of(self, instructor_id: str) -> Money:
+        """A party's part of the instructor share (zero for an instructor who is no party)."""
+        return next((party.amount for party in self.parties if party.instructor_id == instructor_id),
+                    Money.zero(self.total.currency))
 
     @property
     def platform_vat(self) -> Money:
@@ -300,7 +355,9 @@ def _refund_parts(item: OrderItem) -> tuple[RefundPart, ...]:
         return tuple(RefundPart(part.refund_id, part.transfer_id, money(part.amount), money(part.fee_back),
                                 money(part.share_back), part.reason, part.refunded_by, part.created_at, part.to,
                                 part.rule, None if part.to_card is None else money(part.to_card),
-                                part.status or REFUND_DONE, None if part.vat_back is None else money(part.vat_back))
+                                part.status or REFUND_DONE, None if part.vat_back is None else money(part.vat_back),
+                                None if part.shares_back is None else tuple(
+                                    (party.instructor_id, money(party.amount)) for party in part.shares_back))
                      for part in item.refunds)
     if item.refund_id is None:
         return ()
@@ -318,6 +375,7 @@ def to_order(item: OrderItem) -> Order:
         item.enrollment_id, item.status, money(item.price), money(item.discount), money(item.total),
         money(item.platform_fee), money(item.instructor_share), item.coupon_code, item.created_at,
         item.settled_at, _refund_parts(item), item.checkout_id, None if item.vat is None else money(item.vat),
+        tuple(PartyShare(party.instructor_id, int(party.bps), money(party.amount)) for party in item.shares or ()),
     )
 
 
@@ -336,6 +394,8 @@ def add_create(uow: UnitOfWork, order: Order, settles_at: str) -> None:
             status=PAID, currency=order.total.currency, price=order.price.amount, discount=order.discount.amount,
             total=order.total.amount, platform_fee=order.platform_fee.amount,
             vat=None if order.vat is None else order.vat.amount, instructor_share=order.instructor_share.amount,
+            shares=[PartyMap(instructor_id=party.instructor_id, bps=party.bps, amount=party.amount.amount)
+                    for party in order.shares] or None,
             coupon_code=order.coupon_code,
             created_at=order.created_at, settle_shard=UNSETTLED if order.instructor_share.amount else None,
             settles_at=settles_at, checkout_id=order.checkout_id,
@@ -356,7 +416,10 @@ def _as_map(part: RefundPart) -> RefundMap:
                      refunded_by=part.refunded_by, created_at=part.created_at, to=part.to, rule=part.rule,
                      to_card=None if part.to_card is None else part.to_card.amount,
                      status=part.status if part.pending else None,
-                     vat_back=None if part.vat_back is None else part.vat_back.amount)
+                     vat_back=None if part.vat_back is None else part.vat_back.amount,
+                     shares_back=None if part.shares_back is None else [
+                         PartyMap(instructor_id=instructor_id, amount=amount.amount)
+                         for instructor_id, amount in part.shares_back])
 
 
 def add_refund(uow: UnitOfWork, order: Order, part: RefundPart, *, last: bool,
