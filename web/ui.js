@@ -163,3 +163,12 @@ export function requireLogin() {
 }
 
 export { apiBaseUrl };
+
+/** A page's script that fails (a refusal it did not expect, e.g. a course that is gone) says why on the page. */
+/** @param {unknown} reason */
+function showFailure(reason) {
+  const main = document.querySelector("main");
+  if (main instanceof HTMLElement) showProblem(main, reason);
+}
+window.addEventListener("unhandledrejection", (event) => showFailure(event.reason));
+window.addEventListener("error", (event) => showFailure(event.error ?? event.message));
