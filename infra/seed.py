@@ -201,7 +201,7 @@ def seed_demo() -> list[DemoAccount]:
 
 HISTORY_DAYS = 90
 HISTORY_RANDOM_SEED = 19
-HISTORY_LEARNERS = 10
+HISTORY_LEARNERS = 12
 HISTORY_WALLET = 1_000_000  # KRW each history learner tops up before the first day
 HISTORY_REVIEWS = ("Clear and practical.", "Good pace, useful examples.", "설명이 친절해요.", "실무에 바로 써먹었어요.",
                    "A bit fast in the middle, great overall.")
@@ -249,11 +249,12 @@ def _history_plan(rng: random.Random, learners: list[str], courses: list[tuple[s
     events: list[tuple[datetime, str, tuple]] = []
     owned: set[tuple[str, str]] = set()
     for day in range(HISTORY_DAYS):
-        for _sale in range(rng.choice((0, 0, 1, 1, 1))):  # each event costs seconds of `make run`'s start: few
-            learner = rng.choice(learners)
+        for _sale in range(rng.choice((0, 0, 0, 1, 1, 1))):  # each event costs seconds of `make run`'s start: few
             course_id, _instructor, lessons = rng.choice(featured if rng.random() < 0.6 else courses)
-            if (learner, course_id) in owned:
+            buyers = [learner for learner in learners if (learner, course_id) not in owned]
+            if not buyers:
                 continue
+            learner = rng.choice(buyers)
             owned.add((learner, course_id))
             bought = start + timedelta(days=day, hours=rng.randint(1, 13), minutes=rng.randint(0, 59))
             events.append((bought, "buy", (learner, course_id, rng.random() < 0.3)))
@@ -261,12 +262,12 @@ def _history_plan(rng: random.Random, learners: list[str], courses: list[tuple[s
             if fate < 0.12:  # changes their mind within the refund window, before studying
                 events.append((bought + timedelta(days=rng.randint(1, 5)), "refund", (learner, course_id)))
                 continue
-            if fate < 0.32:
-                done = bought + timedelta(days=rng.randint(2, 20), hours=rng.randint(0, 6))
+            done = bought + timedelta(days=rng.randint(2, 20), hours=rng.randint(0, 6))
+            if fate < 0.35:  # every lesson: a completion costs a request per lesson, so a few
                 events.append((done, "complete", (learner, course_id, tuple(lessons))))
-                if rng.random() < 0.7:
-                    events.append((done + timedelta(hours=rng.randint(1, 48)), "review",
-                                   (learner, course_id, rng.choice((3, 4, 4, 5, 5, 5)), rng.choice(HISTORY_REVIEWS))))
+            if rng.random() < 0.35:
+                events.append((done + timedelta(hours=rng.randint(1, 48)), "review",
+                               (learner, course_id, rng.choice((3, 4, 4, 5, 5, 5)), rng.choice(HISTORY_REVIEWS))))
             if rng.random() < 0.2:
                 asked = bought + timedelta(days=rng.randint(0, 6), hours=rng.randint(1, 10))
                 events.append((asked, "ask", (learner, course_id, rng.choice(HISTORY_QUESTIONS), rng.random() < 0.7)))
