@@ -1,7 +1,8 @@
 """Weekly payouts at scale: the fan-out job and the queue worker, at one size or several.
 
 In-process moto. Seeded directly (BatchWriteItem, not one transaction per transfer: see `seed`):
-per instructor a payout account (its number encrypted with KMS) and settled sales, about 10
+per instructor a payout account and a tax profile (numbers encrypted with KMS; a third of each tax
+kind, so the worker withholds as it does for real) and settled sales, about 10
 ledger entries each by default (top-up, purchase, settlement: the ledger's invariants hold and
 are checked on a sample), so the available balances are what the worker pays. Then, measured
 with a call counter on every boto3 client and `tracemalloc`:
@@ -81,7 +82,8 @@ def _listing(counter: collections.Counter, per: int = 1) -> str:
 
 
 def seed(instructors: int, entries: int) -> tuple[list[str], dict]:
-    """Instructors with a payout account, and about `entries` ledger entries: settled sales.
+    """Instructors with a payout account and a tax profile (a third of each kind), and about `entries` ledger
+    entries: settled sales.
 
     Each sale is what the app posts for it: the learner's top-up (gateway clearing -> wallet), the
     purchase `order:<id>` (wallet -> instructor pending + platform revenue) and its settlement
@@ -100,10 +102,11 @@ def seed(instructors: int, entries: int) -> tuple[list[str], dict]:
     """
     from chalicelib import config, ids
     from chalicelib.money import Money
-    from chalicelib.services import ledger
+    from chalicelib.services import ledger, tax_profiles
     from chalicelib.services import payout_accounts as accounts_service
     from chalicelib.store import ledger as store
     from chalicelib.store.payout_accounts import PAYABLE, PayoutAccountItem
+    from chalicelib.store.tax_profiles import KEY_PREFIX, TaxProfileItem
     from chalicelib.store.users import UserItem
 
     now = datetime.now(UTC)
@@ -130,9 +133,9 @@ def seed(instructors: int, entries: int) -> tuple[list[str], dict]:
         spends[learner] += price.amount
     balances: dict[str, list] = {}  # account id -> [kind, owner, balance, entry count]
     written = collections.Counter()
-    kms = __import__("boto3").client("kms")
-    key_id = os.environ["PAYOUT_ACCOUNT_KEY_ID"]
-    with PayoutAccountItem.batch_write() as accounts, UserItem.batch_write() as users, \
+    kinds = ("individual_business", "individual_other", "business")  # each withholds differently
+    with PayoutAccountItem.batch_write() as accounts, TaxProfileItem.batch_write() as profiles, \
+            UserItem.batch_write() as users, \
             store.LedgerEntryItem.batch_write() as entry_items, store.LedgerTransferItem.batch_write() as journal:
 
         def post(transfer_id: str, kind: str, legs: list[tuple], memo: dict, at: datetime) -> None:
@@ -162,12 +165,17 @@ def seed(instructors: int, entries: int) -> tuple[list[str], dict]:
                  {"topup_id": topup_id}, topped_up_at)
         for n, instructor_id in enumerate(instructor_ids):
             number = f"1102{n:07d}7"  # never ending in 0000 or 9999 (the fake bank's refusals)
-            ciphertext = kms.encrypt(KeyId=key_id, Plaintext=number.encode(),
-                                     EncryptionContext=accounts_service._context(instructor_id))["CiphertextBlob"]
+            ciphertext, key_id = accounts_service.encrypt(instructor_id, number)
             accounts.save(PayoutAccountItem(
                 instructor_id, payable=PAYABLE, bank_code="088", holder_name=f"Instructor {n}",
                 account_ciphertext=ciphertext, account_last4=number[-4:], key_id=key_id, created_at=now,
                 updated_at=now))
+            kind = kinds[n % len(kinds)]  # a tax profile, as PUT /instructor/tax-profile stores it
+            registration = "9001011234567" if kind != "business" else "1234567891"
+            ciphertext, key_id = accounts_service.encrypt(instructor_id, registration, purpose=tax_profiles.PURPOSE)
+            profiles.save(TaxProfileItem(
+                KEY_PREFIX + instructor_id, kind=kind, number_ciphertext=ciphertext, number_masked="masked",
+                key_id=key_id, created_at=now, updated_at=now))
             users.save(UserItem(instructor_id, email=f"{instructor_id}@classpay.test", name=f"Instructor {n}",
                                 groups={"instructors"}, created_at=now))
         orders = []
