@@ -9,15 +9,21 @@ Two steps, so that the work scales past one Lambda's 15 minutes:
 2. `process(instructor_id, period)` (the queue worker) pays one instructor, in steps that each
    leave a state the next delivery, or the next week's run, completes:
 
-   a. create: ONE transaction puts the payout (condition: no payout for (instructor, period)) and
-      posts `payout:<instructor>:<period>`, available -> in transit, for the whole available
-      balance; that transfer seals the available account (see "Statements and seals" in
-      services/ledger.py) on the condition that nothing was posted to it since it was read;
-   b. send: the payout port transfers the money, idempotent on the payout id (a repeat never
+   a. create: ONE transaction puts the payout (condition: no payout for (instructor, period), or
+      only a held one) and posts `payout:<instructor>:<period>` for the whole available balance
+      (the gross): the withholding of the instructor's tax profile (domain/withholding.py) to the
+      tax payable accounts, the rest (the net) in transit, with the month's withholding report row;
+      that transfer seals the available account (see "Statements and seals" in
+      services/ledger.py) on the condition that nothing was posted to it since it was read.
+      Without a tax profile the payout is put `held` (`tax_profile_missing`) instead and moves
+      nothing; it stays the instructor's one held payout until a run finds a profile and pays it
+      (same payout id and period, the balance of that moment);
+   b. send: the payout port transfers the net, idempotent on the payout id (a repeat never
       pays twice; it answers what became of the first);
    c. record: ONE transaction marks the payout `paid` (in transit -> paid out) or `failed` (in
-      transit -> available: the money is paid with the next period's payout), on the condition
-      that it is still in transit.
+      transit and the withholding -> available: the gross is paid with the next period's payout,
+      and the withholding given back in this month's report), on the condition that it is still
+      in transit.
 
    A crash after (a) leaves a payout in transit: the redelivered message, or the next run (the
    `in_transit` index), sends it, with the same payout id. A crash after (b) is the same: the
