@@ -4,7 +4,7 @@ and each party's part of refunds, exact per order under Hypothesis."""
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.domain.revenue import MAX_PARTIES, parties_back, party_shares, split_problem
+from chalicelib.domain.revenue import MAX_PARTIES, cart_parties_problem, parties_back, party_shares, split_problem
 from chalicelib.money import Money
 
 
@@ -56,3 +56,14 @@ def test_refunds_take_each_partys_part_back_exactly_and_the_last_returns_the_res
         assert all(b <= part for b, part in zip(back, parts, strict=True))
     if finish:
         assert back == parts
+
+
+def test_a_cart_is_shared_by_at_most_12_instructors_so_its_checkout_fits_one_transaction():
+    alone = [(f"owner{i}", ()) for i in range(10)]
+    assert cart_parties_problem(alone) is None  # 10 courses of 10 instructors, as before splits
+    shared = [(f"owner{i}", ((f"owner{i}", 5000), (f"co{i}", 5000))) for i in range(6)]
+    assert cart_parties_problem(shared) is None  # 12 instructors
+    assert "at most 12 instructors" in cart_parties_problem([*shared, ("owner6", ())])
+    team = (("owner", 6000), ("co1", 1000), ("co2", 1000), ("co3", 1000), ("co4", 1000))
+    assert cart_parties_problem([("owner", team)] * 3) is None  # 5 instructors, 12 co-instructor parts
+    assert cart_parties_problem([("owner", team)] * 4) is not None  # 16 parts: their dashboard days too many

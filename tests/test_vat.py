@@ -33,27 +33,24 @@ def refunded(api, admin, order_id, amount=None):
     return response.json_body
 
 
-def test_a_purchase_and_its_refunds_split_the_fee_into_revenue_and_vat(api, admin):
-    instructor, learner = api.token_for(roles=["instructor"]), funded_learner(api, 20_000)
-    order = buy(api, learner, make_course(api, instructor, amount=11_000)).json_body
-    assert fee_legs(f"order:{order['order_id']}") == {"platform_revenue": 2_000, "vat_payable": 200}
+def test_purchases_and_refunds_split_the_fee_into_revenue_and_vat_and_old_orders_refund_revenue_only(
+        api, admin, monkeypatch):
+    instructor = api.token_for(roles=["instructor"])
+    course_id = make_course(api, instructor, amount=11_000)  # fee 2,200: 2,000 revenue and 200 VAT
+    order_id = buy(api, funded_learner(api, 11_000), course_id).json_body["order_id"]
+    assert fee_legs(f"order:{order_id}") == {"platform_revenue": 2_000, "vat_payable": 200}
+    refunded(api, admin, order_id, 3_333)  # fee part 667 (of 2,200 over 11,000), VAT 61 of it
+    assert fee_legs(f"refund:{order_id}") == {"platform_revenue": -606, "vat_payable": -61}
+    refunded(api, admin, order_id)  # the rest: exactly what is left of each
+    assert fee_legs(f"refund:{order_id}:2") == {"platform_revenue": -1_394, "vat_payable": -139}
 
-    refunded(api, admin, order["order_id"], 3_333)  # fee part 667 (of 2,200 over 11,000), VAT 61 of it
-    assert fee_legs(f"refund:{order['order_id']}") == {"platform_revenue": -606, "vat_payable": -61}
-    refunded(api, admin, order["order_id"])  # the rest: exactly what is left of each
-    assert fee_legs(f"refund:{order['order_id']}:2") == {"platform_revenue": -1_394, "vat_payable": -139}
-
-
-def test_an_order_sold_before_vat_refunds_revenue_only(api, admin, monkeypatch):
-    instructor, learner = api.token_for(roles=["instructor"]), funded_learner(api, 20_000)
-    monkeypatch.setenv("VAT_RATE_BPS", "0")  # sold as before: the whole fee to revenue
-    order_id = buy(api, learner, make_course(api, instructor, amount=11_000)).json_body["order_id"]
-    OrderItem(order_id).update(actions=[OrderItem.vat.remove()])  # and its item written without `vat`
+    monkeypatch.setenv("VAT_RATE_BPS", "0")  # sold as before VAT: the whole fee to revenue
+    old_id = buy(api, funded_learner(api, 11_000), course_id).json_body["order_id"]
+    OrderItem(old_id).update(actions=[OrderItem.vat.remove()])  # and its item written without `vat`
     monkeypatch.delenv("VAT_RATE_BPS")
-    assert fee_legs(f"order:{order_id}") == {"platform_revenue": 2_200}
-
-    refunded(api, admin, order_id, 5_500)
-    refunded(api, admin, order_id)
-    assert fee_legs(f"refund:{order_id}") == {"platform_revenue": -1_100}
-    assert fee_legs(f"refund:{order_id}:2") == {"platform_revenue": -1_100}
-    assert_reconciled(api, admin)
+    assert fee_legs(f"order:{old_id}") == {"platform_revenue": 2_200}
+    refunded(api, admin, old_id, 5_500)
+    refunded(api, admin, old_id)
+    assert fee_legs(f"refund:{old_id}") == {"platform_revenue": -1_100}
+    assert fee_legs(f"refund:{old_id}:2") == {"platform_revenue": -1_100}
+    assert_reconciled(api, admin)  # VAT payable is the orders' VAT parts, the old order's none

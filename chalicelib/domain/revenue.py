@@ -70,3 +70,22 @@ def parties_back(parts: Sequence[Money], back_before: Sequence[Money], share_bac
         back[index] = Money(back[index].amount + step, share_back.currency)
         missing -= step
     return back
+
+
+# A checkout pays every order of its cart in ONE DynamoDB transaction (at most 100 items) with one ledger transfer
+# of at most 16 legs (services/ledger.py): gateway clearing, the held wallet part, platform revenue, VAT payable and
+# one pending account per party. So one cart's sales are shared by at most 12 instructors, owners and
+# co-instructors together; each co-instructor's part of a course also adds their view of its dashboard day, so
+# at most 12 such (course, co-instructor) parts too (77 + 1 items for 10 courses of 10 owners, 3 per further party,
+# 1 per part: within 100).
+MAX_CART_PARTIES = 12
+
+
+def cart_parties_problem(splits: Sequence[tuple[str, Sequence[tuple[str, int]]]]) -> str | None:
+    """Why a cart of courses, given as (owner, revenue split) each, cannot be paid in one transaction, or None."""
+    parties = {owner for owner, _ in splits} | {party for _, shares in splits for party, _ in shares}
+    co_parts = sum(sum(1 for party, _ in shares if party != owner) for owner, shares in splits)
+    if len(parties) > MAX_CART_PARTIES or co_parts > MAX_CART_PARTIES:
+        return (f"the sales of one checkout are shared by at most {MAX_CART_PARTIES} instructors (owners and "
+                "co-instructors): buy some of these courses in another checkout")
+    return None

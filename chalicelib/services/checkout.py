@@ -40,7 +40,7 @@ from chalicelib import clock, config, errors, ids
 from chalicelib.adapters.payments import DONE, WAITING_FOR_DEPOSIT, Confirmation, PaymentGateway
 from chalicelib.adapters.stage import payment_gateway
 from chalicelib.domain import checkout as cart
-from chalicelib.domain import fees, pricing, vat
+from chalicelib.domain import fees, pricing, revenue, vat
 from chalicelib.domain.courses import owned_by
 from chalicelib.money import Money
 from chalicelib.roles import ADMINS, Caller
@@ -98,6 +98,9 @@ def create_checkout(learner_id: str, items: list[tuple[str, str | None]], coupon
         raise errors.ValidationFailed.on(f"items[{duplicate}].course_id", "this course is in the cart already")
     currency = config.wallet_currency()
     on_sale = [course_on_sale(course_id) for course_id, _ in items]
+    problem = revenue.cart_parties_problem([(course.instructor_id, course.revenue_split) for course in on_sale])
+    if problem is not None:
+        raise errors.ValidationFailed.on("items", problem)
     for course in on_sale:
         if owned_by(course, learner_id):
             raise errors.Forbidden("Instructors cannot buy their own course")
