@@ -367,7 +367,8 @@ def test_a_learner_paying_by_virtual_account_sees_the_page_turn_paid_when_the_de
         site, api_url, foreign_requests):
     page = site.page
     instructor = Client(api_url).sign_up(roles=("instructor",), name="웹 강사")
-    course = _published_course(instructor, f"가상계좌 {uuid.uuid4().hex[:6]}", 25_000)
+    title = f"가상계좌 {uuid.uuid4().hex[:6]}"
+    course = _published_course(instructor, title, 25_000)
     site.sign_up("입금 수강생")
     site.open(f"course.html?id={course}")
     # by keyboard alone: each control takes the focus and Enter works it
@@ -391,5 +392,18 @@ def test_a_learner_paying_by_virtual_account_sees_the_page_turn_paid_when_the_de
     assert refreshed["access_token"] not in ("expired", learner_token) and refreshed["expires_at"] > 0
     assert page.locator("#checkout-status").get_by_text("₩25,000").count() == 1
     site.audit("checkout-deposited")
+
+    # refunded to a bank account: the API names refund_account until one is given, then the refund is made
+    site.open("orders.html")
+    order = page.locator("section", has_text=title)
+    order.get_by_role("button", name="환불 금액 확인").click()
+    order.get_by_label("환불 사유").fill("일정이 바뀌었어요")
+    order.get_by_role("button", name="₩25,000 환불하기").click()
+    order.locator(".problem").wait_for()
+    order.get_by_label("은행 코드").fill("088")
+    order.get_by_label("계좌번호").fill("110987654321")
+    order.get_by_label("예금주").fill("입금수강생")
+    order.get_by_role("button", name="₩25,000 환불하기").click()
+    page.locator("section", has_text=title).get_by_text("환불됨").wait_for()
     assert foreign_requests == []
 

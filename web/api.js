@@ -80,6 +80,32 @@ export function newIdempotencyKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * One money action (a checkout, a refund, a top-up) and its Idempotency-Key across the user's tries. An
+ * unknown outcome (no answer, a 5xx, 409 while the first is still running) is tried again with the same
+ * key, so it can never happen twice; a refusal (any other 4xx) moved nothing, so the next try, with what
+ * the user corrected, is a new request with a new key.
+ */
+export class MoneyAction {
+  key = newIdempotencyKey();
+
+  /**
+   * @template T
+   * @param {(idempotencyKey: string) => Promise<T>} call
+   * @returns {Promise<T>}
+   */
+  async attempt(call) {
+    try {
+      return await call(this.key);
+    } catch (error) {
+      if (error instanceof ApiProblem && error.status >= 400 && error.status < 500 && error.status !== 409) {
+        this.key = newIdempotencyKey();
+      }
+      throw error;
+    }
+  }
+}
+
 /** The API's refusal: its problem document, with a message per field. */
 export class ApiProblem extends Error {
   /** @param {number} status @param {ProblemDocument} problem */

@@ -3,7 +3,7 @@
  * The cart and its checkout: part of it from the wallet, a coupon, then the payment gateway's window
  * (pay.html) for the rest. `POST /checkouts` holds the seats and the wallet part until paid or expired.
  */
-import { api, newIdempotencyKey, savedTokens } from "./api.js";
+import { api, MoneyAction, savedTokens } from "./api.js";
 import { cartLines, keepCart } from "./courses.js";
 import { $, el, formatMoney, onSubmit, pageHeader, requireLogin } from "./ui.js";
 
@@ -49,19 +49,19 @@ if (!lines.length) {
       el("button", { type: "submit" }, ["결제하기"]),
     ]);
     main.append(form);
-    // One key per attempt to pay this cart: pressing again after a lost answer replays the same checkout.
-    const idempotencyKey = newIdempotencyKey();
+    // One checkout for this cart: pressing again after a lost answer replays the same checkout.
+    const checkoutAction = new MoneyAction();
     onSubmit(form, async (fields) => {
       if (!savedTokens()) return requireLogin();
       const walletPart = Number(fields["wallet_amount.amount"] || 0);
-      const checkout = await api("post", "/checkouts", {
+      const checkout = await checkoutAction.attempt((idempotencyKey) => api("post", "/checkouts", {
         idempotencyKey,
         body: {
           items: lines.map((line) => ({ course_id: line.course_id, session_id: line.session_id })),
           coupon_code: String(fields.coupon_code || "") || null,
           wallet_amount: walletPart ? { amount: walletPart, currency: "KRW" } : null,
         },
-      });
+      }));
       // Nothing due (wallet and coupons cover it): confirmed without the gateway, on the success page.
       location.href = checkout.payment
         ? `pay.html?checkout=${encodeURIComponent(checkout.checkout_id)}`

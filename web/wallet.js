@@ -1,6 +1,6 @@
 // @ts-check
 /** The wallet: its balance and a top-up (the fake gateway confirms it at once with its `payment_key`). */
-import { api, newIdempotencyKey, savedTokens } from "./api.js";
+import { api, MoneyAction, savedTokens } from "./api.js";
 import { $, el, formatMoney, onSubmit, pageHeader, requireLogin } from "./ui.js";
 
 await pageHeader("지갑");
@@ -13,14 +13,14 @@ const form = el("form", { id: "topup-form", "aria-label": "충전" }, [
   el("button", { type: "submit" }, ["충전하기"]),
 ]);
 main.append(balance, form);
-// One pair of keys per top-up: pressing again after a lost answer replays it instead of charging twice.
-let keys = { topup: newIdempotencyKey(), confirm: newIdempotencyKey() };
+// One top-up and its confirm: pressing again after a lost answer replays them instead of charging twice.
+let actions = { topup: new MoneyAction(), confirm: new MoneyAction() };
 onSubmit(form, async (fields) => {
   const amount = { amount: Number(fields["amount.amount"]), currency: "KRW" };
-  const topup = await api("post", "/wallet/topups", { body: { amount }, idempotencyKey: keys.topup });
-  await api("post", "/wallet/topups/{topup_id}/confirm", { path: { topup_id: topup.topup_id },
-    body: { payment_key: topup.checkout.payment_key ?? "" }, idempotencyKey: keys.confirm });
-  keys = { topup: newIdempotencyKey(), confirm: newIdempotencyKey() };
+  const topup = await actions.topup.attempt((idempotencyKey) => api("post", "/wallet/topups", { body: { amount }, idempotencyKey }));
+  await actions.confirm.attempt((idempotencyKey) => api("post", "/wallet/topups/{topup_id}/confirm", {
+    path: { topup_id: topup.topup_id }, body: { payment_key: topup.checkout.payment_key ?? "" }, idempotencyKey }));
+  actions = { topup: new MoneyAction(), confirm: new MoneyAction() };
   form.reset();
   await refresh();
 });
