@@ -40,6 +40,7 @@ import contextlib
 import copy
 import functools
 import inspect
+import logging
 import signal
 import sys
 import threading
@@ -437,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         from infra import emulator_state
 
         sys.stderr.write(f"{emulator_state.restore(arguments.state)}\n")
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # its log (.local/) says what matters, not each request
         keeper = emulator_state.Keeper(arguments.state, _lock, arguments.save_every).start()
         signal.signal(signal.SIGTERM, _interrupt)  # werkzeug stops serving on KeyboardInterrupt; then we save
     try:
