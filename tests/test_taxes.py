@@ -239,3 +239,10 @@ def test_the_report_refuses_a_month_it_cannot_read_naming_it(api, admin, month):
     response = api.get(f"/admin/tax/withholding?month={month}", token=admin)
     assert response.status_code == 422, response.body
     assert [error["field"] for error in response.json_body["errors"]] == ["month"]
+
+
+def test_a_name_in_the_csv_is_never_read_as_a_formula():
+    from chalicelib.api.tax import _cell
+
+    assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")' and _cell("-1+2") == "'-1+2"
+    assert _cell("김강사") == "김강사"

@@ -110,6 +110,11 @@ def get_withholding_report(call: Call):
                                                       _signed(totals.local_income_tax)))
 
 
+def _cell(text: str) -> str:
+    """A name as a spreadsheet shows it, never as a formula (a holder name is the instructor's own text)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 CSV_COLUMNS = ("instructor_id", "name", "kind", "registration_number_masked", "payouts", "currency", "gross",
                "income_tax", "local_income_tax")
 
@@ -125,7 +130,7 @@ def get_withholding_report_csv(call: Call):
     writer.writerow(CSV_COLUMNS)
     for row in report.rows:
         taxes = row.withholding
-        writer.writerow([row.instructor_id, row.name, row.kind, row.registration_number_masked, row.payouts,
+        writer.writerow([row.instructor_id, _cell(row.name), row.kind, row.registration_number_masked, row.payouts,
                          taxes.gross.currency, taxes.gross.amount, taxes.income_tax.amount,
                          taxes.local_income_tax.amount])
     totals = report.totals
