@@ -161,10 +161,10 @@ MATRIX = {
         {"bank_code": "088", "account_number": "110-123-456789", "holder_name": "Ina"}, instructors_only(200)),
     ("GET", "/instructor/payout-account"): (None, instructors_only(200)),
     ("GET", "/instructor/payouts"): (None, instructors_only(200)),
-    ("GET", "/instructor/payouts/{payout_id}"): (None, instructors_only(200, 404)),  # the owner's payout
     ("PUT", "/instructor/tax-profile"): (
         {"kind": "business", "business_registration_number": "123-45-67891"}, instructors_only(200)),
     ("GET", "/instructor/tax-profile"): (None, instructors_only(200)),
+    ("GET", "/instructor/payouts/{payout_id}"): (None, instructors_only(200, 404)),  # the owner's payout
     ("GET", "/instructor/dashboard"): (None, instructors_only(200)),
     ("PUT", "/instructor/timezone"): ({"timezone": "Asia/Seoul"}, instructors_only(200)),
     ("GET", "/instructor/dashboard.csv"): (None, instructors_only(200)),
@@ -175,9 +175,9 @@ MATRIX = {
     ("GET", "/admin/reconciliation/runs"): (None, admins_only(200)),
     ("POST", "/admin/jobs/{job_name}/run"): ({}, admins_only(200)),
     ("POST", "/admin/gateway/deposits"): ({"payment_key": "fakeva_nothing"}, admins_only(404)),
-}
     ("GET", "/admin/tax/withholding?month=2030-01"): (None, admins_only(200)),
     ("GET", "/admin/tax/withholding.csv?month=2030-01"): (None, admins_only(200)),
+}
 
 # A row's path may name which object of a kind it uses; the app's route has the plain parameter.
 _ALIASES = {"{refunded_order_id}": "{order_id}", "{spare_section_id}": "{section_id}",
@@ -185,8 +185,8 @@ _ALIASES = {"{refunded_order_id}": "{order_id}", "{spare_section_id}": "{section
 
 
 def _route_of(path):
-    for alias, parameter in _ALIASES.items():
     path = path.split("?")[0]  # a row may carry the query its route needs
+    for alias, parameter in _ALIASES.items():
         path = path.replace(alias, parameter)
     return path
 
@@ -269,8 +269,8 @@ def world(api, functions):
         account = api.call("PUT", "/instructor/payout-account", token=tokens[instructor],
                            body={"bank_code": "004", "account_number": "123456-78-901234", "holder_name": "Matrix"})
         assert account.status_code == 200, account.body
-    # A real payout for the owner: the enrolled learner's sale settles after the hold, then the weekly job's
         assert set_tax_profile(api, tokens[instructor]).status_code == 200  # payouts wait without one
+    # A real payout for the owner: the enrolled learner's sale settles after the hold, then the weekly job's
     # message is delivered to its worker (the other instructor's sale to the refunded learner is paid too).
     with pytest.MonkeyPatch.context() as patch:
         settle(functions, patch)

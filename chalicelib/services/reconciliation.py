@@ -50,11 +50,11 @@ reading every enrollment; see `store/admin_scans.py`):
   still holding past its time is a lost confirm the recovery job has not completed. Each is read by its
   order id (the checkout's id), never by a Scan.
 
-And the dashboard against the ledger: each instructor's daily aggregates, summed over all
-days (one Query per instructor), give the net revenue (instructor shares of sales minus the
 And the taxes: each tax payable account (income tax, local income tax) holds the sum of what the payouts
 in transit or paid withheld (`tax_payable_equals_withholdings`; one Query of payouts per instructor paid).
 
+And the dashboard against the ledger: each instructor's daily aggregates, summed over all
+days (one Query per instructor), give the net revenue (instructor shares of sales minus the
 instructor's part of refunds) that the instructor's pending and available accounts received
 from order and refund transfers (`order:<id>`, `refund:<order_id>`).
 """
@@ -255,11 +255,11 @@ def run(now: datetime | None = None) -> Report:
     violations.extend(_hold_violations([account for account in accounts if account.kind == AccountKind.CHECKOUT_HOLDS]))
     violations.extend(_dashboard_violations(ledger_sales))
     violations.extend(_captured_payment_violations(checked_at))
+    violations.extend(_withholding_violations(totals, accounts))
     for currency_totals in totals.values():
         if currency_totals.entries_sum != 0:
             violations.append(Violation("entries_sum_to_zero", f"entries sum to {currency_totals.entries_sum}",
                                         currency=currency_totals.currency))
-    violations.extend(_withholding_violations(totals, accounts))
     if violations:
         log.error("reconciliation found %d violations", len(violations))
     return Report(ok=not violations, checked_at=checked_at, totals=totals, violations=violations)
