@@ -209,7 +209,8 @@ def test_the_web_client_deploys_to_a_private_bucket_that_only_its_cloudfront_dis
     assert config["DefaultRootObject"] == "index.html"
 
 
-def test_an_instructor_builds_and_publishes_a_course_with_a_file_uploaded_from_the_browser(site, foreign_requests):
+def test_an_instructor_builds_and_publishes_a_course_with_a_file_uploaded_from_the_browser(
+        site, api_url, foreign_requests):
     page = site.page
     site.sign_up("웹 강사", instructor=True)
     page.wait_for_url("**/studio/index.html*")
@@ -248,6 +249,13 @@ def test_an_instructor_builds_and_publishes_a_course_with_a_file_uploaded_from_t
     coupon.get_by_label("만료").fill("2031-12-31T23:59")
     coupon.get_by_role("button", name="쿠폰 만들기").click()
     page.get_by_text("WEB10: 10% 할인").wait_for()
+    co_instructor = Client(api_url).sign_up(roles=("instructor",), name="공동 강사")
+    split = page.locator("#revenue-split")
+    split.get_by_label("공동 강사 ID").fill(co_instructor.user_id)
+    split.get_by_label("배분 (%)").fill("30")
+    split.get_by_role("button", name="배분 저장").click()
+    page.locator("#shares").get_by_text(f"{co_instructor.user_id}: 30%").wait_for()
+    assert page.locator("#shares").get_by_text("나 (소유자): 70%").count() == 1
     site.audit("studio-course")
     page.locator("#publish-form").get_by_role("button", name="공개하기").click()
     page.locator("#published").wait_for()

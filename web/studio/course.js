@@ -28,7 +28,8 @@ async function draw() {
   const course = await api("get", "/instructor/courses/{course_id}", { path });
   $("h1").textContent = `강의 편집: ${course.title}`;
   main.querySelectorAll("section").forEach((section) => section.remove());
-  main.append(details(course), curriculum(course), publishing(course), sessions(course), await coupons());
+  main.append(details(course), curriculum(course), publishing(course), sessions(course), await coupons(),
+              await revenueSplit());
 }
 
 /** @param {StudioCourse} course */
@@ -169,6 +170,28 @@ async function coupons() {
   return el("section", { "aria-labelledby": "coupons-title" }, [
     el("h2", { id: "coupons-title" }, ["쿠폰"]),
     el("ul", {}, list.map((c) => el("li", {}, [`${c.code}: ${c.kind === "percent" ? `${c.value}%` : formatMoney({ amount: c.value, currency: c.currency })} 할인 · ${c.redemptions}/${c.max_redemptions} 사용 · ${formatTime(c.expires_at)}까지`]))),
+    form,
+  ]);
+}
+
+/** The course's revenue split: the owner keeps what the co-instructors do not get (sales from now on). */
+async function revenueSplit() {
+  const split = await api("get", "/instructor/courses/{course_id}/revenue-split", { path });
+  const form = el("form", { class: "inline", id: "revenue-split", "aria-label": "공동 강사 수익 배분" }, [
+    el("label", {}, ["공동 강사 ID", el("input", { name: "instructor_id", required: true, autocomplete: "off" })]),
+    el("label", {}, ["배분 (%)", el("input", { name: "percent", type: "number", min: 0.01, max: 99.99, step: 0.01, required: true })]),
+    el("button", { type: "submit" }, ["배분 저장"]),
+  ]);
+  onSubmit(form, async (fields) => {
+    const bps = Math.round(Number(fields.percent) * 100);
+    await api("put", "/instructor/courses/{course_id}/revenue-split", { path, body: { shares: [
+      { instructor_id: split.owner_id, bps: 10_000 - bps }, { instructor_id: String(fields.instructor_id), bps }] } });
+    await draw();
+  });
+  return el("section", { "aria-labelledby": "split-title" }, [
+    el("h2", { id: "split-title" }, ["수익 배분"]),
+    el("ul", { id: "shares" }, split.shares.map((share) => el("li", {}, [
+      `${share.instructor_id === split.owner_id ? "나 (소유자)" : share.instructor_id}: ${share.bps / 100}%`]))),
     form,
   ]);
 }

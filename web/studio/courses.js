@@ -7,9 +7,11 @@ import { $, el, formatMoney, onSubmit, pageHeader, requireLogin } from "../ui.js
 /** @typedef {import("../api.js").Schemas["NewCourse"]["category"]} Category */
 
 const STATUS = { draft: "초안", scheduled: "공개 예약", published: "공개" };
-await pageHeader("스튜디오");
+const profile = await pageHeader("스튜디오");
 if (!savedTokens()) requireLogin();
 const main = $("main");
+// what a course's owner enters to share its revenue with this instructor
+main.append(el("p", { class: "muted", id: "instructor-id" }, [`내 강사 ID: ${profile?.user_id ?? ""}`]));
 const courses = await api("get", "/instructor/courses", { query: { limit: 100 } });
 main.append(el("ul", { class: "cards", id: "my-courses" }, courses.items.map((c) => el("li", {}, [
   el("h2", {}, [el("a", { href: `course.html?id=${encodeURIComponent(c.course_id)}` }, [c.title])]),
