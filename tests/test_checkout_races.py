@@ -212,14 +212,10 @@ def test_a_confirm_whose_gateway_failed_before_or_after_capturing_ends_paid_once
     assert_paid_once(api, instructor, course_id, learner, checkout)
 
 
-LATE_CANCEL_LOST_ITS_RECORD = pytest.mark.xfail(strict=True, reason=(
-    "the retry confirms again at the gateway, which refuses a cancelled payment: 402 PAYMENT_DECLINED and the "
-    "checkout stays expired instead of answering cancelled (the money is right: nothing kept)"))
-
 
 @pytest.mark.parametrize(("step", "when", "retry"), [
     ("gateway cancel", "before", "new key"),
-    pytest.param("TransactWriteItems", "before", "same key", marks=LATE_CANCEL_LOST_ITS_RECORD),
+    ("TransactWriteItems", "before", "same key"),
     ("TransactWriteItems", "after", "new key")])
 def test_a_late_confirm_whose_cancel_failed_at_any_step_ends_cancelled_once_on_retry(
         api, instructor, monkeypatch, step, when, retry):
@@ -254,13 +250,7 @@ def test_a_late_confirm_whose_cancel_failed_at_any_step_ends_cancelled_once_on_r
     assert checkout_status(api, learner, checkout) == "cancelled"
 
 
-DEPOSIT_AFTER_THE_EXPIRY_READ = pytest.mark.xfail(strict=True, reason=(
-    "the expiry job read the account still waiting, the deposit and its webhook paid the checkout, then the job "
-    "closed the account at the gateway (the fake gateway cancels the deposited payment) and found the checkout "
-    "paid: enrolled and paid back; reconciliation does not see it (a cancelled payment is not a captured one)"))
 
-
-@DEPOSIT_AFTER_THE_EXPIRY_READ
 def test_a_deposit_landing_while_the_expiry_job_closes_the_account_ends_paid_or_closed_never_both(
         api, admin, instructor, monkeypatch):
     """The due date passes: the expiry job asks the gateway (still waiting), and before it closes the account
@@ -283,6 +273,33 @@ def test_a_deposit_landing_while_the_expiry_job_closes_the_account_ends_paid_or_
     status = checkout_status(api, learner, checkout)
     closed = checkout["checkout_id"] in fake_payments.CANCELLED
     assert (status, closed) in (("paid", False), ("expired", True)), (status, closed)
+
+
+def test_a_deposit_into_an_expired_checkouts_account_that_could_not_be_closed_is_given_back(
+        api, admin, instructor, monkeypatch):
+    """The due date passed and the expiry job could not close the account at the gateway (down): the checkout
+    expired anyway, its holds released; a deposit that lands in the still-open account is cancelled when its
+    webhook arrives: nothing kept, no order."""
+    course_id, learner, checkout = a_held_checkout(api, instructor)
+    issued = pay_checkout(api, learner, checkout, virtual_account=True)
+    assert issued.status_code == 200 and issued.json_body["status"] == "awaiting_deposit", issued.body
+
+    class GatewayDownForCancels(fake_payments.FakePayments):
+        def cancel(self, *args):
+            raise errors.PaymentGatewayError("The payment provider did not answer; try again")
+
+    monkeypatch.setattr(checkout_service, "payment_gateway", GatewayDownForCancels)
+    expire_checkouts(minutes=25 * 60)
+    monkeypatch.undo()
+    assert checkout_status(api, learner, checkout) == "expired"
+    assert (balance(api, learner), seats_left(api, course_id)) == (WALLET_PART, 2)
+    deposit = {"payment_key": checkout["payment"]["virtual_account_payment_key"]}
+    landed = api.post("/admin/gateway/deposits", deposit, token=admin)
+    assert landed.status_code == 200 and landed.json_body["outcomes"] == ["cancelled"], landed.body
+    assert checkout_status(api, learner, checkout) == "cancelled"
+    assert checkout["checkout_id"] in fake_payments.CANCELLED
+    assert orders_of(api, learner) == []
+    assert (balance(api, learner), seats_left(api, course_id)) == (WALLET_PART, 2)
 
 
 def test_the_whole_ledger_reconciles_after_every_race_and_fault_above(api, admin):

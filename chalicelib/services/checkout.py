@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from chalicelib import clock, config, errors, ids
-from chalicelib.adapters.payments import DONE, WAITING_FOR_DEPOSIT, Confirmation, PaymentGateway
+from chalicelib.adapters.payments import CANCELED, DONE, WAITING_FOR_DEPOSIT, Confirmation, PaymentGateway
 from chalicelib.adapters.stage import payment_gateway
 from chalicelib.domain import checkout as cart
 from chalicelib.domain import fees, pricing, revenue, vat
@@ -246,6 +246,10 @@ def confirm_checkout(learner_id: str, checkout_id: str, payment_key: str | None,
     except errors.PaymentDeclined as declined:
         if record.status == cart.PENDING:
             _end(record, cart.FAILED, receipt, failure_reason=declined.detail, error=declined)
+        if record.status == cart.EXPIRED and _cancelled_at_gateway(gateway, checkout_id):
+            # A late capture of this expired checkout was cancelled by an earlier try that crashed before
+            # recording it: the gateway now refuses the cancelled payment; record the cancel it already made.
+            return _end(record, cart.CANCELLED, receipt, cancel_reason="expired", payment_key=payment_key)
         raise
     if confirmation.amount != record.amount_due or confirmation.order_id != checkout_id:
         log.error("gateway confirmed a different payment for checkout %s: %s, expected %s",
@@ -256,6 +260,11 @@ def confirm_checkout(learner_id: str, checkout_id: str, payment_key: str | None,
     if confirmation.status == WAITING_FOR_DEPOSIT:
         return _await_deposit(record, confirmation, receipt, gateway)
     return _pay(record, confirmation.payment_key, receipt, gateway)
+
+
+def _cancelled_at_gateway(gateway: PaymentGateway, checkout_id: str) -> bool:
+    payment = gateway.get_payment(checkout_id)
+    return payment is not None and payment.status == CANCELED
 
 
 def _settled(record: CheckoutRecord) -> Checkout | None:
@@ -415,7 +424,9 @@ def settle_with_gateway(record: CheckoutRecord, now: datetime, gateway: PaymentG
     the checkout (or cancels the payment when the amount differs, or when the checkout expired meanwhile);
     a virtual account past its due date is closed and the checkout expired; anything else
     changes nothing. `secret`, from a deposit webhook, must be the checkout's. Returns what happened."""
-    if record.status not in cart.HOLDING or not record.amount_due.amount:
+    # An expired checkout whose virtual account took a deposit anyway (closing it at the gateway failed)
+    late_deposit = record.status == cart.EXPIRED and record.virtual_account is not None
+    if (record.status not in cart.HOLDING and not late_deposit) or not record.amount_due.amount:
         return "unchanged"
     if secret is not None and not _secret_matches(record, secret):
         return "forged"
@@ -427,11 +438,22 @@ def settle_with_gateway(record: CheckoutRecord, now: datetime, gateway: PaymentG
         log.error("gateway reported checkout %s's payment with another secret", record.checkout_id)
         return "forged"
     try:
+        if late_deposit:
+            if payment.status != DONE:
+                return "unchanged"
+            return _cancel(record, payment.payment_key, "expired", NO_RECEIPT, gateway).record.status
         if payment.status == WAITING_FOR_DEPOSIT:
             if record.expires_at > now:
                 return "unchanged"
-            gateway.cancel(payment.payment_key, record.checkout_id, "The deposit's due date passed")
+            # Expire first, on the condition that it still awaits the deposit: a deposit whose webhook paid it
+            # meanwhile wins (StatusChanged below), and the account is closed only for a checkout that ended.
             _end(record, cart.EXPIRED, NO_RECEIPT, now=now)
+            try:
+                gateway.cancel(payment.payment_key, record.checkout_id, "The deposit's due date passed")
+            except errors.PaymentGatewayError:
+                # The gateway closes an account at its due date itself; a deposit that lands anyway is
+                # cancelled when its webhook arrives (late_deposit above).
+                log.warning("could not close checkout %s's virtual account; left to its due date", record.checkout_id)
             return cart.EXPIRED
         if payment.amount != record.amount_due:
             return _cancel(record, payment.payment_key, "amount_mismatch", NO_RECEIPT, gateway).record.status
