@@ -280,7 +280,8 @@ def test_every_operation_answers_hostile_input_with_a_4xx_problem_and_leaks_noth
             failures.append(where)
         elif response.status_code >= 400 and response.headers.get("Content-Type") != PROBLEM:
             failures.append("not a problem document: " + where)  # the gateway's own 401/403 included
-        if LEAK.search(body):
+        is_script = response.headers.get("Content-Type", "").startswith(("text/javascript", "application/javascript"))
+        if LEAK.search(body) and not is_script:  # the docs page's renderer (GET /docs/redoc.js) names JS errors
             failures.append("a stack trace or internals: " + where)
         for secret in world["secrets"]:
             if secret in body:

@@ -681,4 +681,5 @@ def test_the_whole_market_agrees_with_its_model_whatever_happens(api, functions,
     Market.fee_bps, Market.hold_days = config.platform_fee_bps(), config.settlement_hold_days()
     Market.payout_minimum, Market.reconciled = config.payout_minimum(), False
     run_state_machine_as_test(Market, settings=settings(
-        max_examples=8, stateful_step_count=15, deadline=None, suppress_health_check=list(HealthCheck)))
+        max_examples=int(os.environ.get("MARKET_EXAMPLES", "5")), stateful_step_count=15, deadline=None,
+        suppress_health_check=list(HealthCheck)))

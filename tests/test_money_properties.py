@@ -2,6 +2,8 @@
 sends, the wallet holds exactly the confirmed top-ups and the ledger's invariants hold after every step."""
 
 
+import os
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -92,7 +94,8 @@ def admin(api):
 
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("MONEY_EXAMPLES", "15")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=steps)
 def test_random_top_ups_confirms_and_retries_keep_the_ledger_exact(api, admin, restore_environ, steps):
     learner = LearnerModel(api)

@@ -39,6 +39,7 @@ from chalicelib.api.schemas import (
     Timestamp,
     Title,
 )
+from chalicelib.domain.revenue import MAX_PARTIES
 from chalicelib.services import studio
 from chalicelib.store.courses import Lesson
 
@@ -303,7 +304,7 @@ class RevenueShare(Input):
 
 
 class RevenueSplitIn(Input):
-    shares: Annotated[list[RevenueShare], msgspec.Meta(max_length=20)]
+    shares: Annotated[list[RevenueShare], msgspec.Meta(min_length=1, max_length=MAX_PARTIES)]
 
 
 class RevenueSplitOut(msgspec.Struct):
