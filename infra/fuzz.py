@@ -62,6 +62,7 @@ STATE_DEPENDENT = {
     "POST /instructor/courses/{course_id}/sessions", "POST /instructor/courses/{course_id}/coupons",
     "POST /instructor/courses/{course_id}/publish", "POST /instructor/courses/{course_id}/lessons/{lesson_id}/upload-url",
     "PATCH /instructor/courses/{course_id}/sessions/{session_id}",
+    "PUT /instructor/courses/{course_id}/revenue-split",  # bps summing to 10000, the owner among the parties
 }
 UNEXPECTED_METHODS = ["get", "put", "post", "delete", "patch", "options"]
 PASSWORD = "Classpay-demo-1"

@@ -300,7 +300,7 @@ InstructorId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 class RevenueShare(Input):
     instructor_id: InstructorId
-    bps: int  # 1..10000, summing to 10000 (checked with the split's other rules, naming the field)
+    bps: Annotated[int, msgspec.Meta(ge=1, le=10_000)]  # summing to 10000 (checked with the split's other rules)
 
 
 class RevenueSplitIn(Input):
