@@ -27,8 +27,8 @@ const results = el("ul", { class: "cards", id: "courses", "aria-live": "polite" 
 const more = el("button", { type: "button", class: "secondary", id: "more", hidden: true }, ["더 보기"]);
 main.append(form, results, more);
 
-/** @type {{query: CatalogQuery, cursor: string | null}} */
-const state = { query: {}, cursor: null };
+/** @type {{query: CatalogQuery, cursor: string | null, search: number}} */
+const state = { query: {}, cursor: null, search: 0 };
 
 /** @param {CourseSummary} course */
 function card(course) {
@@ -41,7 +41,9 @@ function card(course) {
 }
 
 async function loadPage() {
+  const search = state.search;
   const page = await api("get", "/courses", { query: { ...state.query, limit: PAGE_SIZE, cursor: state.cursor } });
+  if (search !== state.search) return; // a newer search started while this page loaded: its answer wins
   results.append(...page.items.map(card));
   if (!results.children.length) results.append(el("li", {}, ["조건에 맞는 강의가 없습니다."]));
   state.cursor = page.next_cursor ?? null;
@@ -56,6 +58,7 @@ onSubmit(form, async (fields) => {
     sort: /** @type {Sort} */ (fields.sort),
   };
   state.cursor = null;
+  state.search += 1;
   results.replaceChildren();
   await loadPage();
 });
