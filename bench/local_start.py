@@ -17,7 +17,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,13 +26,9 @@ from pathlib import Path
 
 from repository import ROOT
 
+from infra.stack import free_port
+
 HEALTH_TIMEOUT = 600
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _call(url: str, body: dict | None = None) -> tuple[int, dict]:
@@ -95,7 +90,7 @@ def _seconds(pattern: str, text: str) -> float | None:
 def main() -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                             check=True).stdout.strip()
-    api_port, moto_port, web_port = _free_port(), _free_port(), _free_port()
+    api_port, moto_port, web_port = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{api_port}"
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VIRTUAL_ENV"))}
     environment.update(API_PORT=str(api_port), MOTO_PORT=str(moto_port), WEB_PORT=str(web_port))

@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -36,6 +37,13 @@ def serve(moto_port: int, api_port: int, api_log: Path | None = None, demo_data:
             return 1
     except KeyboardInterrupt:
         return 0
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (the OS picks it), for a server started next."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def clean_environment() -> dict[str, str]:

@@ -13,6 +13,7 @@ import pytest
 from infra.project import PROJECT_DIR, stage_environment
 from tests.support.api import Api
 from tests.support.browser import browser, foreign_requests, local_api, page  # noqa: F401 (fixtures)
+from tests.support.local_stack import SHARED_STACK_MODULES, local_stack, local_stack_url  # noqa: F401 (fixtures)
 from tests.support.races import CONFLICT_WINDOW
 from tests.support.suite import FULL_RUN
 
@@ -91,6 +92,22 @@ def pytest_collection_finish(session):
         recorded = json.loads(Path(RECORDED_CALLS).read_text())
         iam.RECORDER.merge(recorded)
         session.config.stash[FULL_RUN] = recorded["full"]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` (make test), except that the modules sharing one local stack go to one worker
+    (tests/support/local_stack.py): one start instead of one per module."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LoadFileSharingTheLocalStack(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return "the local stack's modules" if module in SHARED_STACK_MODULES else module
+
+    return LoadFileSharingTheLocalStack(config, log)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -1,31 +1,24 @@
 """Races over the real local stack: what `make run` serves must keep DynamoDB's guarantees too.
 
-One stack for the module (`infra.stack`: the emulator's moto server with
-TransactionConflict on, as the servers run it, bootstrap, demo data and
-`chalice local`) on 127.0.0.1:5806/8806 (LOCAL_RACES_MOTO_PORT /
-LOCAL_RACES_API_PORT), driven over HTTP by threads, as a developer load-testing
+The shared stack (`local_stack` of tests/support/local_stack.py: the emulator's
+moto server with TransactionConflict on, as the servers run it, bootstrap, the
+demo accounts and `chalice local`), driven over HTTP by threads, as a developer load-testing
 `make run` would: seats are never oversold, a wallet is never overdrawn, a refund
 and a top-up move money once, and `GET /admin/reconciliation` (as the demo admin)
 is ok after each race. The in-process versions of these races, with faults, are
 in test_orders_races_and_faults.py and test_topup_races_and_faults.py.
 """
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from infra.stack import running_stack
 from infra.stack_client import Client, demo_admin
-
-MOTO_PORT = int(os.environ.get("LOCAL_RACES_MOTO_PORT", "5806"))
-API_PORT = int(os.environ.get("LOCAL_RACES_API_PORT", "8806"))
 
 
 @pytest.fixture(scope="module")
-def base_url():
-    with running_stack(MOTO_PORT, API_PORT) as url:
-        yield url
+def base_url(local_stack_url):
+    return local_stack_url
 
 
 @pytest.fixture(scope="module")

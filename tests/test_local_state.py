@@ -16,21 +16,16 @@ import pytest
 
 from infra.bootstrap import create_user_pool
 from infra.project import PROJECT_DIR
+from infra.stack import free_port
 
 PASSWORD = "Kept-across-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Emulator:
     """`python -m infra.emulator --state FILE` on a port of its own (a process of its own, as `make run` starts it)."""
 
     def __init__(self, state, save_every: float = 0.3) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "infra.emulator", "-p", str(self.port), "--transaction-conflicts", "0",

@@ -1,9 +1,9 @@
 """The README's tour runs top to bottom as written, so it cannot rot.
 
 The tour is `docs/tour.sh`; the README shows it whole (a test here keeps the two the same). It runs with
-bash, curl and python3 against the `make run` stack (`infra.stack`: moto with DynamoDB's guarantees,
-bootstrap and `chalice local`; the demo accounts only, since the tour signs up its own users) on
-127.0.0.1:5812/8812 (TOUR_MOTO_PORT / TOUR_API_PORT), as a newcomer would run it against `make run`: an
+bash, curl and python3 against the `make run` stack (the shared `local_stack` of tests/support/local_stack.py:
+moto with DynamoDB's guarantees, bootstrap and `chalice local`; the demo accounts only, since the tour signs
+up its own users), as a newcomer would run it against `make run`: an
 instructor publishes two courses and a coupon, a learner tops up, pays a checkout partly from the
 wallet, completes a course and gets its certificate, reviews, asks, and takes the refund the policy
 allows for 3 of 10 lessons studied (70,000 of 100,000 KRW). The guides' links stay inside the repository.
@@ -18,10 +18,7 @@ from pathlib import Path
 import pytest
 
 from infra.project import PROJECT_DIR
-from infra.stack import running_stack
 
-MOTO_PORT = int(os.environ.get("TOUR_MOTO_PORT", "5812"))
-API_PORT = int(os.environ.get("TOUR_API_PORT", "8812"))
 TOUR = PROJECT_DIR / "docs" / "tour.sh"
 README = PROJECT_DIR / "README.md"
 TOUR_BLOCK = re.compile(r"^## A tour\n.*?^```sh\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -48,12 +45,11 @@ def test_the_guides_link_only_to_files_of_the_repository(guide):
     assert missing == [], f"{guide.name} links to what the repository does not have: {missing}"
 
 
-def test_the_tour_runs_to_its_end_against_a_local_stack(tmp_path):
+def test_the_tour_runs_to_its_end_against_a_local_stack(local_stack_url, tmp_path):
     # python3 is the interpreter running the tests (a version manager's shim can cost half a second a call)
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    with running_stack(MOTO_PORT, API_PORT, demo_data=False) as base_url:  # the tour makes its own users
-        run = subprocess.run(["bash", str(TOUR)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                             env={**os.environ, "BASE": base_url, "PATH": path, "TMPDIR": str(tmp_path)})
+    run = subprocess.run(["bash", str(TOUR)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "BASE": local_stack_url, "PATH": path, "TMPDIR": str(tmp_path)})
     assert run.returncode == 0, f"the tour stopped:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     out = run.stdout
     assert "checkout: paid, 115100 KRW by card" in out  # 35,100 (39,000 less WELCOME10) + 100,000 - 20,000 wallet

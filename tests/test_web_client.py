@@ -1,13 +1,13 @@
 """The reference web client (`web/`) in Debian's Chromium, against a real local stack.
 
-One stack for the module (`infra.stack`: the emulator's moto server, the local stage, chalice local, as
-`make run` serves it, with the demo accounts only) on 127.0.0.1:5813/8813 (WEB_CLIENT_MOTO_PORT /
-WEB_CLIENT_API_PORT), and the web client served by `infra/web_server.py` on a port of its own: another
-origin, so every call is a real cross-origin request (preflights included), and the lesson file goes
-from the browser straight to the emulated S3 with its presigned URL. Three flows, as people would click
-them: an instructor builds and publishes a course with an uploaded file; a learner buys two courses by
-card with part from the wallet, studies, reviews, asks, gets the certificate and refunds one; a learner
-pays by virtual account and the page turns paid when the (simulated) deposit lands.
+The shared stack (`local_stack` of tests/support/local_stack.py: the emulator's moto server, the local stage,
+chalice local, as `make run` serves it, with the demo accounts only), and the web client served by
+`infra/web_server.py` on a port of its own: another origin, so every call is a real cross-origin request
+(preflights included), and the lesson file goes from the browser straight to the emulated S3 with its
+presigned URL. Three flows, as people would click them: an instructor builds and publishes a course with an
+uploaded file; a learner buys two courses by card with part from the wallet, studies, reviews, asks, gets the
+certificate and refunds one; a learner pays by virtual account and the page turns paid when the (simulated)
+deposit lands.
 
 Every page is saved to build/screenshots/web-<page>.png and checked with axe-core (injected from the
 npm package web/package-lock.json pins, never a CDN): a serious or critical violation (labels, names,
@@ -16,10 +16,8 @@ openapi-typescript generates from the API's own document.
 """
 
 import json
-import os
 import shutil
 import subprocess
-import threading
 import uuid
 
 import pytest
@@ -28,13 +26,10 @@ import requests
 from chalicelib.api import openapi
 from infra import web_server
 from infra.project import PROJECT_DIR
-from infra.stack import running_stack
 from infra.stack_client import Client, demo_admin, expect, krw
 from tests.support.api import PASSWORD
 from tests.support.browser import SCREENSHOTS
 
-MOTO_PORT = int(os.environ.get("WEB_CLIENT_MOTO_PORT", "5813"))
-API_PORT = int(os.environ.get("WEB_CLIENT_API_PORT", "8813"))
 WEB_DIR = PROJECT_DIR / "web"
 WEB_TOOLS = PROJECT_DIR / "build" / "web-tools"  # web/package-lock.json's packages, installed by npm ci
 SERIOUS = {"serious", "critical"}
@@ -57,45 +52,15 @@ def web_tools():
     return WEB_TOOLS / "node_modules"
 
 
-class BackgroundStack:
-    """The local stack, started on a thread of its own: the module's first tests (types, template) run while
-    it boots (half a minute), the browser flows wait for it."""
-
-    def __init__(self):
-        self.ready, self.done = threading.Event(), threading.Event()
-        self.url: str | None = None
-        self.failure: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            with running_stack(MOTO_PORT, API_PORT, demo_data=False) as url:
-                self.url = url
-                self.ready.set()
-                self.done.wait()
-        except BaseException as failure:  # noqa: BLE001 - handed to the test that waits for the stack
-            self.failure = failure
-            self.ready.set()
-
-    def stop(self) -> None:
-        self.done.set()
-        self.thread.join(timeout=60)
-
-
 @pytest.fixture(scope="module", autouse=True)
-def stack():
-    booting = BackgroundStack()
-    yield booting
-    booting.stop()
+def stack(local_stack):
+    """The shared stack, booting while the module's first tests (types, template) run."""
+    return local_stack
 
 
 @pytest.fixture(scope="module")
-def api_url(stack):
-    stack.ready.wait(timeout=300)
-    if stack.url is None:
-        raise RuntimeError("the local stack did not start") from stack.failure
-    return stack.url
+def api_url(local_stack_url):
+    return local_stack_url
 
 
 @pytest.fixture(scope="module")
