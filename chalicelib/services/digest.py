@@ -3,13 +3,29 @@
 Whom to look at, without a scan: the instructors whose dashboard counted an event (a sale, a
 refund, a completion, a review, a question) on a calendar day the window touches, in any time zone
 (the sparse `active_instructors` index of the daily aggregates: a Query per day, 3 or 4 days).
-For each, the orders of the last refund window and a day (Query `by_instructor`, order ids being
-ULIDs: from a moment on) give the new enrollments, revenue and refunds of the day; a Query per
-course (the instructor's courses: one Query) counts new reviews, and the sparse unanswered index
-counts the questions waiting. One mail per instructor and day (`digest:<instructor_id>:<KST
-date>`), however often the job runs.
+For each, the orders of the last refund window and a day give the new enrollments, revenue and
+refunds of the day: those of the instructor's own courses from `by_instructor` (order ids being
+ULIDs: from a moment on), and those of courses they co-teach (a revenue split's party, whom that
+index does not name) from their own ledger (`co_taught_orders`). A Query per course (the
+instructor's courses: one Query) counts new reviews, and the sparse unanswered index counts the
+questions waiting. One mail per instructor and day (`digest:<instructor_id>:<KST date>`), however
+often the job runs.
 
-Not in the digest: refunds of orders older than the refund window (only admins make those).
+Access patterns (per instructor looked at)
+    their courses' orders since a moment ... Query orders.by_instructor, order_id >= the moment's lowest ULID
+    their co-taught sales since then ....... Query ledger_entries book = their pending account, entry_id after
+                                             the moment's lowest ULID (every paid sale credits each party's
+                                             pending in its transaction); a purchase entry names its order
+                                             (`order:<order_id>`), a checkout's the checkout: BatchGetItem
+                                             ledger_transfers for the memos' order ids, unless the
+                                             instructor's own orders of that checkout account for all of
+                                             the entry; then BatchGetItem orders for the others
+    new reviews ............................ Query reviews per course of theirs (courses.by_instructor)
+    questions waiting ...................... two counting Queries of questions.unanswered_by_instructor
+
+Not in the digest: refunds of orders older than the refund window (only admins make those); a
+co-instructor's free enrollments (a 100% coupon credits nobody's ledger) and the reviews and questions of
+courses they co-teach (the owner's to answer); the co-instructor's course dashboard has them.
 """
 
 import logging
@@ -20,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from chalicelib import clock, config, errors, ids
 from chalicelib.domain.calendar import business_day, business_time
 from chalicelib.money import Money, format_money
-from chalicelib.services import mail
+from chalicelib.services import ledger, mail
 from chalicelib.store import courses as courses_store
 from chalicelib.store import daily_stats as stats_store
 from chalicelib.store import orders as orders_store
@@ -30,6 +46,7 @@ from chalicelib.store import users
 
 log = logging.getLogger("classpay.jobs.digest")
 WINDOW = timedelta(days=1)
+PURCHASE = "purchase"  # the kind of a wallet purchase's transfer (`order:<order_id>`, services/ledger.py)
 
 
 # --- reviews and questions ------------------------------------------------------------------------------
@@ -98,11 +115,42 @@ class DigestResult:
     failed: int
 
 
+def co_taught_orders(instructor_id: str, first_id: str, own: list[orders_store.Order],
+                     currency: str) -> list[orders_store.Order]:
+    """The orders from `first_id` on of courses others own that gave the instructor a share of the revenue, found
+    through the sales their pending account received since (see "Access patterns"); `own`: their own orders
+    since then, which are left out."""
+    own_ids = {order.order_id for order in own}
+    own_in_checkout: dict[str, int] = {}
+    for order in own:
+        if order.checkout_id:
+            share = order.share_of(instructor_id).amount
+            own_in_checkout[order.checkout_id] = own_in_checkout.get(order.checkout_id, 0) + share
+    order_ids: list[str] = []
+    checkouts: list[str] = []  # checkout transfers with a part for orders of others' courses
+    for entry in ledger.entries_between(ledger.instructor_pending(instructor_id, currency), first_id):
+        if entry.amount.amount <= 0:
+            continue  # a refund or a settlement; the sale itself credited pending
+        event_id = entry.transfer_id.partition(":")[2]  # `order:<order_id>`, `checkout:<checkout_id>`
+        if entry.transfer_kind == PURCHASE:
+            order_ids.append(event_id)
+        elif entry.transfer_kind == ledger.CHECKOUT_POST and own_in_checkout.get(event_id) != entry.amount.amount:
+            checkouts.append(entry.transfer_id)
+    if checkouts:
+        order_ids += [order_id for memo in ledger.transfers(checkouts).values()
+                      for order_id in memo.get("order_ids", "").split(",")]
+    others = [order_id for order_id in order_ids if order_id and order_id not in own_ids]
+    return [order for order in orders_store.get_many(others)
+            if order.instructor_id != instructor_id and order.share_of(instructor_id).amount]
+
+
 def day_of(instructor_id: str, since: datetime, until: datetime) -> InstructorDay:
-    """What happened to an instructor's sales in [since, until)."""
+    """What happened in [since, until) to the sales an instructor has a share of: their courses' and those
+    they co-teach."""
     day = InstructorDay(instructor_id, since, until, config.wallet_currency())
     first = ids.lowest_at(since - timedelta(days=config.refund_window_days()) - WINDOW)
-    for order in orders_store.of_instructor_since(instructor_id, first):
+    own = list(orders_store.of_instructor_since(instructor_id, first))
+    for order in own + co_taught_orders(instructor_id, first, own, day.currency):
         course = day.courses.setdefault(order.course_id, CourseDay(order.course_title))
         if since <= order.created_at < until:
             day.new_enrollments += 1

@@ -19,6 +19,7 @@ Indexes
 Access patterns
     a receipt .............................. GetItem order_id (the service checks the owner)
     a refund's order (reconciliation) ...... GetItem order_id, consistent (before reporting it missing)
+    a co-instructor's orders (digest) ...... BatchGetItem order_id (ids from their ledger entries)
     my orders .............................. Query by_learner
     sales of an instructor ................. Query by_instructor
     an instructor's sales since a moment ... Query by_instructor, order_id >= the moment's lowest ULID (digest)
@@ -45,14 +46,15 @@ Revenue splits. An order sold under a co-instructors' split records it (`shares`
 part of `instructor_share`), and each refund each party's part of its `share_back` (`shares_back`). Items
 without them (sold alone, or before splits existed) read as all the course's instructor's, so no backfill
 is needed. `by_instructor` indexes the course's instructor (the owner) only: a co-instructor's figures come
-from their own daily aggregates and ledger accounts, not from this table.
+from their own daily aggregates and ledger accounts; their digest reads the orders their pending account's
+purchase entries name (`get_many`).
 
 `refund_account` (a map: bank_code, holder_name, account_ciphertext, account_last4): the bank account that
 refunds of a virtual-account payment go to, the latest one the learner gave (services/refund_accounts.py);
 written with the refund that named it. Orders refunded before it existed never sent money to a bank account.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -384,6 +386,12 @@ def get(order_id: str, consistent: bool = False) -> Order | None:
         return to_order(OrderItem.get(order_id, consistent_read=consistent))
     except OrderItem.DoesNotExist:
         return None
+
+
+def get_many(order_ids: Iterable[str]) -> list[Order]:
+    """Orders by id (BatchGetItem, 100 a call; eventually consistent); ids of no order are left out."""
+    wanted = list(dict.fromkeys(order_ids))
+    return [to_order(item) for item in OrderItem.batch_get(wanted)] if wanted else []
 
 
 def add_create(uow: UnitOfWork, order: Order, settles_at: str) -> None:
