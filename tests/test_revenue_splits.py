@@ -2,12 +2,30 @@
 checkout) credit each party's pending part in the purchase's one transaction, a partial refund takes each
 party's part back in proportion, settlement, payouts and statements are each party's own, and the dashboard
 counts each party's part. A split changed between two sales applies to the later one only; an order sold
-before any split (written as the code before splits wrote it: no `shares`) stays all the owner's."""
+before any split (written as the code before splits wrote it: no `shares`) stays all the owner's. The daily
+digest tells a co-instructor of their co-taught sales and refunds; their course dashboard has the course's
+completions, reviews and questions beside their own part of its revenue."""
+
+import csv
+import io
 
 import pytest
 
+from chalicelib.services import digest
 from tests.support.courses import make_course
-from tests.support.money import admin_token, assert_reconciled, buy, funded_learner, krw, new_key, refund
+from tests.support.jobs import clock_at, later, run_scheduled
+from tests.support.learning import complete_all
+from tests.support.mail import mails_to
+from tests.support.money import (
+    admin_token,
+    assert_reconciled,
+    buy,
+    dynamodb_calls,
+    funded_learner,
+    krw,
+    new_key,
+    refund,
+)
 from tests.support.payouts import run_payouts, set_payee, settle
 
 SPLIT = "/instructor/courses/{}/revenue-split"
@@ -111,3 +129,58 @@ def test_a_70_30_split_through_sales_refund_settlement_payout_and_statements(api
         lines = api.get(f"/instructor/payouts/{payout['payout_id']}", token=token).json_body["lines"]
         assert sorted(line["amount"]["amount"] for line in lines if line["kind"] == "sale") == settled
     assert_reconciled(api, admin)
+
+
+def instructor_with_email(api, name):
+    email, instructor_id = api.sign_up(("instructor",), name)
+    return email, instructor_id, api.log_in(email)["access_token"]
+
+
+def test_a_co_instructor_hears_of_their_co_taught_day_and_sees_the_courses_learning(api, admin, functions,
+                                                                                     monkeypatch):
+    owner_email, owner_id, owner = instructor_with_email(api, "Olga Owner")
+    co_email, co_id, co = instructor_with_email(api, "Cody Co")
+    pottery = make_course(api, owner, title="Co-taught Pottery", amount=20_000)  # share 16,000: 11,200 / 4,800
+    glazes = make_course(api, co, title="Cody's Glazes", amount=10_000)  # the co-instructor's own: share 8,000
+    assert put_split(api, owner, pottery, (owner_id, 7000), (co_id, 3000)).status_code == 200
+    sold = bought(api, funded_learner(api, 20_000), pottery)
+    learner = api.token_for()
+    started = api.post("/checkouts", {"items": [{"course_id": pottery}, {"course_id": glazes}]}, token=learner,
+                       headers={"Idempotency-Key": new_key("checkout")}).json_body  # one entry: 4,800 + 8,000
+    assert api.post(f"/checkouts/{started['checkout_id']}/confirm",
+                    {"amount": started["amount_due"], "payment_key": started["payment"]["payment_key"]},
+                    token=learner, headers={"Idempotency-Key": new_key("confirm")}).status_code == 200
+    assert refund(api, admin, sold, amount=krw(10_000)).status_code == 200  # share back 8,000: 5,600 / 2,400
+    complete_all(api, learner, pottery)
+    assert api.post(f"/courses/{pottery}/reviews", {"rating": 4, "text": "Muddy fun"}, token=learner).status_code == 201
+    assert api.post(f"/courses/{pottery}/questions", {"title": "Kiln?", "body": "Which one?"},
+                    token=learner).status_code == 201
+
+    with clock_at(monkeypatch, later(hours=1)):
+        run_scheduled(functions, "instructor_digest")
+    (co_digest,) = mails_to(co_email)
+    assert co_digest.subject == "[classpay] Your day: 3 new enrollments, ₩17,600"
+    for line in ("- Revenue: ₩17,600 (your share of ₩50,000 in sales)", "- Refunds: 1 (₩10,000 returned to learners)",
+                 "  Co-taught Pottery: 2 new, ₩9,600", "  Cody's Glazes: 1 new, ₩8,000", "- New reviews: 0"):
+        assert line in co_digest.body
+    (owner_digest,) = mails_to(owner_email)  # the owner's as before: their own part
+    assert owner_digest.subject == "[classpay] Your day: 2 new enrollments, ₩22,400"
+    for line in ("- Revenue: ₩22,400 (your share of ₩40,000 in sales)", "- Refunds: 1 (₩10,000 returned to learners)",
+                 "  Co-taught Pottery: 2 new, ₩22,400", "- New reviews: 1", "- Unanswered questions: 1 (1 new)"):
+        assert line in owner_digest.body
+    # Orders, ledger, courses, a course's reviews, two question counts; the co-instructor's checkout entry was
+    # partly for another's course: its memo and its orders. The owner's own orders account for all of theirs.
+    for instructor_id, batch_gets in ((owner_id, 0), (co_id, 2)):
+        with dynamodb_calls() as calls:
+            digest.day_of(instructor_id, later(hours=-23), later(hours=1))
+        assert sorted(calls) == ["BatchGetItem"] * batch_gets + ["Query"] * 6
+
+    board = api.get(f"/instructor/dashboard?course_id={pottery}", token=co).json_body["totals"]
+    assert (board["orders"], board["net"]["amount"], board["net_revenue"]["amount"]) == (2, 9_600, 7_200)
+    assert (board["completions"], board["reviews"], board["rating"]["sum"], board["questions"]) == (1, 1, 4, 1)
+    owners = api.get(f"/instructor/dashboard?course_id={pottery}", token=owner).json_body["totals"]
+    assert (owners["net_revenue"]["amount"], owners["completions"], owners["questions"]) == (24_000, 1, 1)  # all of it
+    (total,) = [row for row in csv.DictReader(io.StringIO(
+        api.get(f"/instructor/dashboard.csv?course_id={pottery}", token=co).body.decode())) if row["period"] == "total"]
+    assert {name: int(total[name]) for name in ("net_revenue", "completions", "reviews", "questions")} == {
+        "net_revenue": 7_200, "completions": 1, "reviews": 1, "questions": 1}

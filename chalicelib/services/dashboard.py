@@ -8,7 +8,8 @@ Monday; a period at either end of the range counts only the days inside it.
 Net revenue is what the instructor's ledger received for the period: instructor shares
 of purchases minus the instructor's part of refunds (`net - refund_net`). Under a co-instructors'
 revenue split each party's figures count their own part (services/stats.py); a co-instructor sees a
-course's dashboard with their part, never its learners.
+course's dashboard with their part of its sales and the course's learning figures (completions, reviews,
+ratings, questions: two Queries, their scope and the course's), never its learners.
 """
 
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from chalicelib.store import courses, daily_stats, enrollments, users
 
 DAY, WEEK, MONTH = "day", "week", "month"
 DEFAULT_DAYS = 30
+# What learners did in a course (no money): a co-instructor sees these of the whole course.
+LEARNING_COUNTERS = frozenset({"completions", "reviews", "rating_sum", "rating_count", "questions", "answered"})
 
 
 @dataclass(frozen=True)
@@ -90,26 +93,36 @@ def dashboard(caller: Caller, first: date | None, last: date | None, course_id: 
     profile = users.get_profile(caller.user_id)
     tz = stats.zone(profile.timezone if profile else None)
     first, last = _range(first, last, tz)
-    if course_id:
-        scope = _course_scope(caller, course_id)
-    else:
-        scope = daily_stats.instructor_scope(caller.user_id)
-    rows = daily_stats.days_of(scope, first.isoformat(), last.isoformat())
+    scopes = _course_scopes(caller, course_id) if course_id else [daily_stats.instructor_scope(caller.user_id)]
+    rows = daily_stats.days_of(scopes[0], first.isoformat(), last.isoformat())
     by_day = {row.day: row.counts for row in rows}
+    if len(scopes) > 1:  # a co-instructor: the course's learning figures beside their sales figures
+        course_rows = daily_stats.days_of(scopes[1], first.isoformat(), last.isoformat())
+        by_day = _with_learning(by_day, {row.day: row.counts for row in course_rows})
+        rows += course_rows
     currency = next((row.currency for row in rows if row.currency), None) or config.wallet_currency()
     return Dashboard(tz.key, first, last, granularity, course_id, currency, daily_stats.total(by_day.values()),
                      series(by_day, first, last, granularity))
 
 
-def _course_scope(caller: Caller, course_id: str) -> str:
-    """The course's figures as the caller sees them: its owner the whole course's, a co-instructor of its
-    revenue split the course's with their own part of its revenue (`course_party_scope`)."""
+def _course_scopes(caller: Caller, course_id: str) -> list[str]:
+    """Where the course's figures as the caller sees them are counted: its owner, the whole course's; a
+    co-instructor of its revenue split, their sales figures (`course_party_scope`, the course's sales with their
+    own part of its revenue) and then the course's, whose learning figures they see too."""
     course = courses.get_course(course_id)
     if course is not None and owned_by(course, caller.user_id):
-        return daily_stats.course_scope(course_id)
+        return [daily_stats.course_scope(course_id)]
     if course is not None and caller.user_id in {party for party, _ in course.revenue_split}:
-        return daily_stats.course_party_scope(course_id, caller.user_id)
+        return [daily_stats.course_party_scope(course_id, caller.user_id), daily_stats.course_scope(course_id)]
     raise errors.NotFound(f"No course {course_id} in your studio")
+
+
+def _with_learning(sales: dict[str, dict[str, int]], course: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """A co-instructor's days of a course: the money and sales counters of their own scope, the learning
+    counters of the course's (counted on its owner's calendar days; no money in them)."""
+    days = sorted(sales.keys() | course.keys())
+    return {day: {name: (course if name in LEARNING_COUNTERS else sales).get(day, {}).get(name, 0)
+                  for name in daily_stats.COUNTERS} for day in days}
 
 
 def set_timezone(caller: Caller, name: str) -> str:
