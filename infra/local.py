@@ -12,6 +12,7 @@ line (`mail sent`), and moto keeps the mail itself (README, "Payouts and jobs").
 """
 
 import contextlib
+import io
 import os
 import signal
 import socket
@@ -215,7 +216,9 @@ def emulated_stack(moto_port: int, api_port: int, *, reuse_moto: bool, quiet: bo
         if history:
             say(f"Writing the demo instructors' last {seed.HISTORY_DAYS} days of sales, refunds, completions, "
                 "reviews and questions (once)...")
-            say(f"  {seed.seed_history()}")
+            with contextlib.redirect_stdout(io.StringIO()):  # the app's metric lines (EMF) of every sale
+                written = seed.seed_history()
+            say(f"  {written}")
         say(f"Starting the API (chalice local) on http://{HOST}:{api_port}...")
         _wait_for(api_port, "chalice local", chalice)
         say("Ready.")
