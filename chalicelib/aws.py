@@ -16,6 +16,12 @@ def client(service_name: str):
     return boto3.session.Session().client(service_name)
 
 
+@functools.cache
+def queue_url(queue_name: str) -> str:
+    """An SQS queue's URL, asked once per container (it never changes)."""
+    return client("sqs").get_queue_url(QueueName=queue_name)["QueueUrl"]
+
+
 def object_exists(bucket: str, key: str) -> bool:
     """Whether S3 has an object at `key` (a HeadObject; any other failure is raised)."""
     try:

@@ -48,15 +48,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib import clock, config, errors, ids, logs, metrics
+from chalicelib import clock, config, errors, ids, metrics
 from chalicelib.adapters.payouts import FAILED, PAID, PayoutRequest
 from chalicelib.adapters.stage import payout_gateway
-from chalicelib.aws import client
+from chalicelib.aws import client, queue_url
 from chalicelib.domain.calendar import business_time, payout_period
 from chalicelib.domain.payouts import is_payable, payout_amount
 from chalicelib.domain.refunds import repayment
 from chalicelib.money import Money
 from chalicelib.services import ledger, payout_accounts, tax_profiles
+from chalicelib.services.queue_messages import work_batch
 from chalicelib.store import payout_accounts as accounts_store
 from chalicelib.store import payouts as store
 from chalicelib.store.payouts import HELD, IN_TRANSIT, TAX_PROFILE_MISSING, Payout
@@ -98,7 +99,7 @@ class _QueueSender:
 
     def __init__(self, queue_name: str):
         self.sqs = client("sqs")
-        self.url = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        self.url = queue_url(queue_name)
         self.pending: list[str] = []
         self.sent = 0
 
@@ -192,34 +193,17 @@ def process(instructor_id: str, period: str, currency: str | None = None) -> str
     return payout.status
 
 
+def _payout_message(body: dict) -> dict:
+    return {"instructor_id": str(body["instructor_id"]), "period": str(body["period"]),
+            "currency": str(body.get("currency") or "") or None}
+
+
 def handle_payout_messages(records: Iterable[dict]) -> dict:
     """The queue worker: process SQS records `{messageId, body}`; the ids of those to deliver again, as
     `batchItemFailures` (after `MAX_RECEIVE_COUNT` tries SQS moves a message to the dead-letter queue, whose
     alarm calls a human; the next weekly run re-drives any payout still in transit)."""
-    failures = []
-    for record in records:
-        message_id = record.get("messageId", "")
-        with logs.bound(message_id=message_id):
-            try:
-                body = json.loads(record["body"])
-                instructor_id, period = str(body["instructor_id"]), str(body["period"])
-                currency = str(body.get("currency") or "") or None
-            except (KeyError, TypeError, ValueError):
-                worker_log.error("payout message not understood; it goes to the dead-letter queue after its retries")
-                failures.append({"itemIdentifier": message_id})
-                continue
-            try:
-                outcome = process(instructor_id, period, currency)
-                worker_log.info("payout message done: %s", outcome,
-                                extra={"fields": {"instructor_id": instructor_id, "period": period}})
-            except PayoutPending as pending:
-                worker_log.info("payout not finished yet: %s", pending)
-                failures.append({"itemIdentifier": message_id})
-            except Exception:  # noqa: BLE001 - one instructor's failure must not fail the others' messages
-                worker_log.exception("payout message failed", extra={"fields": {"instructor_id": instructor_id,
-                                                                                "period": period}})
-                failures.append({"itemIdentifier": message_id})
-    return {"batchItemFailures": failures}
+    return work_batch(records, read=_payout_message, handle=process, log=worker_log, what="payout",
+                      later=(PayoutPending,))
 
 
 def create(instructor_id: str, period: str, currency: str) -> Payout | None:

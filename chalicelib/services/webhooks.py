@@ -28,7 +28,6 @@ and not acted on: a seller is registered again, idempotently, before each payout
 ignored.
 """
 
-import functools
 import hashlib
 import hmac
 import json
@@ -37,14 +36,15 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from chalicelib import clock, config, errors, logs
+from chalicelib import clock, config, errors
 from chalicelib.adapters import secrets
 from chalicelib.adapters.payments import DepositSimulator
 from chalicelib.adapters.stage import payment_gateway
 from chalicelib.adapters.toss import webhook_signature_valid
 from chalicelib.adapters.toss_payouts import TOSS_FAILED, TOSS_PAID
-from chalicelib.aws import client
+from chalicelib.aws import client, queue_url
 from chalicelib.services import checkout, payouts
+from chalicelib.services.queue_messages import work_batch
 from chalicelib.store import checkouts, webhook_events
 from chalicelib.store import payouts as payout_store
 
@@ -111,14 +111,8 @@ def receive_toss(body: dict[str, Any], raw_body: bytes = b"", headers: dict[str,
     if event_type not in PAYMENT_EVENTS | SIGNED_EVENTS:
         return webhook_events.record_outcome(key, delivery, IGNORED, now)
     message = json.dumps({"event_key": key, "delivery": delivery})
-    client("sqs").send_message(QueueUrl=_queue_url(config.webhook_queue()), MessageBody=message)
+    client("sqs").send_message(QueueUrl=queue_url(config.webhook_queue()), MessageBody=message)
     return QUEUED
-
-
-@functools.cache
-def _queue_url(queue_name: str) -> str:
-    """The queue's URL, asked once per container (it never changes)."""
-    return client("sqs").get_queue_url(QueueName=queue_name)["QueueUrl"]
 
 
 def process_event(key: str, delivery: int) -> str:
@@ -172,30 +166,16 @@ def _payout_changed(body: dict[str, Any]) -> str:
     return "payout_redriven"
 
 
+def _event_message(body: dict) -> dict:
+    return {"key": str(body["event_key"]), "delivery": int(body["delivery"])}
+
+
 def handle_messages(records: Iterable[dict]) -> dict:
     """The `WEBHOOK_QUEUE` worker: each SQS record `{messageId, body: {event_key, delivery}}` processed; the ids to
     deliver again, as `batchItemFailures` (the gateway unreachable; after its retries a message goes to the
     dead-letter queue, and `checkout_recovery` settles the checkout with the gateway anyway)."""
-    failures = []
-    for record in records:
-        message_id = record.get("messageId", "")
-        with logs.bound(message_id=message_id):
-            try:
-                message = json.loads(record["body"])
-                key, delivery = str(message["event_key"]), int(message["delivery"])
-            except (KeyError, TypeError, ValueError):
-                log.error("webhook message not understood; it goes to the dead-letter queue after its retries")
-                failures.append({"itemIdentifier": message_id})
-                continue
-            try:
-                process_event(key, delivery)
-            except errors.PaymentGatewayError:
-                log.warning("webhook event not processed: the gateway did not answer; delivered again")
-                failures.append({"itemIdentifier": message_id})
-            except Exception:  # noqa: BLE001 - one event's failure must not fail the others' messages
-                log.exception("webhook event failed")
-                failures.append({"itemIdentifier": message_id})
-    return {"batchItemFailures": failures}
+    return work_batch(records, read=_event_message, handle=process_event, log=log, what="webhook",
+                      later=(errors.PaymentGatewayError,))
 
 
 def simulate_deposit(payment_key: str, times: int) -> list[str]:
