@@ -637,7 +637,8 @@ def test_a_worker_on_a_queue_the_stage_does_not_declare_is_refused():
 def test_the_stage_throttles_every_route_and_auth_and_money_routes_tighter_through_the_sam_transform(
         generated, chalice_app, monkeypatch):
     """Issue 18: API Gateway's stage-wide default, and a tighter limit on every /auth/* route and every route
-    that moves money (each route with an Idempotency-Key, the payout account), on the stage SAM creates."""
+    that moves money (each route with an Idempotency-Key, the payout account, tax profile and revenue split), on
+    the stage SAM creates."""
     from chalicelib.api.routing import ENDPOINTS
     from infra import lint
 
@@ -653,7 +654,8 @@ def test_the_stage_throttles_every_route_and_auth_and_money_routes_tighter_throu
     assert tight >= {("POST", "/~1auth~1login"), ("POST", "/~1auth~1signup"), ("POST", "/~1auth~1refresh"),
                      ("POST", "/~1orders"), ("POST", "/~1orders~1{order_id}~1refund"), ("POST", "/~1wallet~1topups"),
                      ("POST", "/~1wallet~1topups~1{topup_id}~1confirm")}
-    tight.add(("PUT", "/~1instructor~1payout-account"))
+    tight |= {("PUT", "/~1instructor~1payout-account"), ("PUT", "/~1instructor~1tax-profile"),
+              ("PUT", "/~1instructor~1courses~1{course_id}~1revenue-split")}
     assert set(settings) == tight  # every one of them, and only routes that exist
     for route, (rate, burst) in settings.items():
         assert rate < default[0] and burst < default[1] and rate <= burst, route

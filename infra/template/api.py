@@ -82,7 +82,10 @@ STAGE_THROTTLE = (500, 1000)
 AUTH_THROTTLE = (50, 100)       # every /auth/* route
 SIGNUP_THROTTLE = (20, 50)      # accounts are created by people (a campaign's burst), not scripts
 MONEY_THROTTLE = (100, 250)     # every route that takes an Idempotency-Key (orders, refunds, top-ups, confirms)
-MONEY_ROUTES = {("PUT", "/instructor/payout-account")}  # where payouts go: money, without an Idempotency-Key
+# Money without an Idempotency-Key: where payouts go, the personal numbers their taxes are withheld by, and who
+# shares a course's revenue.
+MONEY_ROUTES = {("PUT", "/instructor/payout-account"), ("PUT", "/instructor/tax-profile"),
+                ("PUT", "/instructor/courses/{course_id}/revenue-split")}
 
 
 def _money_routes() -> set[tuple[str, str]]:
