@@ -9,16 +9,15 @@ import pytest
 
 from chalicelib.adapters import fake_payments
 from chalicelib.jobs import JOBS
+from tests.support.checkout import checkout_status, orders_of, pay_checkout, seats_left, started_checkout
 from tests.support.money import (
     assert_problem,
     assert_reconciled,
     balance,
-    confirm,
     course_with_session,
     dynamodb_fails,
+    funded_learner,
     krw,
-    new_key,
-    start_topup,
 )
 from tests.support.webhooks import deliver, post_and_process, take_messages
 
@@ -33,41 +32,10 @@ def instructor(api):
     return api.token_for(roles=["instructor"])
 
 
-def funded(api, amount):
-    token = api.token_for(roles=["learner"])
-    assert confirm(api, token, start_topup(api, token, amount)).status_code == 200
-    return token
-
-
-def start(api, token, items, **extra):
-    created = api.post("/checkouts", {"items": items, **extra}, token=token,
-                       headers={"Idempotency-Key": new_key("checkout")})
-    assert created.status_code == 201, created.body
-    return created.json_body
-
-
-def pay(api, token, checkout, payment_key):
-    return api.post(f"/checkouts/{checkout['checkout_id']}/confirm",
-                    {"amount": checkout["amount_due"], "payment_key": payment_key}, token=token,
-                    headers={"Idempotency-Key": new_key("confirm")})
-
-
 def issue_account(api, token, checkout):
-    issued = pay(api, token, checkout, checkout["payment"]["virtual_account_payment_key"])
+    issued = pay_checkout(api, token, checkout, virtual_account=True)
     assert issued.status_code == 200, issued.body
     return issued.json_body
-
-
-def status_of(api, token, checkout):
-    return api.get(f"/checkouts/{checkout['checkout_id']}", token=token).json_body["status"]
-
-
-def seats_left(api, course_id):
-    return api.get(f"/courses/{course_id}").json_body["sessions"][0]["seats_left"]
-
-
-def orders_of(api, token):
-    return api.get("/orders", token=token).json_body["items"]
 
 
 def deposit(api, admin, checkout, times=None):
@@ -79,8 +47,8 @@ def a_held_cart(api, instructor, wallet=5_000):
     course_id, session_id = course_with_session(api, instructor, capacity=2,
                                                 starts_at=(datetime.now(UTC) + timedelta(days=3)).isoformat(),
                                                 amount=30_000)
-    learner = funded(api, wallet)
-    checkout = start(api, learner, [{"course_id": course_id, "session_id": session_id}], wallet_amount=krw(wallet))
+    learner = funded_learner(api, wallet)
+    checkout = started_checkout(api, learner, [{"course_id": course_id, "session_id": session_id}], wallet_amount=krw(wallet))
     return course_id, learner, checkout
 
 
@@ -97,7 +65,7 @@ def test_a_virtual_account_checkout_awaits_its_deposit_holding_the_seat_and_the_
     again = issue_account(api, learner, checkout)  # a retried confirm answers the same account
     assert again["virtual_account"] == account
     JOBS["checkout_expiry"].run(datetime.now(UTC) + timedelta(hours=1))  # the card's 40 minutes do not apply
-    assert status_of(api, learner, checkout) == "awaiting_deposit"
+    assert checkout_status(api, learner, checkout) == "awaiting_deposit"
     assert seats_left(api, course_id) == 1 and balance(api, learner) == 0
     assert_reconciled(api, admin)
 
@@ -106,7 +74,7 @@ def test_the_due_date_passing_releases_the_holds_and_closes_the_account(api, adm
     course_id, learner, checkout = a_held_cart(api, instructor)
     issue_account(api, learner, checkout)
     JOBS["checkout_expiry"].run(datetime.now(UTC) + timedelta(hours=25))
-    assert status_of(api, learner, checkout) == "expired"
+    assert checkout_status(api, learner, checkout) == "expired"
     assert seats_left(api, course_id) == 2 and balance(api, learner) == 5_000
     assert checkout["checkout_id"] in fake_payments.CANCELLED
     assert fake_payments.PAYMENTS[checkout["checkout_id"]].status == "CANCELED"
@@ -138,17 +106,17 @@ def test_forged_deposit_webhooks_change_nothing(api, admin, instructor, function
                 "transactionKey": "forged"}
     not_deposited = post_and_process(api, functions, {**callback, "secret": secret})  # right secret, nothing paid yet
     assert not_deposited.status_code == 200 and not_deposited.json_body == {"received": True}
-    assert status_of(api, learner, checkout) == "awaiting_deposit"
+    assert checkout_status(api, learner, checkout) == "awaiting_deposit"
     fake_payments.FakePayments().deposit(checkout["payment"]["virtual_account_payment_key"])  # paid, not told
     for forged in ({**callback, "secret": "not-the-secret"}, callback,
                    {"eventType": "PAYMENT_STATUS_CHANGED", "data": {"orderId": "no-such-order", "status": "DONE"}},
                    {"eventType": "PAYOUT_STATUS_CHANGED", "data": {"orderId": order_id}}):
         assert post_and_process(api, functions, forged).status_code == 200
-        assert status_of(api, learner, checkout) == "awaiting_deposit"
+        assert checkout_status(api, learner, checkout) == "awaiting_deposit"
     assert orders_of(api, learner) == [] and seats_left(api, course_id) == 1
     # the same body again, now that the deposit was made: a new delivery, processed again, pays
     assert post_and_process(api, functions, {**callback, "secret": secret}).status_code == 200
-    assert status_of(api, learner, checkout) == "paid"
+    assert checkout_status(api, learner, checkout) == "paid"
     assert_reconciled(api, admin)
 
 
@@ -161,7 +129,7 @@ def test_the_simulated_deposit_is_refused_for_unknown_keys_and_closed_accounts(a
     issue_account(api, learner, checkout)
     JOBS["checkout_expiry"].run(datetime.now(UTC) + timedelta(hours=25))
     assert deposit(api, admin, checkout).status_code == 409  # the account was closed at its due date
-    assert status_of(api, learner, checkout) == "expired"
+    assert checkout_status(api, learner, checkout) == "expired"
 
 
 def test_a_payment_webhook_racing_the_confirm_pays_once(api, admin, instructor, threads, functions):
@@ -172,12 +140,12 @@ def test_a_payment_webhook_racing_the_confirm_pays_once(api, admin, instructor, 
         assert api.post("/webhooks/toss", event).status_code == 200
         queued = take_messages()
         confirmed, failed = list(threads.map(lambda send: send(), [
-            partial(pay, api, learner, checkout, checkout["payment"]["payment_key"]),
+            partial(pay_checkout, api, learner, checkout),
             partial(deliver, functions, queued)]))  # the worker processes the event while the confirm runs
         assert confirmed.status_code == 200 and confirmed.json_body["status"] == "paid", confirmed.body
         assert failed == []
         assert post_and_process(api, functions, {**event, "createdAt": "later"}).status_code == 200  # once more
-        assert status_of(api, learner, checkout) == "paid"
+        assert checkout_status(api, learner, checkout) == "paid"
         assert len(orders_of(api, learner)) == 1 and seats_left(api, course_id) == 1
     assert_reconciled(api, admin)
 
@@ -187,14 +155,14 @@ def test_a_confirm_whose_answer_was_lost_after_the_gateway_captured_is_completed
                                                                                               late):
     course_id, learner, checkout = a_held_cart(api, instructor)
     with dynamodb_fails("TransactWriteItems", when="before"):
-        assert_problem(pay(api, learner, checkout, checkout["payment"]["payment_key"]))
+        assert_problem(pay_checkout(api, learner, checkout))
     assert fake_payments.PAYMENTS[checkout["checkout_id"]].status == "DONE"  # captured, and nobody was told
-    assert status_of(api, learner, checkout) == "pending"
+    assert checkout_status(api, learner, checkout) == "pending"
     JOBS["checkout_recovery"].run(datetime.now(UTC))  # a confirm this young may still be answering: left alone
-    assert status_of(api, learner, checkout) == "pending"
+    assert checkout_status(api, learner, checkout) == "pending"
     job = "checkout_expiry" if late else "checkout_recovery"
     JOBS[job].run(datetime.now(UTC) + timedelta(minutes=41 if late else 3))
-    assert status_of(api, learner, checkout) == "paid"
+    assert checkout_status(api, learner, checkout) == "paid"
     assert [order["course_id"] for order in orders_of(api, learner)] == [course_id]
     assert checkout["checkout_id"] not in fake_payments.CANCELLED
     again = JOBS["checkout_recovery"].run(datetime.now(UTC) + timedelta(minutes=3))
@@ -208,7 +176,7 @@ def test_reconciliation_reports_a_captured_payment_no_paid_checkout_accounts_for
 
     _, learner, checkout = a_held_cart(api, instructor)
     with dynamodb_fails("TransactWriteItems", when="before"):
-        assert_problem(pay(api, learner, checkout, checkout["payment"]["payment_key"]))
+        assert_problem(pay_checkout(api, learner, checkout))
 
     def unaccounted(minutes):
         report = reconciliation.run(datetime.now(UTC) + timedelta(minutes=minutes))

@@ -12,6 +12,13 @@ def start_checkout(api, token, items, key=None, **extra):
                     headers={"Idempotency-Key": key or new_key("checkout")})
 
 
+def started_checkout(api, token, items, **extra) -> dict:
+    """`start_checkout`, which must succeed: the checkout as POST /checkouts answered it."""
+    created = start_checkout(api, token, items, **extra)
+    assert created.status_code == 201, created.body
+    return created.json_body
+
+
 def pay_checkout(api, token, checkout, key=None, virtual_account=False, **overrides):
     """Confirm `checkout` (as POST /checkouts answered it) with the fake gateway's card key, or its virtual
     account's with `virtual_account`."""
