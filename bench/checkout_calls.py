@@ -21,11 +21,8 @@ In-process moto, the real API through the Chalice test client, the fake gateway 
 import collections
 import itertools
 import sys
-import threading
 
-from harness import ROOT, in_process_stage
-
-READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
+from harness import ROOT, DynamoDBCalls, in_process_stage
 
 
 def main() -> None:
@@ -37,42 +34,16 @@ def main() -> None:
 
         from app import app
         from chalicelib import metrics
-        from chalicelib.store import ALL_MODELS
         from chalicelib.store.instrumentation import on_dynamodb
 
         logging.getLogger("classpay").setLevel(logging.WARNING)  # the request log lines are not the figures
         metrics.emit = lambda *args, **kwargs: None  # EMF lines on stdout: not what is measured here
 
-        tables = {}  # table name -> (short name, hash key attribute, range key attribute)
-        for model in ALL_MODELS:
-            tables.setdefault(model.Meta.table_name, (model.Meta.short_name, model._hash_keyname,
-                                                      model._range_keyname))
-
-        def item_key(table_name: str, attributes: dict) -> tuple[str, str]:
-            short, hash_name, range_name = tables.get(table_name, (table_name, None, None))
-            values = [next(iter(attributes[name].values())) for name in (hash_name, range_name) if name]
-            return short, " / ".join(str(v) for v in values)
-
-        local = threading.local()  # the label of the request being measured
-        recorded: dict[object, list] = collections.defaultdict(list)  # label -> [(operation, table, keys)]
-
-        def record(event_name, params, **_kwargs):
-            label = getattr(local, "label", None)
-            if label is None:
-                return
-            operation = event_name.rsplit(".", 1)[-1]
-            if operation == "TransactWriteItems":
-                keys = []
-                for entry in params["TransactItems"]:
-                    (kind, body), = entry.items()
-                    keys.append(item_key(body["TableName"], body["Item"] if kind == "Put" else body["Key"]))
-                recorded[label].append((operation, None, keys))
-            else:
-                table = params.get("TableName") or ",".join(params.get("RequestItems", {}))
-                recorded[label].append((operation, tables.get(table, (table,))[0], None))
+        recorder = DynamoDBCalls()
+        recorded = recorder.recorded
 
         with Client(app, stage_name="test", project_dir=str(ROOT)) as client, \
-                on_dynamodb("provide-client-params.dynamodb", record):
+                on_dynamodb("provide-client-params.dynamodb", recorder.record):
             from tests.support.api import Api
             from tests.support.courses import make_course
             from tests.support.money import course_with_session, funded_learner
@@ -89,11 +60,8 @@ def main() -> None:
                 return funded_learner(api, amount) if amount else api.token_for(roles=["learner"])
 
             def measured(label, *args, **kwargs):
-                local.label = label
-                try:
+                with recorder.labelled(label):
                     status, body = call(*args, **kwargs)
-                finally:
-                    local.label = None
                 operations = collections.Counter(operation for operation, _, _ in recorded[label])
                 summary = ", ".join(f"{n} {op}" for op, n in sorted(operations.items()))
                 print(f"  {label:<44} {status}  {sum(operations.values()):>2} calls: {summary}")
@@ -111,16 +79,6 @@ def main() -> None:
                                         key=f"k{next(serial)}")
                 assert status == 200 and paid["status"] == "paid", paid
                 return created, body
-
-            def split(label) -> tuple[list[str], list[str], list[int]]:
-                """A request's reads, its writes outside a transaction, and its transactions' item counts."""
-                reads, writes, transactions = [], [], []
-                for operation, table, keys in recorded[label]:
-                    if operation == "TransactWriteItems":
-                        transactions.append(len(keys))
-                    else:
-                        (reads if operation in READS else writes).append(f"{operation} {table}")
-                return reads, writes, transactions
 
             instructors = [api.token_for(roles=["instructor"]) for _ in range(max(checkouts, 2))]
             single = make_course(api, instructors[0], amount=30_000)
@@ -143,7 +101,7 @@ def main() -> None:
                   "(the idempotency claim PutItem and the confirm's mark UpdateItem are writes of their own)")
             for name in ("card, 1 course", "cart of 2 (seat, coupon, wallet part)"):
                 for step in ("POST /checkouts", "POST .../confirm"):
-                    reads, writes, transactions = split(f"{name}: {step}")
+                    reads, writes, transactions = recorder.split(f"{name}: {step}")
                     print(f"  {name:<38} {step:<17} reads {len(reads)} ({', '.join(reads)}); "
                           f"TransactWriteItems {len(transactions)} ({', '.join(map(str, transactions))} items); "
                           f"other writes {len(writes)} ({', '.join(writes)})")
@@ -155,8 +113,7 @@ def main() -> None:
             for n in range(checkouts):
                 course_id = make_course(api, instructors[n], amount=30_000)
                 token = learner(10_000)
-                local.label = ("checkout", n)
-                try:
+                with recorder.labelled(("checkout", n)):
                     status, created = call("POST", "/checkouts", {"items": [{"course_id": course_id}],
                                                                  "wallet_amount": {"amount": 10_000, "currency": "KRW"}},
                                            token, key=f"k{next(serial)}")
@@ -164,11 +121,8 @@ def main() -> None:
                                         {"amount": created["amount_due"],
                                          "payment_key": created["payment"]["payment_key"]}, token,
                                         key=f"k{next(serial)}")
-                finally:
-                    local.label = None
                 assert status == 200 and paid["status"] == "paid", paid
-                transactions = [keys for operation, _, keys in recorded[("checkout", n)]
-                                if operation == "TransactWriteItems"]
+                transactions = recorder.transactions(("checkout", n))
                 assert len(transactions) == 2, transactions  # the holds, then the payment
                 writes_of[n] = {item for keys in transactions for item in keys}
 

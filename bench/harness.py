@@ -87,3 +87,77 @@ class Calls:
         with self.lock:
             taken, self.counter, self.aws_seconds = self.counter, collections.Counter(), 0.0
         return taken
+
+
+READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
+
+
+class DynamoDBCalls:
+    """Each DynamoDB call a labelled request makes, as the app sends it (a hook on botocore's request
+    parameters, chalicelib/store/instrumentation.py): `(operation, table, None)`, or for a TransactWriteItems
+    `(operation, None, [(table, key), ...])` (the items it writes, by their keys). Requests are labelled per
+    thread (`with recorder.labelled(label): ...`), so concurrent requests keep their calls apart.
+
+        recorder = DynamoDBCalls()
+        with on_dynamodb("provide-client-params.dynamodb", recorder.record):
+            with recorder.labelled("buy"):
+                ...  # the request
+        reads, writes, transaction_sizes = recorder.split("buy")
+    """
+
+    def __init__(self) -> None:
+        from chalicelib.store import ALL_MODELS
+
+        self.tables = {}  # table name -> (short name, hash key attribute, range key attribute)
+        for model in ALL_MODELS:
+            self.tables.setdefault(model.Meta.table_name, (model.Meta.short_name, model._hash_keyname,
+                                                           model._range_keyname))
+        self.recorded: dict[object, list] = collections.defaultdict(list)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def item_key(self, table_name: str, attributes: dict) -> tuple[str, str]:
+        short, hash_name, range_name = self.tables.get(table_name, (table_name, None, None))
+        values = [next(iter(attributes[name].values())) for name in (hash_name, range_name) if name]
+        return short, " / ".join(str(v) for v in values)
+
+    @contextlib.contextmanager
+    def labelled(self, label: object) -> Iterator[None]:
+        self._local.label = label
+        try:
+            yield
+        finally:
+            self._local.label = None
+
+    def record(self, event_name, params, **_kwargs) -> None:
+        label = getattr(self._local, "label", None)
+        if label is None:
+            return
+        operation = event_name.rsplit(".", 1)[-1]
+        if operation == "TransactWriteItems":
+            keys = []
+            for entry in params["TransactItems"]:
+                (kind, body), = entry.items()
+                keys.append(self.item_key(body["TableName"], body["Item"] if kind == "Put" else body["Key"]))
+            call = (operation, None, keys)
+        else:
+            table = params.get("TableName") or ",".join(params.get("RequestItems", {}))
+            call = (operation, self.tables.get(table, (table,))[0], None)
+        with self._lock:
+            self.recorded[label].append(call)
+
+    def transactions(self, label: object) -> list[list[tuple[str, str]]]:
+        """The items of each TransactWriteItems the request made."""
+        return [keys for operation, _, keys in self.recorded[label] if operation == "TransactWriteItems"]
+
+    def split(self, label: object, purpose: dict[str, str] | None = None) -> tuple[list[str], list[str], list[int]]:
+        """A request's reads, its writes outside a transaction, and its transactions' item counts (`purpose`:
+        what a read of a table is for, shown beside it)."""
+        reads, writes, sizes = [], [], []
+        for operation, table, keys in self.recorded[label]:
+            if operation == "TransactWriteItems":
+                sizes.append(len(keys))
+            else:
+                shown = f"{operation} {table}" + (f" = {purpose[table]}" if purpose and table in purpose else "")
+                (reads if operation in READS else writes).append(shown)
+        return reads, writes, sizes

@@ -27,13 +27,11 @@ import itertools
 import json
 import os
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import ROOT, Calls, in_process_stage
+from harness import ROOT, Calls, DynamoDBCalls, in_process_stage
 
-READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
 # what a purchase reads each table for (chalicelib/services/orders.py, services/stats.py)
 PURPOSE = {"courses": "the course", "coupons": "the coupon", "users": "the instructor's time zone, for the stats day",
            "idempotency": "the idempotency claim"}
@@ -50,46 +48,16 @@ def main() -> None:
         from app import app
         from chalicelib import metrics
         from chalicelib.services import ledger
-        from chalicelib.store import ALL_MODELS
         from chalicelib.store.instrumentation import on_dynamodb
 
         logging.getLogger("classpay").setLevel(logging.WARNING)
         metrics.emit = lambda *args, **kwargs: None  # EMF lines on stdout: not what is measured here
 
-        # table name -> (short name, hash key attribute, range key attribute)
-        tables = {}
-        for model in ALL_MODELS:
-            tables.setdefault(model.Meta.table_name, (model.Meta.short_name, model._hash_keyname,
-                                                      model._range_keyname))
-
-        def item_key(table_name: str, attributes: dict) -> tuple[str, str]:
-            short, hash_name, range_name = tables.get(table_name, (table_name, None, None))
-            values = [next(iter(attributes[name].values())) for name in (hash_name, range_name) if name]
-            return short, " / ".join(str(v) for v in values)
-
-        # what each DynamoDB call touched: per thread, the label of the request being made
-        local = threading.local()
-        recorded: dict[object, list] = collections.defaultdict(list)
-        lock = threading.Lock()
-
-        def record(event_name, params, **_kwargs):
-            label = getattr(local, "label", None)
-            if label is None:
-                return
-            operation = event_name.rsplit(".", 1)[-1]
-            if operation == "TransactWriteItems":
-                keys = []
-                for entry in params["TransactItems"]:
-                    (kind, body), = entry.items()
-                    keys.append(item_key(body["TableName"], body["Item"] if kind == "Put" else body["Key"]))
-                call = (operation, None, keys)
-            else:
-                call = (operation, tables.get(params.get("TableName"), (params.get("TableName"),))[0], None)
-            with lock:
-                recorded[label].append(call)
+        recorder = DynamoDBCalls()
+        recorded = recorder.recorded
 
         with Client(app, stage_name="test", project_dir=str(ROOT)) as client, \
-                on_dynamodb("provide-client-params.dynamodb", record):
+                on_dynamodb("provide-client-params.dynamodb", recorder.record):
             serial = itertools.count()
 
             def call(method, path, body=None, token=None, key=None):
@@ -126,29 +94,14 @@ def main() -> None:
                 return token
 
             def measured(label, *args, **kwargs):
-                local.label = label
-                try:
-                    with Calls() as calls:
-                        status, body = call(*args, **kwargs)
-                finally:
-                    local.label = None
+                with recorder.labelled(label), Calls() as calls:
+                    status, body = call(*args, **kwargs)
                 counter = calls.dynamodb()
                 summary = ", ".join(f"{n} {op}" for op, n in sorted(counter.items()))
                 print(f"  {label:<40} {status}  {sum(counter.values()):>2} calls: {summary}")
                 if sum(counter.values()) != len(recorded[label]):
                     print(f"  (!) {len(recorded[label])} calls recorded by the hook, {sum(counter.values())} counted")
                 return status, body
-
-            def split(label) -> tuple[list[str], list[str], list[int]]:
-                """A request's reads, its writes outside a transaction, and its transactions' item counts."""
-                reads, writes, transactions = [], [], []
-                for operation, table, keys in recorded[label]:
-                    if operation == "TransactWriteItems":
-                        transactions.append(len(keys))
-                    else:
-                        (reads if operation in READS else writes).append(
-                            f"{operation} {table}" + (f" = {PURPOSE[table]}" if table in PURPOSE else ""))
-                return reads, writes, transactions
 
             instructors = [account(["instructor"]) for _ in range(instructor_count)]
             # one course per purchase, spread over the instructors (course n is instructor n % count's)
@@ -172,7 +125,7 @@ def main() -> None:
             print("\npurchase vs the issue's target: <= 2 reads + 1 TransactWriteItems "
                   "(the idempotency claim PutItem is not in it: printed as a write of its own)")
             for name, label in (("plain purchase", "POST /orders"), ("with a coupon", "POST /orders (with a coupon)")):
-                reads, writes, transactions = split(label)
+                reads, writes, transactions = recorder.split(label, PURPOSE)
                 print(f"  {name:<16} reads {len(reads)} ({', '.join(reads)}); "
                       f"TransactWriteItems {len(transactions)} ({', '.join(map(str, transactions))} items); "
                       f"other writes {len(writes)} ({', '.join(writes)})")
@@ -187,12 +140,9 @@ def main() -> None:
                 os_environ = os.environ
 
                 def buy(n, buyers=buyers, run=run):
-                    local.label = (run, n)
-                    try:
+                    with recorder.labelled((run, n)):
                         token, course_id = buyers[n]
                         return call("POST", "/orders", {"course_id": course_id}, token, key=f"o{next(serial)}")[0]
-                    finally:
-                        local.label = None
 
                 started = time.perf_counter()
                 with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -200,7 +150,7 @@ def main() -> None:
                 elapsed = time.perf_counter() - started
                 os.environ = os_environ  # noqa: B003 (undo the test client's per-request swap)
                 for n in range(purchases):
-                    transactions = [keys for operation, _, keys in recorded[(run, n)] if operation == "TransactWriteItems"]
+                    transactions = recorder.transactions((run, n))
                     assert len(transactions) == 1, (run, n, recorded[(run, n)])
                     writes_of[(run, n)] = set(transactions[0])
                 ok = statuses.count(201)
