@@ -242,7 +242,7 @@ def test_the_report_refuses_a_month_it_cannot_read_naming_it(api, admin, month):
 
 
 def test_a_name_in_the_csv_is_never_read_as_a_formula():
-    from chalicelib.api.tax import _cell
+    from chalicelib.api.spreadsheets import cell
 
-    assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")' and _cell("-1+2") == "'-1+2"
-    assert _cell("김강사") == "김강사"
+    assert cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")' and cell("-1+2") == "'-1+2"
+    assert cell("김강사") == "김강사"

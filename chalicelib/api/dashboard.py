@@ -4,8 +4,6 @@ Instructors only, own courses only (another instructor's course answers 404). Th
 inside its view: it draws with Pillow, which only DrawingHandler carries (infra/function_layers.py).
 """
 
-import csv
-import io
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -15,12 +13,13 @@ import msgspec
 from chalicelib import errors
 from chalicelib.api.routing import INSTRUCTOR, ApiBlueprint, Call, Reply
 from chalicelib.api.schemas import Day, EnrollmentStatus, Input, MoneyBody, Page, PageQuery, Timestamp
+from chalicelib.api.spreadsheets import CSV, csv_reply
 from chalicelib.domain.revenue import net_revenue
 from chalicelib.services import dashboard
 
 dashboard_api = ApiBlueprint(__name__, tag="dashboard")
 
-PNG, CSV = "image/png", "text/csv"
+PNG = "image/png"
 CourseId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Granularity = StrEnum("Granularity", ["day", "week", "month"])
 # A chart's figure, named as the dashboard's JSON names it (`refunds.amount`: figures.refunds.amount), and drawn
@@ -167,15 +166,9 @@ def _csv_row(label: str, first: date, last: date, currency: str, c: dict[str, in
 )
 def get_dashboard_csv(call: Call):
     board = _board(call)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for p in board.series:
-        writer.writerow(_csv_row(p.label, p.first_day, p.last_day, board.currency, p.counts))
-    writer.writerow(_csv_row("total", board.first_day, board.last_day, board.currency, board.totals))
-    name = f"dashboard-{board.first_day}-{board.last_day}.csv"
-    return Reply(out.getvalue(), content_type=f"{CSV}; charset=utf-8",
-                 headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private"})
+    rows = [_csv_row(p.label, p.first_day, p.last_day, board.currency, p.counts) for p in board.series]
+    rows.append(_csv_row("total", board.first_day, board.last_day, board.currency, board.totals))
+    return csv_reply(CSV_COLUMNS, rows, f"dashboard-{board.first_day}-{board.last_day}.csv")
 
 
 @dashboard_api.endpoint(

@@ -1,15 +1,14 @@
 """Instructors' tax profiles (what their payouts withhold) and the admins' monthly withholding report."""
 
-import csv
-import io
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
 from chalicelib import errors
-from chalicelib.api.routing import ADMIN, INSTRUCTOR, ApiBlueprint, Call, Reply
+from chalicelib.api.routing import ADMIN, INSTRUCTOR, ApiBlueprint, Call
 from chalicelib.api.schemas import Input, SignedMoney, Timestamp
+from chalicelib.api.spreadsheets import CSV, cell, csv_reply
 from chalicelib.services import tax_profiles
 
 if TYPE_CHECKING:
@@ -17,7 +16,6 @@ if TYPE_CHECKING:
 
 tax_api = ApiBlueprint(__name__, tag="tax")
 
-CSV = "text/csv"
 TaxKind = StrEnum("TaxKind", ["individual_business", "individual_other", "business"])
 RegistrationNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[0-9-]+$",
                                                  description="digits, hyphens allowed")]
@@ -110,11 +108,6 @@ def get_withholding_report(call: Call):
                                                       _signed(totals.local_income_tax)))
 
 
-def _cell(text: str) -> str:
-    """A name as a spreadsheet shows it, never as a formula (a holder name is the instructor's own text)."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 CSV_COLUMNS = ("instructor_id", "name", "kind", "registration_number_masked", "payouts", "currency", "gross",
                "income_tax", "local_income_tax")
 
@@ -125,16 +118,10 @@ CSV_COLUMNS = ("instructor_id", "name", "kind", "registration_number_masked", "p
 )
 def get_withholding_report_csv(call: Call):
     report = _report(call)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in report.rows:
-        taxes = row.withholding
-        writer.writerow([row.instructor_id, _cell(row.name), row.kind, row.registration_number_masked, row.payouts,
-                         taxes.gross.currency, taxes.gross.amount, taxes.income_tax.amount,
-                         taxes.local_income_tax.amount])
     totals = report.totals
-    writer.writerow(["total", "", "", "", sum(row.payouts for row in report.rows), totals.gross.currency,
-                     totals.gross.amount, totals.income_tax.amount, totals.local_income_tax.amount])
-    return Reply(out.getvalue(), content_type=f"{CSV}; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="withholding-{report.month}.csv"', "Cache-Control": "private"})
+    rows = [[row.instructor_id, cell(row.name), row.kind, row.registration_number_masked, row.payouts,
+             row.withholding.gross.currency, row.withholding.gross.amount, row.withholding.income_tax.amount,
+             row.withholding.local_income_tax.amount] for row in report.rows]
+    rows.append(["total", "", "", "", sum(row.payouts for row in report.rows), totals.gross.currency,
+                 totals.gross.amount, totals.income_tax.amount, totals.local_income_tax.amount])
+    return csv_reply(CSV_COLUMNS, rows, f"withholding-{report.month}.csv")
