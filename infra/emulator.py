@@ -378,6 +378,18 @@ _DATA_OPERATIONS = {  # backend method -> whether it writes
 }
 
 
+_READ_ANSWERS = ("get_item", "batch_get_item", "query", "scan", "transact_get_items")
+
+
+def _answered_under_lock(original):
+    @functools.wraps(original)
+    def answered(self):
+        with _lock:
+            return original(self)
+
+    return answered
+
+
 def install() -> None:
     """Give this process's moto DynamoDB's guarantees (idempotent)."""
     from moto.dynamodb.models import DynamoDBBackend
@@ -396,14 +408,11 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items
     Table.query = _query(Table.query)
 
-    original_get = DynamoHandler.transact_get_items
-
-    @functools.wraps(original_get)
-    def transact_get_items(self):  # moto reads item by item: one snapshot, as DynamoDB's
-        with _lock:
-            return original_get(self)
-
-    DynamoHandler.transact_get_items = transact_get_items
+    # moto reads item by item (TransactGetItems: one snapshot, as DynamoDB's), and its read answers are written
+    # from the live items after the backend returns them: a transaction changing one meanwhile broke the answer
+    # ("dictionary changed size during iteration"). Each read is answered whole under the lock.
+    for name in _READ_ANSWERS:
+        setattr(DynamoHandler, name, _answered_under_lock(getattr(DynamoHandler, name)))
 
 
 def _dispatch_without_listing_moto() -> None:
