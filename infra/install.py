@@ -4,10 +4,11 @@
 
 The installer is uv (pinned below, itself installed with the virtualenv's pip first): it downloads and
 unpacks in parallel, so `requirements-dev.txt` takes seconds where pip took two minutes, the largest part
-of a clean clone's `make test`. Modules are byte-compiled on first import, as pip's installs are not
-(compiling all 9,000 files ahead would cost longer than the install). uv's resolution follows the pins
-exactly as pip's does. This prints uv's summary lines (resolved, downloading, installed), and a line
-every few seconds while it is busy without a word, so a first `make run` is never silent for long.
+of a clean clone's `make test`. Modules are byte-compiled on first import (compiling all 9,000 files ahead
+would cost longer than the install). uv reads PyPI by itself, not pip's configuration (a mirror, extra
+indexes, a constraints file, a certificate): where it fails, pip installs the same file the way it always
+did, with that configuration. Both take the same `==` pins. This prints the installer's summary lines and
+a line every few seconds while it is busy without a word, so a first `make run` is never silent for long.
 Standard library only: it runs before anything is installed.
 """
 
@@ -20,8 +21,8 @@ from pathlib import Path
 
 UV = "uv==0.13.9"
 HEARTBEAT_SECONDS = 5
-# uv's own progress lines worth passing on: the resolution, each large download, the totals.
-_SAID = re.compile(r"^(Resolved|Downloading|Prepared|Installed|Uninstalled|Audited) ")
+# the progress lines worth passing on: uv's resolution, large downloads and totals; pip's last line
+_SAID = re.compile(r"^(Resolved|Downloading|Prepared|Installed|Uninstalled|Audited|Successfully installed) ")
 
 
 def pinned(requirements: Path) -> list[str]:
@@ -42,25 +43,24 @@ def _out(text: str, stream=None) -> None:
     stream.flush()
 
 
-def _uv() -> Path:
-    """uv in this virtualenv, installed with pip when it is not there yet."""
+def _uv() -> Path | None:
+    """uv in this virtualenv at the pinned version (installed with pip when it is not), or None if pip could not."""
     uv = Path(sys.executable).parent / "uv"
-    if not uv.exists():
-        done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--progress-bar", "off", UV],
-                              capture_output=True, text=True, check=False)  # its warnings only when it fails
-        if done.returncode:
-            _out(done.stdout + done.stderr, sys.stderr)
-            raise SystemExit(f"pip could not install {UV} (exit code {done.returncode}); its output is above")
+    pinned_version = UV.split("==")[1]
+    if uv.exists() and subprocess.run([str(uv), "--version"], capture_output=True, text=True,
+                                      check=False).stdout.split()[1:2] == [pinned_version]:
+        return uv
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--progress-bar", "off", UV],
+                          capture_output=True, text=True, check=False)  # its warnings only when it fails
+    if done.returncode:
+        _out(f"{done.stdout}{done.stderr}pip could not install {UV}; pip installs everything instead", sys.stderr)
+        return None
     return uv
 
 
-def install(requirements: Path) -> int:
-    started = time.monotonic()
-    _out(f"Installing {requirements} into {sys.prefix}: {len(pinned(requirements))} pinned packages and what "
-         "they need (first run only)...")
-    process = subprocess.Popen(
-        [str(_uv()), "pip", "install", "--python", sys.executable, "-r", str(requirements)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+def _run(command: list[str], started: float) -> tuple[int, list[str]]:
+    """Run an installer, passing on its progress lines and a heartbeat; its exit code and last lines."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     last_said = [time.monotonic()]
     done = threading.Event()
 
@@ -79,13 +79,30 @@ def install(requirements: Path) -> int:
         line = line.strip()
         tail = [*tail[-30:], line]
         if _SAID.match(line):
-            say(f"  {line}")
+            say(f"  {line[:200]}")
     code = process.wait()
     done.set()
+    return code, tail
+
+
+def install(requirements: Path) -> int:
+    started = time.monotonic()
+    _out(f"Installing {requirements} into {sys.prefix}: {len(pinned(requirements))} pinned packages and what "
+         "they need (first run only)...")
+    code, tail = 1, []
+    if uv := _uv():
+        code, tail = _run([str(uv), "pip", "install", "--python", sys.executable, "-r", str(requirements)], started)
+        if code:
+            _out("\n".join(tail), sys.stderr)
+            _out(f"uv failed (exit code {code}; its last lines are above): pip installs {requirements} instead, "
+                 "with pip's own configuration (a mirror, a proxy's certificate)", sys.stderr)
     if code:
-        _out("\n".join(tail), sys.stderr)
-        _out(f"uv failed (exit code {code}); its last lines are above", sys.stderr)
-        return code
+        code, tail = _run([sys.executable, "-m", "pip", "install", "--progress-bar", "off", "-r", str(requirements)],
+                          started)
+        if code:
+            _out("\n".join(tail), sys.stderr)
+            _out(f"pip failed (exit code {code}); its last lines are above", sys.stderr)
+            return code
     _out(f"Installed {requirements} in {time.monotonic() - started:.0f} s")
     return 0
 
