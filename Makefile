@@ -19,13 +19,14 @@ PACKAGE_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-northeast-2}
 .PHONY: run reset test lint lint-infra package policy bench fuzz clean
 
 # The suite on both cores (pytest-xdist workers, each with its own emulated AWS, a test module per
-# worker at a time), printing its slowest tests; then the `after_suite` tests, which check the AWS calls
+# worker at a time, in the order tests/conftest.py sorts them: without --no-loadscope-reorder xdist would
+# start the modules with the most tests first and the long one-test modules last), printing its slowest tests; then the `after_suite` tests, which check the AWS calls
 # every worker recorded (tests/conftest.py). $(1): extra environment (make policy's).
 TEST_WORKERS ?= 2
 CALLS := build/aws-calls.json
 define suite
 	rm -f $(CALLS)
-	$(1) CLASSPAY_RECORD_AWS_CALLS=$(CALLS) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not after_suite" --durations=15
+	$(1) CLASSPAY_RECORD_AWS_CALLS=$(CALLS) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not after_suite" --durations=15
 	$(1) CLASSPAY_RECORDED_AWS_CALLS=$(CALLS) $(BIN)/python -m pytest -m after_suite
 endef
 

@@ -90,7 +90,9 @@ def _seconds(pattern: str, text: str) -> float | None:
 def main() -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                             check=True).stdout.strip()
-    api_port, moto_port, web_port = free_port(), free_port(), free_port()
+    api_port = free_port()
+    moto_port = free_port(avoid=(api_port,))
+    web_port = free_port(avoid=(api_port, moto_port))
     base = f"http://127.0.0.1:{api_port}"
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VIRTUAL_ENV"))}
     environment.update(API_PORT=str(api_port), MOTO_PORT=str(moto_port), WEB_PORT=str(web_port))

@@ -136,7 +136,8 @@ def main(argv: list[str]) -> int:
     transformed.write_text(json.dumps(sam_transform(json.loads(packaged.read_text())), indent=1))
     # the two templates side by side, a core each
     lints = [_cfn_lint(packaged), _cfn_lint(transformed, TRANSFORMED_IGNORES)]
-    failed = max(lint.wait() for lint in lints)
+    codes = [lint.wait() for lint in lints]
+    failed = next((code for code in codes if code), 0)  # a killed one (negative) fails too
     if not failed:
         print(f"cfn-lint: {packaged} and its SAM transform are clean")  # noqa: T201
     return failed

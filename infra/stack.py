@@ -14,6 +14,7 @@ never sees it) and yields the API's base URL.
 import argparse
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -39,11 +40,24 @@ def serve(moto_port: int, api_port: int, api_log: Path | None = None, demo_data:
         return 0
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on now (the OS picks it), for a server started next."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+# Below Linux's ephemeral ports (32768 and up): a port from here is never handed to another program's
+# bind to port 0 or outgoing connection while the server it is for boots (15-25 s for a stack).
+FREE_PORTS = range(20000, 32000)
+
+
+def free_port(*, avoid: tuple[int, ...] = ()) -> int:
+    """A loopback port nobody listens on now, for a server started next (not one of `avoid`, taken already)."""
+    for _ in range(200):
+        port = random.choice(FREE_PORTS)
+        if port in avoid:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {FREE_PORTS.start}..{FREE_PORTS.stop - 1}")
 
 
 def clean_environment() -> dict[str, str]:

@@ -54,7 +54,7 @@ def web_tools():
 
 @pytest.fixture(scope="module", autouse=True)
 def stack(local_stack):
-    """The shared stack, booting while the module's first tests (types, template) run."""
+    """The shared stack (booting while the module's first tests run, if this module is the first to need it)."""
     return local_stack
 
 

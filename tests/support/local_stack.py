@@ -2,10 +2,10 @@
 
 `infra.stack` in a child process: the emulator's moto server (DynamoDB's guarantees, TransactionConflict
 included), the local stage's bootstrap, the demo accounts (no demo courses or history: each test makes its
-own users) and `chalice local`, on free loopback ports. Starting it takes 15-25 s of a core, so the
+own users) and `chalice local`, on free loopback ports (`infra.stack.free_port`). Starting it takes 15-25 s of a core, so the
 modules that need it (`SHARED_STACK_MODULES`) share one: `make test`'s scheduler (tests/conftest.py)
-sends them to one worker, where this session fixture starts the stack once, on a thread of its own,
-so that a module's first tests (the web client's type check) run while it boots.
+sends them to one worker, where this session fixture starts the stack once, on a thread of its own
+(a module may request `local_stack` early and do other work while it boots; `local_stack_url` waits).
 
     def test_tour(local_stack_url): ...
 """
@@ -32,7 +32,8 @@ class BackgroundStack:
 
     def _run(self) -> None:
         try:
-            with running_stack(free_port(), free_port(), demo_data=False) as url:
+            moto_port = free_port()
+            with running_stack(moto_port, free_port(avoid=(moto_port,)), demo_data=False) as url:
                 self._url = url
                 self.ready.set()
                 self.done.wait()
