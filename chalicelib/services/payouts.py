@@ -203,7 +203,7 @@ def handle_payout_messages(records: Iterable[dict]) -> dict:
     `batchItemFailures` (after `MAX_RECEIVE_COUNT` tries SQS moves a message to the dead-letter queue, whose
     alarm calls a human; the next weekly run re-drives any payout still in transit)."""
     return work_batch(records, read=_payout_message, handle=process, log=worker_log, what="payout",
-                      later=(PayoutPending,))
+                      later={PayoutPending: logging.INFO})  # the bank has not answered yet: a normal state
 
 
 def create(instructor_id: str, period: str, currency: str) -> Payout | None:
