@@ -46,7 +46,7 @@ def values(dashboard: dict, metric: str) -> tuple[str, list[float], float, str]:
         currency = dashboard["currency"]
         return (f"{title} ({currency})", [in_major_units(f["amount"], currency) for f in figures],
                 10.0 ** -minor_digits(currency), format_amount(total["amount"], currency))
-    return title, [float(f) for f in figures], 1.0, f"{total:,}"
+    return title, list(figures), 1.0, f"{total:,}"  # counts (orders, reviews), whole numbers
 
 
 def nice_ticks(low: float, high: float, count: int = 5, smallest: float = 0.0) -> list[float]:

@@ -46,7 +46,6 @@ from chalicelib.store import users
 
 log = logging.getLogger("classpay.jobs.digest")
 WINDOW = timedelta(days=1)
-PURCHASE = "purchase"  # the kind of a wallet purchase's transfer (`order:<order_id>`, services/ledger.py)
 
 
 # --- reviews and questions ------------------------------------------------------------------------------
@@ -132,7 +131,7 @@ def co_taught_orders(instructor_id: str, first_id: str, own: list[orders_store.O
         if entry.amount.amount <= 0:
             continue  # a refund or a settlement; the sale itself credited pending
         event_id = entry.transfer_id.partition(":")[2]  # `order:<order_id>`, `checkout:<checkout_id>`
-        if entry.transfer_kind == PURCHASE:
+        if entry.transfer_kind == ledger.PURCHASE:
             order_ids.append(event_id)
         elif entry.transfer_kind == ledger.CHECKOUT_POST and own_in_checkout.get(event_id) != entry.amount.amount:
             checkouts.append(entry.transfer_id)

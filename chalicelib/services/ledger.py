@@ -304,6 +304,9 @@ def topup_transfer(topup_id: str, owner_id: str, amount: Money) -> Transfer:
                     memo={"topup_id": topup_id})
 
 
+PURCHASE = "purchase"  # a wallet purchase's transfer kind (`order:<order_id>`)
+
+
 def purchase_transfer(order: "Order") -> Transfer | None:
     """A purchase: the learner's wallet pays the total, the instructor's share goes to pending (each party's
     part of it to theirs, under the order's revenue split) and the fee to platform revenue and VAT payable.
@@ -314,7 +317,7 @@ def purchase_transfer(order: "Order") -> Transfer | None:
                     *_fee_legs(credit, order.platform_fee, order.platform_vat))
     if not legs:
         return None
-    return Transfer(f"order:{order.order_id}", "purchase", legs,
+    return Transfer(f"order:{order.order_id}", PURCHASE, legs,
                     memo={"order_id": order.order_id, "course_id": order.course_id})
 
 
