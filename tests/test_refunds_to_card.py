@@ -11,6 +11,7 @@ from chalicelib import errors
 from chalicelib.adapters import fake_payments
 from chalicelib.jobs import JOBS
 from chalicelib.services import orders as orders_service
+from tests.support.checkout import pay_checkout, started_checkout
 from tests.support.courses import make_course
 from tests.support.money import (
     admin_token,
@@ -35,13 +36,8 @@ def _checkout_order(api, amount=30_000, wallet=10_000):
     instructor = api.token_for(roles=["instructor"])
     learner = funded_learner(api, wallet) if wallet else api.token_for(roles=["learner"])
     course_id = make_course(api, instructor, amount=amount)
-    created = api.post("/checkouts", {"items": [{"course_id": course_id}], "wallet_amount": krw(wallet)},
-                       token=learner, headers={"Idempotency-Key": new_key("checkout")})
-    assert created.status_code == 201, created.body
-    checkout = created.json_body
-    paid = api.post(f"/checkouts/{checkout['checkout_id']}/confirm",
-                    {"amount": checkout["amount_due"], "payment_key": checkout["payment"]["payment_key"]},
-                    token=learner, headers={"Idempotency-Key": new_key("confirm")})
+    checkout = started_checkout(api, learner, [{"course_id": course_id}], wallet_amount=krw(wallet))
+    paid = pay_checkout(api, learner, checkout)
     assert paid.status_code == 200 and paid.json_body["status"] == "paid", paid.body
     return learner, checkout["checkout_id"], paid.json_body["orders"][0]["order_id"]
 

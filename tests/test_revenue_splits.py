@@ -12,6 +12,7 @@ import io
 import pytest
 
 from chalicelib.services import digest
+from tests.support.checkout import pay_checkout, started_checkout
 from tests.support.courses import make_course
 from tests.support.jobs import clock_at, later, run_scheduled
 from tests.support.learning import complete_all
@@ -23,7 +24,6 @@ from tests.support.money import (
     dynamodb_calls,
     funded_learner,
     krw,
-    new_key,
     refund,
 )
 from tests.support.payouts import run_payouts, set_payee, settle
@@ -58,11 +58,7 @@ def bought(api, learner, course_id):
 
 def checkout_bought(api, learner, course_id):
     """Bought by card through a checkout (the fake gateway's card key)."""
-    started = api.post("/checkouts", {"items": [{"course_id": course_id}]}, token=learner,
-                       headers={"Idempotency-Key": new_key("checkout")}).json_body
-    paid = api.post(f"/checkouts/{started['checkout_id']}/confirm",
-                    {"amount": started["amount_due"], "payment_key": started["payment"]["payment_key"]},
-                    token=learner, headers={"Idempotency-Key": new_key("confirm")})
+    paid = pay_checkout(api, learner, started_checkout(api, learner, [{"course_id": course_id}]))
     assert paid.status_code == 200, paid.body
 
 
@@ -145,11 +141,8 @@ def test_a_co_instructor_hears_of_their_co_taught_day_and_sees_the_courses_learn
     assert put_split(api, owner, pottery, (owner_id, 7000), (co_id, 3000)).status_code == 200
     sold = bought(api, funded_learner(api, 20_000), pottery)
     learner = api.token_for()
-    started = api.post("/checkouts", {"items": [{"course_id": pottery}, {"course_id": glazes}]}, token=learner,
-                       headers={"Idempotency-Key": new_key("checkout")}).json_body  # one entry: 4,800 + 8,000
-    assert api.post(f"/checkouts/{started['checkout_id']}/confirm",
-                    {"amount": started["amount_due"], "payment_key": started["payment"]["payment_key"]},
-                    token=learner, headers={"Idempotency-Key": new_key("confirm")}).status_code == 200
+    started = started_checkout(api, learner, [{"course_id": pottery}, {"course_id": glazes}])  # one entry: 4,800 + 8,000
+    assert pay_checkout(api, learner, started).status_code == 200
     assert refund(api, admin, sold, amount=krw(10_000)).status_code == 200  # share back 8,000: 5,600 / 2,400
     complete_all(api, learner, pottery)
     assert api.post(f"/courses/{pottery}/reviews", {"rating": 4, "text": "Muddy fun"}, token=learner).status_code == 201
